@@ -1,0 +1,239 @@
+//! Turns an [`EngineConfig`] into a [`wasmtime::Engine`].
+//!
+//! This is the only crate in xwasm that builds a [`wasmtime::Config`]. It
+//! knows the compilation strategy, the optimization level, the pooling
+//! allocator's sizes and the determinism profile; it knows nothing of
+//! modules, state or host functions.
+//!
+//! Every engine it builds meters execution with fuel (xwasm's gas) and
+//! supports epoch interruption (wall-clock deadlines), because a contract VM
+//! cannot run without either.
+//!
+//! # Limitations
+//!
+//! Winch does not charge the per-byte cost of bulk-memory instructions
+//! (see `DESIGN.md`), so [`Strategy::Winch`] is only gas-equivalent to
+//! Cranelift on code without `memory.copy`/`memory.fill`/`memory.init` or
+//! `table.*` bulk operations. The module pipeline must account for those
+//! costs itself before Winch may execute consensus code.
+//!
+//! # Example
+//!
+//! ```
+//! use xwasm_engine::{EngineConfig, build_engine};
+//!
+//! let engine = build_engine(&EngineConfig::default()).unwrap();
+//! let module = wasmtime::Module::new(&engine, "(module)").unwrap();
+//! assert_eq!(module.exports().count(), 0);
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// How WebAssembly is compiled to machine code.
+///
+/// Consensus note: both strategies meter with the same fuel schedule on
+/// plain code; see the crate-level limitations for bulk memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// The optimizing compiler: slower to compile, faster to run.
+    #[default]
+    Cranelift,
+    /// The baseline compiler: fast to compile, slower to run.
+    Winch,
+}
+
+/// Cranelift's optimization level (ignored by Winch).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptLevel {
+    None,
+    #[default]
+    Speed,
+    SpeedAndSize,
+}
+
+/// Sizes of the pooling instance allocator.
+///
+/// Each slot reserves `memory_reservation` bytes of address space, so the
+/// reservation is derived from the memory cap rather than wasmtime's 4 GiB
+/// default.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolingConfig {
+    /// Instances that may be alive at once, across all threads and nesting.
+    pub total_instances: u32,
+    /// The largest linear memory an instance may grow to, in bytes.
+    pub max_memory_bytes: u64,
+}
+
+impl Default for PoolingConfig {
+    fn default() -> Self {
+        Self { total_instances: 1_000, max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES }
+    }
+}
+
+/// The memory cap of an instance unless configured otherwise: 64 MiB.
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 64 << 20;
+
+/// Which WebAssembly features may run, chosen for reproducible results.
+///
+/// Consensus-relevant: two nodes must use the same profile.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeterminismProfile {
+    /// Canonicalize NaN results of float operations (the only float
+    /// non-determinism left once threads and relaxed SIMD are off).
+    pub nan_canonicalization: bool,
+    /// Fixed-width SIMD (deterministic, with NaN canonicalization).
+    pub simd: bool,
+}
+
+impl Default for DeterminismProfile {
+    fn default() -> Self {
+        Self { nan_canonicalization: true, simd: true }
+    }
+}
+
+/// Everything needed to build an engine. Serde-friendly so that a node can
+/// keep it in a TOML file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineConfig {
+    pub strategy: Strategy,
+    pub opt_level: OptLevel,
+    /// Compile a module's functions on several threads.
+    pub parallel_compilation: bool,
+    /// `None` uses wasmtime's on-demand allocator.
+    pub pooling: Option<PoolingConfig>,
+    /// Native stack available to WebAssembly, in bytes.
+    pub max_wasm_stack: usize,
+    pub determinism: DeterminismProfile,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::Cranelift,
+            opt_level: OptLevel::Speed,
+            parallel_compilation: true,
+            pooling: Some(PoolingConfig::default()),
+            max_wasm_stack: 1 << 20,
+            determinism: DeterminismProfile::default(),
+        }
+    }
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    #[error("invalid engine configuration: {reason}")]
+    InvalidConfig { reason: String },
+}
+
+impl EngineConfig {
+    /// The wasmtime configuration this xwasm configuration stands for.
+    pub fn to_wasmtime(&self) -> wasmtime::Config {
+        let mut config = wasmtime::Config::new();
+        config
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(self.max_wasm_stack)
+            .parallel_compilation(self.parallel_compilation)
+            .strategy(match self.strategy {
+                Strategy::Cranelift => wasmtime::Strategy::Cranelift,
+                Strategy::Winch => wasmtime::Strategy::Winch,
+            })
+            .cranelift_opt_level(match self.opt_level {
+                OptLevel::None => wasmtime::OptLevel::None,
+                OptLevel::Speed => wasmtime::OptLevel::Speed,
+                OptLevel::SpeedAndSize => wasmtime::OptLevel::SpeedAndSize,
+            })
+            .cranelift_nan_canonicalization(self.determinism.nan_canonicalization)
+            // What rustc and clang emit for wasm32 today (reference types,
+            // which newer rustc needs for its table encoding, are on by default).
+            .wasm_bulk_memory(true)
+            .wasm_multi_value(true)
+            .wasm_simd(self.determinism.simd)
+            .wasm_extended_const(true);
+        // Off in the determinism profile: non-deterministic or unneeded.
+        let off = wasmtime::WasmFeatures::RELAXED_SIMD
+            | wasmtime::WasmFeatures::THREADS
+            | wasmtime::WasmFeatures::SHARED_EVERYTHING_THREADS
+            | wasmtime::WasmFeatures::MULTI_MEMORY
+            | wasmtime::WasmFeatures::MEMORY64
+            | wasmtime::WasmFeatures::GC
+            | wasmtime::WasmFeatures::FUNCTION_REFERENCES
+            | wasmtime::WasmFeatures::TAIL_CALL
+            | wasmtime::WasmFeatures::EXCEPTIONS
+            | wasmtime::WasmFeatures::STACK_SWITCHING
+            | wasmtime::WasmFeatures::WIDE_ARITHMETIC
+            | wasmtime::WasmFeatures::CUSTOM_PAGE_SIZES
+            | wasmtime::WasmFeatures::COMPONENT_MODEL;
+        config.wasm_features(off, false);
+        if let Some(pool) = &self.pooling {
+            let mut pooling = wasmtime::PoolingAllocationConfig::new();
+            pooling
+                .total_core_instances(pool.total_instances)
+                .total_memories(pool.total_instances)
+                .total_tables(pool.total_instances)
+                .max_memories_per_module(1)
+                .max_memory_size(pool.max_memory_bytes as usize);
+            config
+                .allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling))
+                .memory_reservation(pool.max_memory_bytes)
+                .memory_reservation_for_growth(0);
+        }
+        config
+    }
+}
+
+/// Builds the engine for `config`.
+pub fn build_engine(config: &EngineConfig) -> Result<wasmtime::Engine, EngineError> {
+    if let Some(pool) = &config.pooling {
+        if pool.total_instances == 0 {
+            return Err(EngineError::InvalidConfig {
+                reason: "pooling.total_instances must be at least 1".into(),
+            });
+        }
+        if pool.max_memory_bytes < 65_536 {
+            return Err(EngineError::InvalidConfig {
+                reason: "pooling.max_memory_bytes must hold at least one 64 KiB page".into(),
+            });
+        }
+    }
+    wasmtime::Engine::new(&config.to_wasmtime())
+        .map_err(|e| EngineError::InvalidConfig { reason: format!("{e:#}") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_engine_meters_fuel() {
+        let engine = build_engine(&EngineConfig::default()).unwrap();
+        let module = wasmtime::Module::new(
+            &engine,
+            r#"(module (func (export "f") (local i32) (local.set 0 (i32.const 1))))"#,
+        )
+        .unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        store.set_fuel(1_000).unwrap();
+        store.set_epoch_deadline(1);
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
+        f.call(&mut store, ()).unwrap();
+        assert!(store.get_fuel().unwrap() < 1_000);
+    }
+
+    #[test]
+    fn zero_pool_is_refused() {
+        let config = EngineConfig {
+            pooling: Some(PoolingConfig { total_instances: 0, ..Default::default() }),
+            ..Default::default()
+        };
+        assert!(matches!(build_engine(&config), Err(EngineError::InvalidConfig { .. })));
+    }
+}

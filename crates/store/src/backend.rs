@@ -1,0 +1,68 @@
+//! The [`StateBackend`] trait and the in-memory backend.
+
+use crate::StateError;
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+/// Writes to apply at once: `Some(value)` sets a key, `None` removes it.
+///
+/// Ordered by key bytes; consensus-relevant only through the state it
+/// produces, which does not depend on the order of application.
+pub type ChangeSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Where committed state lives: a flat, ordered map from byte keys to byte
+/// values.
+///
+/// Implementations must make [`StateBackend::apply`] atomic (all of a change
+/// set or none of it, also across a crash) and iterate in ascending key-byte
+/// order (consensus-relevant: contracts and `xwasm state` observe it).
+pub trait StateBackend: Send + Sync {
+    /// The committed value of `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
+
+    /// Applies every change in `changes` atomically.
+    fn apply(&self, changes: &ChangeSet) -> Result<(), StateError>;
+
+    /// Every committed entry whose key starts with `prefix`, in ascending
+    /// key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError>;
+}
+
+/// A backend that keeps state in a `BTreeMap`: the library default, for
+/// tests and for nodes that persist state themselves.
+#[derive(Debug, Default)]
+pub struct MemoryBackend {
+    entries: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemoryBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl StateBackend for MemoryBackend {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.entries.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned())
+    }
+
+    fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        for (key, value) in changes {
+            match value {
+                Some(value) => entries.insert(key.clone(), value.clone()),
+                None => entries.remove(key),
+            };
+        }
+        Ok(())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        Ok(entries
+            .range(prefix.to_vec()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}

@@ -1,0 +1,180 @@
+//! The per-execution context every host function sees: [`WasmContext`].
+
+use crate::{Address, CodeHash, Journal};
+
+/// The block a transaction runs in. Consensus-relevant: contracts read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChainContext {
+    pub block_height: u64,
+    /// Milliseconds since the Unix epoch.
+    pub block_time_ms: u64,
+}
+
+/// What a caller asks of a deployment or a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// The account that signed the transaction.
+    pub sender: Address,
+    /// Gas available to the whole transaction, nested calls included.
+    pub gas_limit: u64,
+    /// Input bytes, read by the contract with `input_read`.
+    pub input: Vec<u8>,
+}
+
+impl Transaction {
+    pub fn new(sender: Address, gas_limit: u64, input: impl Into<Vec<u8>>) -> Self {
+        Self { sender, gas_limit, input: input.into() }
+    }
+}
+
+/// An event a contract emitted. Kept only if the whole transaction succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The contract that emitted it.
+    pub contract: Address,
+    pub topic: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+/// What the state backend records of a deployed contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractRecord {
+    pub code_hash: CodeHash,
+    pub owner: Address,
+}
+
+impl ContractRecord {
+    /// `code_hash || owner`: 64 bytes. Consensus-relevant layout.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [self.code_hash.as_slice(), &self.owner.0].concat()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (hash, owner) = (bytes.get(..32)?, bytes.get(32..64)?);
+        (bytes.len() == 64).then(|| Self {
+            code_hash: hash.try_into().expect("32 bytes"),
+            owner: Address(owner.try_into().expect("32 bytes")),
+        })
+    }
+}
+
+/// Configured limits a host function enforces; exceeding one ends the call
+/// with status `limit`. Consensus-relevant: all nodes must agree on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CallLimits {
+    pub max_key_len: u32,
+    pub max_value_len: u32,
+    pub max_call_depth: u32,
+    pub max_logs: u32,
+    pub max_log_bytes: u32,
+    pub max_events: u32,
+    pub max_event_bytes: u32,
+    pub max_return_len: u32,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        Self {
+            max_key_len: 1_024,
+            max_value_len: 65_536,
+            max_call_depth: 16,
+            max_logs: 1_024,
+            max_log_bytes: 64 << 10,
+            max_events: 1_024,
+            max_event_bytes: 256 << 10,
+            max_return_len: 1 << 20,
+        }
+    }
+}
+
+/// Why a host function ended a call before the contract returned. The
+/// executor turns it into the outcome's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Halt {
+    /// The contract called `abort` with this (lossily decoded) message.
+    Abort(String),
+    /// A configured limit was exceeded; the message names it.
+    Limit(String),
+    /// A host function was not given enough gas for its work.
+    OutOfGas,
+    /// A pointer or length handed to a host function was out of bounds.
+    BadPointer(String),
+    /// The state backend failed: an infrastructure fault, not the
+    /// contract's.
+    Backend(String),
+}
+
+/// Where the VM is in running a call (the seed's `ExecutionState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutionState {
+    #[default]
+    Idle,
+    Running,
+    Finished,
+    Failed,
+}
+
+/// The data of one execution: the `T` of its `wasmtime::Store`.
+///
+/// Host functions read the chain context and transaction from it, buffer
+/// state through its [`Journal`], and append events and logs. Gas itself is
+/// the store's fuel (one counter); `host_gas` only records how much of it
+/// host functions charged.
+#[derive(Debug)]
+pub struct WasmContext {
+    pub chain: ChainContext,
+    /// The account that signed the transaction.
+    pub origin: Address,
+    /// Who made this call: the origin, or the calling contract.
+    pub caller: Address,
+    pub contract: Address,
+    pub owner: Address,
+    pub input: Vec<u8>,
+    pub journal: Journal,
+    pub limits: CallLimits,
+    pub return_data: Vec<u8>,
+    pub events: Vec<Event>,
+    pub event_bytes: u64,
+    pub logs: Vec<String>,
+    pub log_bytes: u64,
+    /// Set by a host function that ends the call; read by the executor.
+    pub halt: Option<Halt>,
+    /// Gas charged by host functions in this execution.
+    pub host_gas: u64,
+    pub state: ExecutionState,
+}
+
+/// Who is calling what, to build a [`WasmContext`].
+#[derive(Debug, Clone)]
+pub struct CallFrame {
+    pub chain: ChainContext,
+    pub origin: Address,
+    pub caller: Address,
+    pub contract: Address,
+    pub owner: Address,
+    pub input: Vec<u8>,
+}
+
+impl WasmContext {
+    pub fn new(frame: CallFrame, journal: Journal, limits: CallLimits) -> Self {
+        Self {
+            chain: frame.chain,
+            origin: frame.origin,
+            caller: frame.caller,
+            contract: frame.contract,
+            owner: frame.owner,
+            input: frame.input,
+            journal,
+            limits,
+            return_data: Vec::new(),
+            events: Vec::new(),
+            event_bytes: 0,
+            logs: Vec::new(),
+            log_bytes: 0,
+            halt: None,
+            host_gas: 0,
+            state: ExecutionState::Idle,
+        }
+    }
+}
