@@ -1,1 +1,221 @@
-//! placeholder
+//! Runs one call: the seed's `ExecutionController`.
+//!
+//! [`Executor::run`] prepares a fresh store (gas, deadline), instantiates
+//! the contract from its `InstancePre`, runs the method, classifies how it
+//! ended into a [`Status`], and hands back an [`Execution`] whose
+//! [`Execution::settle`] commits the journal only when the status is `ok`.
+//! A nested call keeps the journal instead of settling it.
+//!
+//! This crate knows nothing of caching or compilation: it is given an
+//! `InstancePre` and a [`WasmContext`].
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use xwasm_exec::{Budget, Executor, Status};
+//! use xwasm_store::{Address, CallFrame, CallLimits, ChainContext, Journal, MemoryBackend, WasmContext};
+//!
+//! let engine = xwasm_engine::build_engine(&Default::default()).unwrap();
+//! let module = wasmtime::Module::new(&engine, r#"(module (memory (export "memory") 1)
+//!     (func (export "spin") (loop br 0)))"#).unwrap();
+//! let pre = wasmtime::Linker::new(&engine).instantiate_pre(&module).unwrap();
+//! let frame = CallFrame { chain: ChainContext::default(), origin: Address::default(),
+//!     caller: Address::default(), contract: Address::default(), owner: Address::default(),
+//!     input: vec![] };
+//! let context = WasmContext::new(frame, Journal::new(Arc::new(MemoryBackend::new())),
+//!     CallLimits::default());
+//! let executor = Executor::new(engine);
+//! let outcome = executor.run(&pre, context, "spin", Budget::gas(10_000)).unwrap().settle().unwrap();
+//! assert_eq!((outcome.status, outcome.gas_used), (Status::OutOfGas, 10_000));
+//! ```
+
+mod outcome;
+mod ticker;
+
+pub use outcome::{Outcome, Status};
+pub use ticker::{EpochTicker, TICK};
+
+use std::time::Duration;
+use wasmtime::{InstancePre, Store, Trap};
+use xwasm_store::{ExecutionState, Halt, StateError, WasmContext};
+
+/// The resources one call may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub gas_limit: u64,
+    /// Wall-clock limit; `None` leaves gas as the only bound.
+    pub timeout: Option<Duration>,
+}
+
+impl Budget {
+    pub fn gas(gas_limit: u64) -> Self {
+        Self { gas_limit, timeout: None }
+    }
+}
+
+/// Why a call could not be run or settled at all (as opposed to running
+/// and failing, which is an [`Outcome`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    #[error("the contract has no method `{method}` (an exported function of type () -> ())")]
+    UnknownMethod { method: String },
+    #[error("could not create an instance: {reason}")]
+    Instantiate { reason: String },
+    #[error("the state backend failed during the call: {reason}")]
+    Backend { reason: String },
+    #[error("could not commit the call's state changes: {0}")]
+    Commit(#[from] StateError),
+}
+
+/// A call that has run: its outcome and the context it ran with (which
+/// still holds the journal of its state changes).
+#[derive(Debug)]
+pub struct Execution {
+    pub outcome: Outcome,
+    pub context: WasmContext,
+}
+
+impl Execution {
+    /// Commits the journal if the call succeeded and drops it otherwise;
+    /// returns the outcome.
+    pub fn settle(self) -> Result<Outcome, ExecError> {
+        if self.outcome.status == Status::Ok {
+            self.context.journal.commit()?;
+        }
+        Ok(self.outcome)
+    }
+}
+
+/// Runs calls on one engine.
+#[derive(Debug)]
+pub struct Executor {
+    engine: wasmtime::Engine,
+    ticker: EpochTicker,
+}
+
+/// Far enough in the future that a call without a timeout never reaches it.
+const NO_DEADLINE: u64 = u64::MAX / 2;
+
+impl Executor {
+    pub fn new(engine: wasmtime::Engine) -> Self {
+        Self { engine, ticker: EpochTicker::default() }
+    }
+
+    pub fn engine(&self) -> &wasmtime::Engine {
+        &self.engine
+    }
+
+    /// Runs `method` of a fresh instance of `pre` with `context`.
+    pub fn run(
+        &self,
+        pre: &InstancePre<WasmContext>,
+        context: WasmContext,
+        method: &str,
+        budget: Budget,
+    ) -> Result<Execution, ExecError> {
+        let mut store = self.prepare(context, budget);
+        let result = self.execute(&mut store, pre, method, budget);
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let mut context = store.into_data();
+        let (status, error) = match result {
+            Ok(()) => (Status::Ok, None),
+            Err(Fault::Run(error)) => classify(&mut context, &error)?,
+            Err(Fault::Setup(error)) => return Err(error),
+        };
+        context.state = if status == Status::Ok { ExecutionState::Finished } else { ExecutionState::Failed };
+        let gas_used = if status.costs_whole_limit() {
+            budget.gas_limit
+        } else {
+            budget.gas_limit - fuel_left.min(budget.gas_limit)
+        };
+        let outcome = Outcome {
+            status,
+            gas_used,
+            gas_limit: budget.gas_limit,
+            return_data: if status == Status::Ok { std::mem::take(&mut context.return_data) } else { Vec::new() },
+            events: if status == Status::Ok { std::mem::take(&mut context.events) } else { Vec::new() },
+            logs: std::mem::take(&mut context.logs),
+            error,
+            host_gas: context.host_gas,
+            address: None,
+        };
+        Ok(Execution { outcome, context })
+    }
+
+    /// A fresh store with the call's deadline; fuel is set after
+    /// instantiation (instantiation may consume fuel that depends on
+    /// copy-on-write, wasmtime #14331).
+    fn prepare(&self, mut context: WasmContext, budget: Budget) -> Store<WasmContext> {
+        context.state = ExecutionState::Running;
+        let mut store = Store::new(&self.engine, context);
+        match budget.timeout {
+            Some(timeout) => {
+                self.ticker.ensure_running(&self.engine);
+                store.set_epoch_deadline(EpochTicker::ticks_for(timeout));
+            }
+            None => store.set_epoch_deadline(NO_DEADLINE),
+        }
+        store
+    }
+
+    fn execute(
+        &self,
+        store: &mut Store<WasmContext>,
+        pre: &InstancePre<WasmContext>,
+        method: &str,
+        budget: Budget,
+    ) -> Result<(), Fault> {
+        // Instantiation runs no contract code under the xwasm policy (no
+        // start function); it gets the call's gas, reset afterwards.
+        store.set_fuel(budget.gas_limit).map_err(setup)?;
+        let instance = match pre.instantiate(&mut *store) {
+            Ok(instance) => instance,
+            Err(error) if error.downcast_ref::<Trap>().is_some() => return Err(Fault::Run(error)),
+            Err(error) => {
+                return Err(Fault::Setup(ExecError::Instantiate { reason: format!("{error:#}") }));
+            }
+        };
+        store.set_fuel(budget.gas_limit).map_err(setup)?;
+        let func = instance
+            .get_typed_func::<(), ()>(&mut *store, method)
+            .map_err(|_| Fault::Setup(ExecError::UnknownMethod { method: method.to_owned() }))?;
+        func.call(&mut *store, ()).map_err(Fault::Run)
+    }
+}
+
+enum Fault {
+    /// The contract ran and failed.
+    Run(wasmtime::Error),
+    /// The call could not be set up.
+    Setup(ExecError),
+}
+
+fn setup(error: wasmtime::Error) -> Fault {
+    Fault::Setup(ExecError::Instantiate { reason: format!("{error:#}") })
+}
+
+/// The status of a failed call and its one-line message. A host function
+/// that halted the call says why in the context; anything else is a trap
+/// raised by the engine.
+fn classify(context: &mut WasmContext, error: &wasmtime::Error) -> Result<(Status, Option<String>), ExecError> {
+    let (status, message) = match context.halt.take() {
+        Some(Halt::Abort(message)) => (Status::Abort, format!("aborted: {message}")),
+        Some(Halt::Limit(message)) => (Status::Limit, format!("limit exceeded: {message}")),
+        Some(Halt::OutOfGas) => (Status::OutOfGas, "out of gas".to_owned()),
+        Some(Halt::BadPointer(message)) => (Status::Trap, format!("trap: out of bounds host access: {message}")),
+        Some(Halt::Backend(reason)) => return Err(ExecError::Backend { reason }),
+        None => match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => (Status::OutOfGas, "out of gas".to_owned()),
+            Some(Trap::Interrupt) => (Status::Timeout, "wall-clock deadline exceeded".to_owned()),
+            Some(trap) => (Status::Trap, format!("trap: {trap}")),
+            None => (Status::Trap, format!("trap: {}", first_line(error))),
+        },
+    };
+    Ok((status, Some(message)))
+}
+
+fn first_line(error: &wasmtime::Error) -> String {
+    error.to_string().lines().next().unwrap_or_default().to_owned()
+}

@@ -1,0 +1,309 @@
+//! The host functions of ABI.md, namespace `xwasm`.
+//!
+//! Each one checks its guest ranges, then charges its gas, then works; a
+//! configured limit is checked before the charge.
+
+use crate::gas::{GasSchedule, charge, halt, linear};
+use crate::memory::{self, GuestRange};
+use sha2::Digest;
+use std::sync::Arc;
+use wasmtime::{Caller, IntoFunc};
+use xwasm_linker::{HostFnDescriptor, HostFunction, Permissions, WasmType};
+use xwasm_store::{Event, Halt, WasmContext, keys};
+
+type Ctx<'a> = Caller<'a, WasmContext>;
+type R<T> = wasmtime::Result<T>;
+
+const I32: WasmType = WasmType::I32;
+const I64: WasmType = WasmType::I64;
+const ADDRESS_LEN: i32 = 32;
+
+fn wrap<P, Res>(
+    descriptor: HostFnDescriptor,
+    func: impl IntoFunc<WasmContext, P, Res> + Clone + Send + Sync + 'static,
+) -> HostFunction {
+    let (namespace, name) = (descriptor.namespace, descriptor.name);
+    HostFunction::new(descriptor, move |linker| {
+        linker.func_wrap(namespace, name, func.clone())?;
+        Ok(())
+    })
+}
+
+fn describe(
+    name: &'static str,
+    params: &'static [WasmType],
+    results: &'static [WasmType],
+    gas: &'static str,
+    permissions: Permissions,
+) -> HostFnDescriptor {
+    HostFnDescriptor { namespace: crate::NAMESPACE, name, params, results, gas, permissions }
+}
+
+fn limit(caller: &mut Ctx<'_>, message: String) -> wasmtime::Error {
+    halt(caller, Halt::Limit(message))
+}
+
+fn backend_fault(caller: &mut Ctx<'_>, error: xwasm_store::StateError) -> wasmtime::Error {
+    halt(caller, Halt::Backend(error.to_string()))
+}
+
+/// Checks a storage key range and the key-length limit.
+fn key_range(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> R<GuestRange> {
+    let range = memory::check(caller, ptr, len)?;
+    let max = caller.data().limits.max_key_len as usize;
+    if range.len() > max {
+        return Err(limit(caller, format!("storage key of {} bytes exceeds the limit of {max}", range.len())));
+    }
+    Ok(range)
+}
+
+fn storage_key(caller: &mut Ctx<'_>, range: GuestRange) -> R<Vec<u8>> {
+    let key = memory::read(caller, range)?;
+    Ok(keys::storage(&caller.data().contract, &key))
+}
+
+/// Every host function of ABI.md except the cross-contract ones, priced by
+/// `schedule`.
+pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
+    let g = schedule;
+    let read = Permissions::READ_STATE;
+    let none = Permissions::NONE;
+    let mut functions = Vec::new();
+
+    let s = g.clone();
+    functions.push(wrap(describe("input_len", &[], &[I32], "20", none), move |mut c: Ctx<'_>| -> R<i32> {
+        charge(&mut c, s.simple)?;
+        Ok(c.data().input.len() as i32)
+    }));
+
+    let s = g.clone();
+    functions.push(wrap(
+        describe("input_read", &[I32], &[], "20 + 1/byte", none),
+        move |mut c: Ctx<'_>, dst: i32| -> R<()> {
+            let len = c.data().input.len();
+            let range = memory::check(&mut c, dst, len as i32)?;
+            charge(&mut c, linear(s.copy_base, s.copy_per_byte, len as u64))?;
+            memory::write_from_context(&mut c, range, |ctx| &ctx.input)
+        },
+    ));
+
+    let s = g.clone();
+    functions.push(wrap(
+        describe("return_data", &[I32, I32], &[], "20 + 1/byte", none),
+        move |mut c: Ctx<'_>, ptr: i32, len: i32| -> R<()> {
+            let range = memory::check(&mut c, ptr, len)?;
+            let max = c.data().limits.max_return_len as usize;
+            if range.len() > max {
+                return Err(limit(&mut c, format!("return data of {} bytes exceeds the limit of {max}", range.len())));
+            }
+            charge(&mut c, linear(s.copy_base, s.copy_per_byte, range.len() as u64))?;
+            let bytes = memory::read(&mut c, range)?;
+            c.data_mut().return_data = bytes;
+            Ok(())
+        },
+    ));
+
+    functions.push(wrap(
+        describe("abort", &[I32, I32], &[], "0", none),
+        |mut c: Ctx<'_>, ptr: i32, len: i32| -> R<()> {
+            let range = memory::check(&mut c, ptr, len)?;
+            let message = String::from_utf8_lossy(&memory::read(&mut c, range)?).into_owned();
+            Err(halt(&mut c, Halt::Abort(message)))
+        },
+    ));
+
+    let s = g.clone();
+    functions.push(wrap(
+        describe("log", &[I32, I32], &[], "50 + 1/byte", none),
+        move |mut c: Ctx<'_>, ptr: i32, len: i32| -> R<()> {
+            let range = memory::check(&mut c, ptr, len)?;
+            let ctx = c.data();
+            let (count, bytes) = (ctx.logs.len() as u64, ctx.log_bytes + range.len() as u64);
+            if count >= ctx.limits.max_logs as u64 || bytes > ctx.limits.max_log_bytes as u64 {
+                let message = format!(
+                    "logs exceed the limit of {} lines or {} bytes",
+                    ctx.limits.max_logs, ctx.limits.max_log_bytes
+                );
+                return Err(limit(&mut c, message));
+            }
+            charge(&mut c, linear(s.log_base, s.log_per_byte, range.len() as u64))?;
+            let line = String::from_utf8_lossy(&memory::read(&mut c, range)?).into_owned();
+            let ctx = c.data_mut();
+            ctx.log_bytes = bytes;
+            ctx.logs.push(line);
+            Ok(())
+        },
+    ));
+
+    let s = g.clone();
+    functions.push(wrap(
+        describe("storage_read", &[I32, I32, I32, I32], &[I64], "500 + 2/key byte + 1/value byte", read),
+        move |mut c: Ctx<'_>, key_ptr: i32, key_len: i32, dst: i32, dst_cap: i32| -> R<i64> {
+            let key_range = key_range(&mut c, key_ptr, key_len)?;
+            let dst_range = memory::check(&mut c, dst, dst_cap)?;
+            charge(
+                &mut c,
+                linear(s.storage_read_base, s.storage_read_per_key_byte, key_range.len() as u64),
+            )?;
+            let key = storage_key(&mut c, key_range)?;
+            let value = match c.data().journal.get(&key) {
+                Ok(Some(value)) => value,
+                Ok(None) => return Ok(-1),
+                Err(error) => return Err(backend_fault(&mut c, error)),
+            };
+            charge(&mut c, s.storage_read_per_value_byte.saturating_mul(value.len() as u64))?;
+            memory::write_checked(&mut c, dst_range, &value)?;
+            Ok(value.len() as i64)
+        },
+    ));
+
+    let s = g.clone();
+    functions.push(wrap(
+        describe(
+            "storage_write",
+            &[I32, I32, I32, I32],
+            &[],
+            "1000 + 10/byte of key and value",
+            read.union(Permissions::WRITE_STATE),
+        ),
+        move |mut c: Ctx<'_>, key_ptr: i32, key_len: i32, val_ptr: i32, val_len: i32| -> R<()> {
+            let key_range = key_range(&mut c, key_ptr, key_len)?;
+            let value_range = memory::check(&mut c, val_ptr, val_len)?;
+            let max = c.data().limits.max_value_len as usize;
+            if value_range.len() > max {
+                return Err(limit(&mut c, format!("storage value of {} bytes exceeds the limit of {max}", value_range.len())));
+            }
+            let bytes = (key_range.len() + value_range.len()) as u64;
+            charge(&mut c, linear(s.storage_write_base, s.storage_write_per_byte, bytes))?;
+            let key = storage_key(&mut c, key_range)?;
+            let value = memory::read(&mut c, value_range)?;
+            c.data_mut().journal.set(key, value);
+            Ok(())
+        },
+    ));
+
+    let s = g.clone();
+    functions.push(wrap(
+        describe(
+            "storage_remove",
+            &[I32, I32],
+            &[I32],
+            "500 + 2/key byte",
+            read.union(Permissions::WRITE_STATE),
+        ),
+        move |mut c: Ctx<'_>, key_ptr: i32, key_len: i32| -> R<i32> {
+            let key_range = key_range(&mut c, key_ptr, key_len)?;
+            charge(
+                &mut c,
+                linear(s.storage_remove_base, s.storage_remove_per_key_byte, key_range.len() as u64),
+            )?;
+            let key = storage_key(&mut c, key_range)?;
+            match c.data().journal.get(&key) {
+                Ok(Some(_)) => {
+                    c.data_mut().journal.remove(key);
+                    Ok(1)
+                }
+                Ok(None) => Ok(0),
+                Err(error) => Err(backend_fault(&mut c, error)),
+            }
+        },
+    ));
+
+    for (name, pick) in [
+        ("caller", (|ctx: &WasmContext| &ctx.caller.0[..]) as fn(&WasmContext) -> &[u8]),
+        ("self_address", |ctx| &ctx.contract.0[..]),
+        ("owner", |ctx| &ctx.owner.0[..]),
+    ] {
+        let s = g.clone();
+        functions.push(wrap(describe(name, &[I32], &[], "20", none), move |mut c: Ctx<'_>, dst: i32| -> R<()> {
+            let range = memory::check(&mut c, dst, ADDRESS_LEN)?;
+            charge(&mut c, s.simple)?;
+            memory::write_from_context(&mut c, range, pick)
+        }));
+    }
+
+    for (name, pick) in [
+        ("block_height", (|ctx: &WasmContext| ctx.chain.block_height) as fn(&WasmContext) -> u64),
+        ("block_time", |ctx| ctx.chain.block_time_ms),
+    ] {
+        let s = g.clone();
+        functions.push(wrap(describe(name, &[], &[I64], "20", none), move |mut c: Ctx<'_>| -> R<i64> {
+            charge(&mut c, s.simple)?;
+            Ok(pick(c.data()) as i64)
+        }));
+    }
+
+    let s = g.clone();
+    functions.push(wrap(describe("gas_left", &[], &[I64], "20", none), move |mut c: Ctx<'_>| -> R<i64> {
+        charge(&mut c, s.simple)?;
+        Ok(c.get_fuel()? as i64)
+    }));
+
+    let s = g.clone();
+    functions.push(wrap(
+        describe(
+            "emit_event",
+            &[I32, I32, I32, I32],
+            &[],
+            "200 + 2/byte of topic and data",
+            Permissions::EMIT_EVENTS,
+        ),
+        move |mut c: Ctx<'_>, topic_ptr: i32, topic_len: i32, data_ptr: i32, data_len: i32| -> R<()> {
+            let topic_range = memory::check(&mut c, topic_ptr, topic_len)?;
+            let data_range = memory::check(&mut c, data_ptr, data_len)?;
+            let size = (topic_range.len() + data_range.len()) as u64;
+            let ctx = c.data();
+            let (count, bytes) = (ctx.events.len() as u64, ctx.event_bytes + size);
+            if count >= ctx.limits.max_events as u64 || bytes > ctx.limits.max_event_bytes as u64 {
+                let message = format!(
+                    "events exceed the limit of {} events or {} bytes",
+                    ctx.limits.max_events, ctx.limits.max_event_bytes
+                );
+                return Err(limit(&mut c, message));
+            }
+            charge(&mut c, linear(s.event_base, s.event_per_byte, size))?;
+            let topic = memory::read(&mut c, topic_range)?;
+            let data = memory::read(&mut c, data_range)?;
+            let ctx = c.data_mut();
+            ctx.event_bytes = bytes;
+            let contract = ctx.contract;
+            ctx.events.push(Event { contract, topic, data });
+            Ok(())
+        },
+    ));
+
+    let s = g.clone();
+    functions.push(wrap(
+        describe("sha256", &[I32, I32, I32], &[], "100 + 3/byte", none),
+        move |mut c: Ctx<'_>, ptr: i32, len: i32, dst: i32| -> R<()> {
+            hash_into(&mut c, (ptr, len, dst), (s.sha256_base, s.sha256_per_byte), |bytes| {
+                sha2::Sha256::digest(bytes).into()
+            })
+        },
+    ));
+
+    let s = g;
+    functions.push(wrap(
+        describe("keccak256", &[I32, I32, I32], &[], "100 + 4/byte", none),
+        move |mut c: Ctx<'_>, ptr: i32, len: i32, dst: i32| -> R<()> {
+            hash_into(&mut c, (ptr, len, dst), (s.keccak256_base, s.keccak256_per_byte), |bytes| {
+                sha3::Keccak256::digest(bytes).into()
+            })
+        },
+    ));
+
+    functions
+}
+
+fn hash_into(
+    c: &mut Ctx<'_>,
+    (ptr, len, dst): (i32, i32, i32),
+    (base, per_byte): (u64, u64),
+    digest: impl FnOnce(&[u8]) -> [u8; 32],
+) -> R<()> {
+    let source = memory::check(c, ptr, len)?;
+    let target = memory::check(c, dst, ADDRESS_LEN)?;
+    charge(c, linear(base, per_byte, source.len() as u64))?;
+    let hash = digest(&memory::read(c, source)?);
+    memory::write_checked(c, target, &hash)
+}

@@ -1,0 +1,98 @@
+//! The gas schedule of host functions and how a host function charges it.
+
+use wasmtime::Caller;
+use xwasm_store::{Halt, WasmContext};
+
+/// The gas price of every host function of ABI.md, in one value.
+///
+/// Consensus-relevant: every node must use the same schedule. The defaults
+/// are ABI.md's table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct GasSchedule {
+    /// `input_len`, `caller`, `self_address`, `owner`, `block_height`,
+    /// `block_time`, `gas_left`, `result_len`.
+    pub simple: u64,
+    /// `input_read`, `result_read`, `return_data`: base and per byte.
+    pub copy_base: u64,
+    pub copy_per_byte: u64,
+    pub log_base: u64,
+    pub log_per_byte: u64,
+    pub storage_read_base: u64,
+    pub storage_read_per_key_byte: u64,
+    pub storage_read_per_value_byte: u64,
+    pub storage_write_base: u64,
+    /// Per byte of key and value together.
+    pub storage_write_per_byte: u64,
+    pub storage_remove_base: u64,
+    pub storage_remove_per_key_byte: u64,
+    pub event_base: u64,
+    /// Per byte of topic and data together.
+    pub event_per_byte: u64,
+    pub sha256_base: u64,
+    pub sha256_per_byte: u64,
+    pub keccak256_base: u64,
+    pub keccak256_per_byte: u64,
+    pub call_base: u64,
+    /// Per byte of method name and input together.
+    pub call_per_byte: u64,
+}
+
+impl Default for GasSchedule {
+    fn default() -> Self {
+        Self {
+            simple: 20,
+            copy_base: 20,
+            copy_per_byte: 1,
+            log_base: 50,
+            log_per_byte: 1,
+            storage_read_base: 500,
+            storage_read_per_key_byte: 2,
+            storage_read_per_value_byte: 1,
+            storage_write_base: 1_000,
+            storage_write_per_byte: 10,
+            storage_remove_base: 500,
+            storage_remove_per_key_byte: 2,
+            event_base: 200,
+            event_per_byte: 2,
+            sha256_base: 100,
+            sha256_per_byte: 3,
+            keccak256_base: 100,
+            keccak256_per_byte: 4,
+            call_base: 5_000,
+            call_per_byte: 1,
+        }
+    }
+}
+
+/// `base + per_unit * units`, saturating (so a cost can never wrap).
+pub fn linear(base: u64, per_unit: u64, units: u64) -> u64 {
+    base.saturating_add(per_unit.saturating_mul(units))
+}
+
+/// Ends the call with `halt`: records the reason for the executor and
+/// returns the error that unwinds the guest.
+pub fn halt(caller: &mut Caller<'_, WasmContext>, halt: Halt) -> wasmtime::Error {
+    let message = match &halt {
+        Halt::Abort(message) => format!("contract aborted: {message}"),
+        Halt::Limit(message) => format!("limit exceeded: {message}"),
+        Halt::OutOfGas => "out of gas".to_owned(),
+        Halt::BadPointer(message) => format!("out of bounds: {message}"),
+        Halt::Backend(message) => format!("state backend failed: {message}"),
+    };
+    caller.data_mut().halt = Some(halt);
+    wasmtime::Error::msg(message)
+}
+
+/// Takes `gas` from the call's fuel, or ends the call as out of gas
+/// (leaving no fuel) when there is not enough.
+pub fn charge(caller: &mut Caller<'_, WasmContext>, gas: u64) -> wasmtime::Result<()> {
+    let left = caller.get_fuel()?;
+    if left < gas {
+        caller.set_fuel(0)?;
+        return Err(halt(caller, Halt::OutOfGas));
+    }
+    caller.set_fuel(left - gas)?;
+    caller.data_mut().host_gas += gas;
+    Ok(())
+}
