@@ -1,1 +1,123 @@
-//! placeholder
+//! Compilation: from WebAssembly bytes to a `wasmtime::Module`, now or
+//! ahead of time.
+//!
+//! - [`compile`]: bytes to a module, on the given engine.
+//! - [`precompile`]: bytes to artifact bytes (`Engine::precompile_module`).
+//! - [`load_precompiled`]: artifact bytes back to a module, after checking
+//!   that they are a module artifact this engine can run.
+//! - [`engine_fingerprint`]: a stable hash of everything that makes an
+//!   artifact runnable on an engine (wasmtime version, target, settings);
+//!   artifacts are stored under it.
+//!
+//! This crate does not know where artifacts are stored.
+//!
+//! # Limitations
+//!
+//! Batch (parallel) and cross-target precompilation are not built yet.
+//!
+//! # Example
+//!
+//! ```
+//! let engine = xwasm_engine::build_engine(&Default::default()).unwrap();
+//! let wasm = wat::parse_str("(module (func (export \"f\")))").unwrap();
+//! let artifact = xwasm_aot::precompile(&engine, &wasm).unwrap();
+//! // SAFETY: the artifact was produced by `precompile` just above.
+//! let module = unsafe { xwasm_aot::load_precompiled(&engine, &artifact) }.unwrap();
+//! assert!(module.get_export("f").is_some());
+//! ```
+
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+
+/// Why code could not be compiled or loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AotError {
+    #[error("compilation failed: {reason}")]
+    Compile { reason: String },
+    #[error("not a precompiled module artifact")]
+    NotAnArtifact,
+    #[error("the artifact cannot run on this engine: {reason}")]
+    Incompatible { reason: String },
+}
+
+/// Compiles `wasm` on `engine`.
+pub fn compile(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<wasmtime::Module, AotError> {
+    wasmtime::Module::from_binary(engine, wasm).map_err(|e| AotError::Compile { reason: format!("{e:#}") })
+}
+
+/// Compiles `wasm` for `engine`'s target and settings into artifact bytes.
+pub fn precompile(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Vec<u8>, AotError> {
+    engine.precompile_module(wasm).map_err(|e| AotError::Compile { reason: format!("{e:#}") })
+}
+
+/// Loads artifact bytes made by [`precompile`].
+///
+/// wasmtime refuses artifacts of another version or with other settings;
+/// this function also refuses anything that is not a module artifact.
+///
+/// # Safety
+///
+/// `artifact` must be bytes that [`precompile`] (or
+/// `wasmtime::Module::serialize`) produced, unaltered: wasmtime runs the
+/// machine code in them as it is. Bytes read back from storage must have
+/// been verified (for example by a checksum) before they reach here.
+pub unsafe fn load_precompiled(engine: &wasmtime::Engine, artifact: &[u8]) -> Result<wasmtime::Module, AotError> {
+    match wasmtime::Engine::detect_precompiled(artifact) {
+        Some(wasmtime::Precompiled::Module) => {}
+        _ => return Err(AotError::NotAnArtifact),
+    }
+    // SAFETY: the caller guarantees the bytes are an unaltered artifact.
+    unsafe { wasmtime::Module::deserialize(engine, artifact) }
+        .map_err(|e| AotError::Incompatible { reason: format!("{e:#}") })
+}
+
+/// A stable SHA-256 of `engine`'s precompilation compatibility: two
+/// engines with the same fingerprint run each other's artifacts.
+pub fn engine_fingerprint(engine: &wasmtime::Engine) -> [u8; 32] {
+    struct Sha(Sha256);
+    impl Hasher for Sha {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+        fn finish(&self) -> u64 {
+            unreachable!("only `finalize` is used")
+        }
+    }
+    let mut hasher = Sha(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.0.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xwasm_engine::{EngineConfig, Strategy, build_engine};
+
+    #[test]
+    fn random_bytes_are_not_an_artifact() {
+        let engine = build_engine(&EngineConfig::default()).unwrap();
+        // SAFETY: rejected by the header check before any deserialization.
+        let result = unsafe { load_precompiled(&engine, b"definitely not an artifact") };
+        assert!(matches!(result, Err(AotError::NotAnArtifact)));
+    }
+
+    #[test]
+    fn fingerprint_tells_engines_apart() {
+        let cranelift = build_engine(&EngineConfig::default()).unwrap();
+        let winch = build_engine(&EngineConfig { strategy: Strategy::Winch, ..Default::default() }).unwrap();
+        assert_eq!(engine_fingerprint(&cranelift), engine_fingerprint(&cranelift.clone()));
+        assert_ne!(engine_fingerprint(&cranelift), engine_fingerprint(&winch));
+    }
+
+    #[test]
+    fn artifact_of_another_engine_is_refused() {
+        let cranelift = build_engine(&EngineConfig::default()).unwrap();
+        let winch = build_engine(&EngineConfig { strategy: Strategy::Winch, ..Default::default() }).unwrap();
+        let wasm = wat::parse_str("(module (func (export \"f\")))").unwrap();
+        let artifact = precompile(&cranelift, &wasm).unwrap();
+        // SAFETY: the artifact is an unaltered output of `precompile`.
+        let result = unsafe { load_precompiled(&winch, &artifact) };
+        assert!(matches!(result, Err(AotError::Incompatible { .. })));
+    }
+}

@@ -1,1 +1,35 @@
-//! placeholder
+//! Static policy over a module's raw bytes, before anything is compiled.
+//!
+//! [`ModulePolicy::check`] validates a module with wasmparser against the
+//! allowed feature set, enforces structural [`ModuleLimits`], applies a
+//! [`Profile`] (`xwasm`: the contract shape of ABI.md; `permissive`:
+//! validation and limits only) and describes the module as a
+//! [`ModuleInfo`] (code hash, imports, exports, memory, functions, custom
+//! sections, float use).
+//!
+//! This crate never links wasmtime and knows nothing of execution.
+//!
+//! # Limitations
+//!
+//! The deterministic stack-limit preprocessing and the audit log of the
+//! design are not built yet; the engine's native stack limit still decides
+//! how deep recursion may go.
+//!
+//! # Example
+//!
+//! ```
+//! use xwasm_security::{ModulePolicy, Profile, PolicyViolation};
+//!
+//! let policy = ModulePolicy::new(Profile::Xwasm, Vec::new());
+//! let wasm = wat::parse_str(r#"(module (import "env" "abort" (func))
+//!     (memory (export "memory") 1))"#).unwrap();
+//! let err = policy.check(&wasm).unwrap_err();
+//! assert!(matches!(err, PolicyViolation::ForbiddenImport { .. }));
+//! assert!(err.to_string().contains("env::abort"));
+//! ```
+
+mod info;
+mod policy;
+
+pub use info::{Export, FuncSig, Import, ItemType, MemoryLimits, ModuleInfo, ValType, code_hash};
+pub use policy::{ImportSpec, ModuleLimits, ModulePolicy, PolicyViolation, Profile};

@@ -1,0 +1,254 @@
+//! [`ModulePolicy`]: what a module must be to be deployed.
+
+use crate::info::{self, FuncSig, ItemType, ModuleInfo};
+use serde::{Deserialize, Serialize};
+use wasmparser::{Validator, WasmFeatures};
+
+/// Which checks beyond validation and limits apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// ABI.md: only the allowed imports with their exact signatures, one
+    /// exported memory named `memory`, nothing else imported, no start
+    /// function.
+    #[default]
+    Xwasm,
+    /// Validation and limits only; any imports. For inspecting, compiling
+    /// and precompiling foreign contracts.
+    Permissive,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Xwasm => "xwasm",
+            Profile::Permissive => "permissive",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "xwasm" => Ok(Profile::Xwasm),
+            "permissive" => Ok(Profile::Permissive),
+            other => Err(format!("unknown policy `{other}` (expected xwasm or permissive)")),
+        }
+    }
+}
+
+/// Structural limits on a module. Consensus-relevant: nodes must agree on
+/// which modules deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModuleLimits {
+    /// Checked before any parsing.
+    pub max_module_bytes: usize,
+    pub max_functions: u32,
+    pub max_locals_per_function: u64,
+    pub max_params: u64,
+    pub max_globals: u64,
+    pub max_tables: u64,
+    pub max_table_elements: u64,
+    pub max_data_segments: u64,
+    pub max_initial_memory_pages: u64,
+    pub max_imports: usize,
+}
+
+impl Default for ModuleLimits {
+    /// Generous for real compiler output (the largest corpus contract is
+    /// 432 KB with about 1,000 functions), tight enough to refuse bombs.
+    fn default() -> Self {
+        Self {
+            max_module_bytes: 4 << 20,
+            max_functions: 20_000,
+            max_locals_per_function: 50_000,
+            max_params: 128,
+            max_globals: 1_024,
+            max_tables: 4,
+            max_table_elements: 100_000,
+            max_data_segments: 10_000,
+            max_initial_memory_pages: 1_024,
+            max_imports: 256,
+        }
+    }
+}
+
+/// An import the `xwasm` profile allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSpec {
+    pub module: String,
+    pub name: String,
+    pub signature: FuncSig,
+}
+
+/// Why a module was refused. Each names what it refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyViolation {
+    #[error("the module is empty")]
+    Empty,
+    #[error("module of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("invalid WebAssembly{}: {message}", function.map(|f| format!(" in function {f}")).unwrap_or_default())]
+    Invalid { message: String, offset: usize, function: Option<u32> },
+    #[error("{what}: {found} exceeds the limit of {limit}")]
+    LimitExceeded { what: &'static str, found: u64, limit: u64 },
+    #[error("import `{module}::{name}` is not allowed ({detail})")]
+    ForbiddenImport { module: String, name: String, detail: String },
+    #[error("{0}")]
+    Shape(String),
+}
+
+/// The static checks every module passes before it is compiled.
+#[derive(Debug, Clone)]
+pub struct ModulePolicy {
+    pub profile: Profile,
+    pub limits: ModuleLimits,
+    /// Allow float instructions and types (NaNs are canonicalized by the
+    /// engine). When false, a module using floats is invalid.
+    pub allow_floats: bool,
+    allowed_imports: Vec<ImportSpec>,
+}
+
+impl ModulePolicy {
+    /// A policy of `profile` whose `xwasm` profile allows exactly
+    /// `allowed_imports`.
+    pub fn new(profile: Profile, allowed_imports: Vec<ImportSpec>) -> Self {
+        Self { profile, limits: ModuleLimits::default(), allow_floats: true, allowed_imports }
+    }
+
+    pub fn allowed_imports(&self) -> &[ImportSpec] {
+        &self.allowed_imports
+    }
+
+    /// The WebAssembly features a module may use: WebAssembly 2.0
+    /// (bulk memory, reference types, sign extension, multi-value,
+    /// non-trapping float-to-int, SIMD) and extended constants; threads,
+    /// memory64, multi-memory, GC and the component model are refused.
+    pub fn features(&self) -> WasmFeatures {
+        let mut features = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST;
+        if !self.allow_floats {
+            features.remove(WasmFeatures::FLOATS);
+            features.remove(WasmFeatures::SIMD);
+        }
+        features
+    }
+
+    /// Validates `bytes`, checks the limits and the profile, and describes
+    /// the module.
+    pub fn check(&self, bytes: &[u8]) -> Result<ModuleInfo, PolicyViolation> {
+        if bytes.is_empty() {
+            return Err(PolicyViolation::Empty);
+        }
+        let limit = self.limits.max_module_bytes;
+        if bytes.len() > limit {
+            return Err(PolicyViolation::TooLarge { size: bytes.len(), limit });
+        }
+        Validator::new_with_features(self.features())
+            .validate_all(bytes)
+            .map_err(|e| PolicyViolation::Invalid {
+                message: e.message().to_owned(),
+                offset: e.offset(),
+                function: function_at(bytes, e.offset()),
+            })?;
+        let (info, counts) = info::describe(bytes, self.profile.name()).map_err(|e| PolicyViolation::Invalid {
+            message: e.message().to_owned(),
+            offset: e.offset(),
+            function: None,
+        })?;
+        self.check_limits(&info, &counts)?;
+        if self.profile == Profile::Xwasm {
+            self.check_abi_shape(&info)?;
+        }
+        Ok(info)
+    }
+
+    fn check_limits(&self, info: &ModuleInfo, counts: &info::Counts) -> Result<(), PolicyViolation> {
+        let l = &self.limits;
+        let checks: [(&'static str, u64, u64); 9] = [
+            ("functions", info.function_count as u64, l.max_functions as u64),
+            ("locals in one function", counts.max_locals, l.max_locals_per_function),
+            ("parameters of one function type", counts.max_params, l.max_params),
+            ("globals", counts.globals, l.max_globals),
+            ("tables", counts.tables, l.max_tables),
+            ("table elements", counts.table_elements, l.max_table_elements),
+            ("data segments", counts.data_segments, l.max_data_segments),
+            ("initial memory pages", info.memory.map_or(0, |m| m.initial_pages), l.max_initial_memory_pages),
+            ("imports", info.imports.len() as u64, l.max_imports as u64),
+        ];
+        for (what, found, limit) in checks {
+            if found > limit {
+                return Err(PolicyViolation::LimitExceeded { what, found, limit });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_abi_shape(&self, info: &ModuleInfo) -> Result<(), PolicyViolation> {
+        for import in &info.imports {
+            let forbidden = |detail: String| PolicyViolation::ForbiddenImport {
+                module: import.module.clone(),
+                name: import.name.clone(),
+                detail,
+            };
+            let ItemType::Func { signature } = &import.ty else {
+                return Err(forbidden(format!("a contract imports only functions, not a {}", import.ty.kind())));
+            };
+            let spec = self
+                .allowed_imports
+                .iter()
+                .find(|s| s.module == import.module && s.name == import.name)
+                .ok_or_else(|| forbidden("not a host function of the xwasm ABI".to_owned()))?;
+            if &spec.signature != signature {
+                return Err(forbidden(format!("signature {signature}, expected {}", spec.signature)));
+            }
+        }
+        let memories: Vec<_> = info.exports.iter().filter(|e| e.ty.kind() == "memory").collect();
+        match memories.as_slice() {
+            [only] if only.name == "memory" => {}
+            [] => return Err(PolicyViolation::Shape("the module exports no memory named `memory`".into())),
+            [other] => {
+                return Err(PolicyViolation::Shape(format!(
+                    "the module exports its memory as `{}`, expected `memory`",
+                    other.name
+                )));
+            }
+            _ => return Err(PolicyViolation::Shape("the module exports more than one memory".into())),
+        }
+        if info.has_start {
+            return Err(PolicyViolation::Shape("a contract may not have a start function".into()));
+        }
+        if let Some(init) = info.export("init") {
+            if !matches!(&init.ty, ItemType::Func { signature } if signature == &FuncSig::default()) {
+                return Err(PolicyViolation::Shape(format!("export `init` must be a function () -> (), found {}", init.ty)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The index of the function whose body contains `offset`, if any.
+fn function_at(bytes: &[u8], offset: usize) -> Option<u32> {
+    let mut imported = 0u32;
+    let mut index = 0u32;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.ok()? {
+            wasmparser::Payload::ImportSection(reader) => {
+                imported = reader
+                    .into_imports()
+                    .filter(|i| matches!(i.as_ref().map(|i| i.ty), Ok(wasmparser::TypeRef::Func(_))))
+                    .count() as u32;
+            }
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                if body.range().contains(&offset) {
+                    return Some(imported + index);
+                }
+                index += 1;
+            }
+            _ => {}
+        }
+    }
+    None
+}
