@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use xwasm_exec::{Budget, Executor, Status};
+//! use xwasm_exec::{Budget, Entry, Executor, Status};
 //! use xwasm_store::{Address, CallFrame, CallLimits, ChainContext, Journal, MemoryBackend, WasmContext};
 //!
 //! let engine = xwasm_engine::build_engine(&Default::default()).unwrap();
@@ -26,7 +26,7 @@
 //! let context = WasmContext::new(frame, Journal::new(Arc::new(MemoryBackend::new())),
 //!     CallLimits::default());
 //! let executor = Executor::new(engine);
-//! let outcome = executor.run(&pre, context, "spin", Budget::gas(10_000)).unwrap().settle().unwrap();
+//! let outcome = executor.run(&pre, context, Entry::Method("spin"), Budget::gas(10_000)).unwrap().settle().unwrap();
 //! assert_eq!((outcome.status, outcome.gas_used), (Status::OutOfGas, 10_000));
 //! ```
 
@@ -37,7 +37,7 @@ pub use outcome::{Outcome, Status};
 pub use ticker::{EpochTicker, TICK};
 
 use std::time::Duration;
-use wasmtime::{InstancePre, Store, Trap};
+use wasmtime::{InstancePre, Store, Trap, Val};
 use xwasm_store::{ExecutionState, Halt, StateError, WasmContext};
 
 /// The resources one call may use.
@@ -61,6 +61,8 @@ impl Budget {
 pub enum ExecError {
     #[error("the contract has no method `{method}` (an exported function of type () -> ())")]
     UnknownMethod { method: String },
+    #[error("function `{function}` takes {expected} arguments, {found} given")]
+    BadArguments { function: String, expected: usize, found: usize },
     #[error("could not create an instance: {reason}")]
     Instantiate { reason: String },
     #[error("the state backend failed during the call: {reason}")]
@@ -75,6 +77,25 @@ pub enum ExecError {
 pub struct Execution {
     pub outcome: Outcome,
     pub context: WasmContext,
+    /// What the function returned (empty for a method, or on failure).
+    pub results: Vec<Val>,
+}
+
+/// What to run in a fresh instance.
+#[derive(Debug, Clone, Copy)]
+pub enum Entry<'a> {
+    /// A contract method: an exported `() -> ()` function (ABI.md).
+    Method(&'a str),
+    /// Any exported function, with arguments (for `xwasm run`).
+    Function { name: &'a str, params: &'a [Val] },
+}
+
+impl Entry<'_> {
+    pub fn name(&self) -> &str {
+        match self {
+            Entry::Method(name) | Entry::Function { name, .. } => name,
+        }
+    }
 }
 
 impl Execution {
@@ -107,16 +128,17 @@ impl Executor {
         &self.engine
     }
 
-    /// Runs `method` of a fresh instance of `pre` with `context`.
+    /// Runs `entry` in a fresh instance of `pre` with `context`.
     pub fn run(
         &self,
         pre: &InstancePre<WasmContext>,
         context: WasmContext,
-        method: &str,
+        entry: Entry<'_>,
         budget: Budget,
     ) -> Result<Execution, ExecError> {
         let mut store = self.prepare(context, budget);
-        let result = self.execute(&mut store, pre, method, budget);
+        let mut results = Vec::new();
+        let result = self.execute(&mut store, pre, entry, budget, &mut results);
         let fuel_left = store.get_fuel().unwrap_or(0);
         let mut context = store.into_data();
         let (status, error) = match result {
@@ -141,7 +163,10 @@ impl Executor {
             host_gas: context.host_gas,
             address: None,
         };
-        Ok(Execution { outcome, context })
+        if status != Status::Ok {
+            results.clear();
+        }
+        Ok(Execution { outcome, context, results })
     }
 
     /// A fresh store with the call's deadline; fuel is set after
@@ -164,8 +189,9 @@ impl Executor {
         &self,
         store: &mut Store<WasmContext>,
         pre: &InstancePre<WasmContext>,
-        method: &str,
+        entry: Entry<'_>,
         budget: Budget,
+        results: &mut Vec<Val>,
     ) -> Result<(), Fault> {
         // Instantiation runs no contract code under the xwasm policy (no
         // start function); it gets the call's gas, reset afterwards.
@@ -178,10 +204,26 @@ impl Executor {
             }
         };
         store.set_fuel(budget.gas_limit).map_err(setup)?;
-        let func = instance
-            .get_typed_func::<(), ()>(&mut *store, method)
-            .map_err(|_| Fault::Setup(ExecError::UnknownMethod { method: method.to_owned() }))?;
-        func.call(&mut *store, ()).map_err(Fault::Run)
+        let unknown = || Fault::Setup(ExecError::UnknownMethod { method: entry.name().to_owned() });
+        match entry {
+            Entry::Method(name) => {
+                let func = instance.get_typed_func::<(), ()>(&mut *store, name).map_err(|_| unknown())?;
+                func.call(&mut *store, ()).map_err(Fault::Run)
+            }
+            Entry::Function { name, params } => {
+                let func = instance.get_func(&mut *store, name).ok_or_else(unknown)?;
+                let ty = func.ty(&*store);
+                if ty.params().len() != params.len() {
+                    return Err(Fault::Setup(ExecError::BadArguments {
+                        function: name.to_owned(),
+                        expected: ty.params().len(),
+                        found: params.len(),
+                    }));
+                }
+                results.resize(ty.results().len(), Val::I32(0));
+                func.call(&mut *store, params, results).map_err(Fault::Run)
+            }
+        }
     }
 }
 

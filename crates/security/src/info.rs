@@ -151,8 +151,18 @@ pub struct ModuleInfo {
     pub custom_sections: Vec<String>,
     pub uses_floats: bool,
     pub has_start: bool,
-    /// The name of the policy profile that accepted it.
-    pub policy: String,
+    /// What the policy said of it.
+    pub verdict: Verdict,
+}
+
+/// A policy's verdict on a module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The profile that judged it (`xwasm` or `permissive`).
+    pub profile: String,
+    pub accepted: bool,
+    /// Why it was refused.
+    pub reason: Option<String>,
 }
 
 impl ModuleInfo {
@@ -202,7 +212,7 @@ pub(crate) fn describe(bytes: &[u8], policy: &str) -> Result<(ModuleInfo, Counts
         custom_sections: Vec::new(),
         uses_floats: false,
         has_start: false,
-        policy: policy.to_owned(),
+        verdict: Verdict { profile: policy.to_owned(), accepted: true, reason: None },
     };
     let mut counts = Counts::default();
     let mut memories: Vec<MemoryLimits> = Vec::new();

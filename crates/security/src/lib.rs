@@ -31,5 +31,5 @@
 mod info;
 mod policy;
 
-pub use info::{Export, FuncSig, Import, ItemType, MemoryLimits, ModuleInfo, ValType, code_hash};
+pub use info::{Export, FuncSig, Import, ItemType, MemoryLimits, ModuleInfo, ValType, Verdict, code_hash};
 pub use policy::{ImportSpec, ModuleLimits, ModulePolicy, PolicyViolation, Profile};

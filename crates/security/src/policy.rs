@@ -165,6 +165,23 @@ impl ModulePolicy {
         Ok(info)
     }
 
+    /// Describes `bytes` as far as they can be read, with this policy's
+    /// verdict: a module the policy refuses is still described (as long as
+    /// it is valid WebAssembly), with `accepted: false` and the reason.
+    pub fn inspect(&self, bytes: &[u8]) -> Result<ModuleInfo, PolicyViolation> {
+        match self.check(bytes) {
+            Ok(info) => Ok(info),
+            Err(violation) => {
+                let permissive = ModulePolicy { profile: Profile::Permissive, ..self.clone() };
+                let mut info = permissive.check(bytes)?;
+                info.verdict.profile = self.profile.name().to_owned();
+                info.verdict.accepted = false;
+                info.verdict.reason = Some(violation.to_string());
+                Ok(info)
+            }
+        }
+    }
+
     fn check_limits(&self, info: &ModuleInfo, counts: &info::Counts) -> Result<(), PolicyViolation> {
         let l = &self.limits;
         let checks: [(&'static str, u64, u64); 9] = [

@@ -1,0 +1,66 @@
+//! Loading code: bytes to a cached, linked, ready-to-instantiate contract.
+
+use crate::{Vm, VmError};
+use std::sync::Arc;
+use wasmtime::{InstancePre, Module};
+use xwasm_security::ModuleInfo;
+use xwasm_store::{CodeHash, WasmContext};
+
+/// Compiled, linked code, shared by every contract deployed from it.
+#[derive(Clone)]
+pub struct LoadedCode {
+    pub code_hash: CodeHash,
+    pub module: Module,
+    pub pre: InstancePre<WasmContext>,
+    pub info: Arc<ModuleInfo>,
+}
+
+impl std::fmt::Debug for LoadedCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedCode").field("code_hash", &hex::encode(self.code_hash)).finish_non_exhaustive()
+    }
+}
+
+/// Which tier served a piece of code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSource {
+    Memory,
+    Compiled,
+}
+
+impl CodeSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeSource::Memory => "memory",
+            CodeSource::Compiled => "compiled",
+        }
+    }
+}
+
+impl Vm {
+    /// The loaded code for `wasm` (whose hash is `code_hash`): from the
+    /// memory tier, or checked, compiled and linked on a miss.
+    pub(crate) fn load_code(
+        &self,
+        code_hash: CodeHash,
+        wasm: impl FnOnce() -> Result<Arc<[u8]>, VmError>,
+    ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
+        let mut source = CodeSource::Memory;
+        let code = self.inner.code.get_or_try_insert_with(&code_hash, || {
+            source = CodeSource::Compiled;
+            let wasm = wasm()?;
+            let info = self.inner.policy.check(&wasm)?;
+            let module = xwasm_aot::compile(&self.inner.engine, &wasm)?;
+            let pre = self
+                .inner
+                .linker
+                .instantiate_pre(&module)
+                .map_err(|e| VmError::Link { reason: format!("{e:#}") })?;
+            let image = module.image_range();
+            let bytes = (image.end as usize - image.start as usize).max(wasm.len());
+            let code = LoadedCode { code_hash, module, pre, info: Arc::new(info) };
+            Ok::<_, VmError>((Arc::new(code), bytes))
+        })?;
+        Ok((code, source))
+    }
+}

@@ -1,0 +1,43 @@
+//! [`VmError`]: why the VM could not deploy or call at all.
+
+use xwasm_store::Address;
+
+/// Why a deployment or call could not run. A call that ran and failed is
+/// not an error: it is an [`Outcome`](crate::Outcome) with its status.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VmError {
+    #[error("module refused: {0}")]
+    Policy(#[from] xwasm_security::PolicyViolation),
+    #[error(transparent)]
+    Compile(#[from] xwasm_aot::AotError),
+    #[error("cannot link the module: {reason}")]
+    Link { reason: String },
+    #[error(transparent)]
+    Engine(#[from] xwasm_engine::EngineError),
+    #[error(transparent)]
+    Linker(#[from] xwasm_linker::LinkerError),
+    #[error(transparent)]
+    State(#[from] xwasm_store::StateError),
+    #[error("no contract at address {address}")]
+    NoContract { address: Address },
+    #[error("contract {address} has no method `{method}`; its methods: {available}")]
+    UnknownMethod { address: Address, method: String, available: String },
+    #[error("`init` runs only when a contract is deployed")]
+    InitNotCallable,
+    #[error("the code of contract {address} is missing from state")]
+    MissingCode { address: Address },
+    #[error(transparent)]
+    Exec(#[from] xwasm_exec::ExecError),
+    #[error("unknown instance handle {0}")]
+    UnknownInstance(u64),
+    #[error("{function} failed with status {status}: {message}")]
+    Execution { function: String, status: xwasm_exec::Status, message: String },
+}
+
+impl VmError {
+    /// Whether the module itself was refused by the policy.
+    pub fn is_policy_violation(&self) -> bool {
+        matches!(self, VmError::Policy(_))
+    }
+}
