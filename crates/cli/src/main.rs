@@ -1,1 +1,112 @@
-fn main(){}
+//! The `xwasm` command-line tool: run functions, deploy and call contracts
+//! against a persistent state folder, inspect modules, and a demo.
+//!
+//! Exit status: 0 when the command succeeded and the call's status is
+//! `ok`; 2 when a call ran but ended in another status (the outcome is
+//! printed); 1 on any error, reported as one line on stderr.
+
+mod args;
+mod demo;
+mod input;
+mod output;
+
+use args::{Cli, Command, ExecArgs, TxArgs};
+use clap::Parser;
+use input::{Failure, open_state, parse_address, parse_hex, read_module};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use xwasm::security::Profile;
+use xwasm::{ChainContext, Outcome, Status, Transaction, Vm, VmBuilder};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn exit_for(outcome: &Outcome) -> ExitCode {
+    if outcome.status == Status::Ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+fn builder(exec: &ExecArgs) -> VmBuilder {
+    Vm::builder().timeout(exec.timeout_ms.map(Duration::from_millis))
+}
+
+fn chain_vm(tx: &TxArgs, exec: &ExecArgs) -> Result<Vm, Failure> {
+    let backend = open_state(&tx.state)?;
+    Ok(builder(exec).backend(Arc::new(backend)).build()?)
+}
+
+fn transaction(tx: &TxArgs, input: Vec<u8>) -> Result<(ChainContext, Transaction), Failure> {
+    let sender = parse_address(&tx.sender, "--sender")?;
+    let chain = ChainContext { block_height: tx.block_height, block_time_ms: tx.block_time };
+    Ok((chain, Transaction::new(sender, tx.gas, input)))
+}
+
+fn run(command: Command) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Run { file, func, args, gas, json, exec } => {
+            let wasm = read_module(&file)?;
+            let vm = builder(&exec).profile(Profile::Permissive).build()?;
+            let ty = vm.function_type(&wasm, &func)?.ok_or_else(|| {
+                Failure(format!("{}: no exported function `{func}`", file.display()))
+            })?;
+            let params = input::parse_params(&func, &ty, &args)?;
+            let run = vm.run_function(&wasm, &func, &params, gas)?;
+            output::print_run(&run, json);
+            Ok(exit_for(&run.outcome))
+        }
+        Command::Deploy { file, tx, input, exec } => {
+            let wasm = read_module(&file)?;
+            let input = input.as_deref().map(|h| parse_hex(h, "--input")).transpose()?.unwrap_or_default();
+            let vm = chain_vm(&tx, &exec)?;
+            let (chain, transaction) = transaction(&tx, input)?;
+            let outcome = vm.deploy(&wasm, &chain, &transaction)?;
+            output::print_outcome(&outcome, tx.json);
+            Ok(exit_for(&outcome))
+        }
+        Command::Call { addr, method, tx, input, input_str, exec } => {
+            let address = parse_address(&addr, "ADDR")?;
+            let input = match (input, input_str) {
+                (Some(hex), _) => parse_hex(&hex, "--input")?,
+                (None, Some(text)) => text.into_bytes(),
+                (None, None) => Vec::new(),
+            };
+            let (chain, transaction) = transaction(&tx, input)?;
+            let vm = chain_vm(&tx, &exec)?;
+            let outcome = vm.call(&address, &method, &chain, &transaction)?;
+            output::print_outcome(&outcome, tx.json);
+            Ok(exit_for(&outcome))
+        }
+        Command::State { addr, state, json } => {
+            let address = parse_address(&addr, "ADDR")?;
+            let vm = Vm::builder().backend(Arc::new(open_state(&state)?)).build()?;
+            let entries = vm.storage(&address)?;
+            if json {
+                println!("{}", output::storage_json(&entries));
+            } else {
+                println!("{}", output::storage_text(&address, &entries));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect { file, json, policy } => {
+            let profile: Profile = policy.parse().map_err(Failure)?;
+            let wasm = read_module(&file)?;
+            let vm = Vm::builder().profile(profile).build()?;
+            let info = vm.inspect(&wasm)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info).expect("plain data serializes"));
+            } else {
+                println!("{}", output::info_text(&info));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => demo::run(),
+    }
+}

@@ -1,0 +1,110 @@
+//! The command line, as clap sees it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The default sender of `deploy` and `call`: 32 bytes of 0x01.
+pub const DEFAULT_SENDER: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+pub const DEFAULT_GAS: u64 = 10_000_000;
+
+#[derive(Debug, Parser)]
+#[command(name = "xwasm", version, about = "A WebAssembly smart-contract VM on wasmtime")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Instantiate a .wasm or .wat file with no state and call an exported
+    /// function with numeric arguments (parsed by the function's signature).
+    Run {
+        file: PathBuf,
+        func: String,
+        #[arg(allow_hyphen_values = true)]
+        args: Vec<String>,
+        #[arg(long, default_value_t = DEFAULT_GAS)]
+        gas: u64,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Deploy a contract into the state folder and run its `init`.
+    Deploy {
+        file: PathBuf,
+        #[command(flatten)]
+        tx: TxArgs,
+        /// Deploy input, hex.
+        #[arg(long)]
+        input: Option<String>,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Call a method of a deployed contract.
+    Call {
+        /// The contract's address: 64 hex characters.
+        addr: String,
+        method: String,
+        #[command(flatten)]
+        tx: TxArgs,
+        /// Call input, hex.
+        #[arg(long, conflicts_with = "input_str")]
+        input: Option<String>,
+        /// Call input, as UTF-8 text.
+        #[arg(long)]
+        input_str: Option<String>,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Print a contract's storage, sorted by key bytes.
+    State {
+        addr: String,
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe a module: exports, imports, memory, and the policy's verdict.
+    Inspect {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// The policy whose verdict to show: xwasm or permissive.
+        #[arg(long, default_value = "xwasm")]
+        policy: String,
+    },
+    /// Deploy the example token into a temporary state folder, run a few
+    /// transfers (one of them failing) and print their outcomes and gas.
+    Demo,
+}
+
+/// What every transaction takes.
+#[derive(Debug, Args)]
+pub struct TxArgs {
+    /// The state folder (created if missing; it persists across runs).
+    #[arg(long, default_value = ".xwasm")]
+    pub state: PathBuf,
+    /// The signing account, 64 hex characters.
+    #[arg(long, default_value = DEFAULT_SENDER)]
+    pub sender: String,
+    #[arg(long, default_value_t = DEFAULT_GAS)]
+    pub gas: u64,
+    /// Block height the transaction runs at.
+    #[arg(long, default_value_t = 1)]
+    pub block_height: u64,
+    /// Block time, ms since the Unix epoch.
+    #[arg(long, default_value_t = 0)]
+    pub block_time: u64,
+    /// Print the outcome as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How code runs.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Wall-clock limit of the call in milliseconds (status `timeout`).
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+}

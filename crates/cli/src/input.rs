@@ -1,0 +1,117 @@
+//! Turning command-line input into values, with one-line errors.
+
+use std::fmt;
+use std::path::Path;
+use xwasm::Address;
+use xwasm::store::RedbBackend;
+
+/// A command that failed, with a one-line message for stderr.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&one_line(&self.0))
+    }
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(error: E) -> Self {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        Failure(message)
+    }
+}
+
+/// Joins a multi-line message into one line, dropping source snippets.
+pub fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.chars().next().is_some_and(|c| c.is_ascii_digit() && l.contains(" |")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Reads a module from a `.wasm` (binary) or `.wat` (text) file.
+pub fn read_module(path: &Path) -> Result<Vec<u8>, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    if bytes.is_empty() {
+        return Err(Failure(format!("{}: the file is empty", path.display())));
+    }
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    wat::Parser::new()
+        .parse_bytes(Some(path), &bytes)
+        .map(|wasm| wasm.into_owned())
+        .map_err(|e| Failure(format!("{}: neither a WebAssembly binary nor valid WAT: {e}", path.display())))
+}
+
+/// Opens (or creates) the state folder `dir`, whose database is
+/// `dir/state.redb`. A path that is a file, or a non-empty folder without a
+/// state database, is refused rather than written into.
+pub fn open_state(dir: &Path) -> Result<RedbBackend, Failure> {
+    let database = dir.join("state.redb");
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err(Failure(format!("--state {}: not a state folder (it is a file)", dir.display())));
+        }
+        let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !empty && !database.is_file() {
+            return Err(Failure(format!(
+                "--state {}: not a state folder (it is not empty and holds no state.redb)",
+                dir.display()
+            )));
+        }
+    } else {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure(format!("--state {}: cannot create the folder: {e}", dir.display())))?;
+    }
+    RedbBackend::open(&database)
+        .map_err(|e| Failure(format!("--state {}: not a usable state folder: {}", dir.display(), Failure::from(e))))
+}
+
+pub fn parse_address(text: &str, what: &str) -> Result<Address, Failure> {
+    text.parse().map_err(|e| Failure(format!("{what}: {e}")))
+}
+
+pub fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
+    let text = text.strip_prefix("0x").unwrap_or(text);
+    hex::decode(text).map_err(|e| Failure(format!("{what}: not hex ({e})")))
+}
+
+/// Parses `args` by the parameter types of `func`.
+pub fn parse_params(func: &str, ty: &wasmtime::FuncType, args: &[String]) -> Result<Vec<xwasm::Val>, Failure> {
+    let params: Vec<_> = ty.params().collect();
+    if params.len() != args.len() {
+        return Err(Failure(format!("`{func}` takes {} arguments, {} given", params.len(), args.len())));
+    }
+    params
+        .iter()
+        .zip(args)
+        .enumerate()
+        .map(|(i, (param, arg))| {
+            let bad = || Failure(format!("argument {} of `{func}`: `{arg}` is not a valid {param}", i + 1));
+            Ok(match param {
+                wasmtime::ValType::I32 => xwasm::Val::I32(
+                    arg.parse::<i32>().or_else(|_| arg.parse::<u32>().map(|v| v as i32)).map_err(|_| bad())?,
+                ),
+                wasmtime::ValType::I64 => xwasm::Val::I64(
+                    arg.parse::<i64>().or_else(|_| arg.parse::<u64>().map(|v| v as i64)).map_err(|_| bad())?,
+                ),
+                wasmtime::ValType::F32 => xwasm::Val::F32(arg.parse::<f32>().map_err(|_| bad())?.to_bits()),
+                wasmtime::ValType::F64 => xwasm::Val::F64(arg.parse::<f64>().map_err(|_| bad())?.to_bits()),
+                other => return Err(Failure(format!("`{func}` takes a {other} argument, which `run` cannot pass"))),
+            })
+        })
+        .collect()
+}
