@@ -62,7 +62,10 @@ pub fn precompile(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Vec<u8>, Aot
 /// `wasmtime::Module::serialize`) produced, unaltered: wasmtime runs the
 /// machine code in them as it is. Bytes read back from storage must have
 /// been verified (for example by a checksum) before they reach here.
-pub unsafe fn load_precompiled(engine: &wasmtime::Engine, artifact: &[u8]) -> Result<wasmtime::Module, AotError> {
+pub unsafe fn load_precompiled(
+    engine: &wasmtime::Engine,
+    artifact: &[u8],
+) -> Result<wasmtime::Module, AotError> {
     match wasmtime::Engine::detect_precompiled(artifact) {
         Some(wasmtime::Precompiled::Module) => {}
         _ => return Err(AotError::NotAnArtifact),

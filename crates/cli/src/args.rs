@@ -21,7 +21,7 @@ pub enum Command {
     Run {
         file: PathBuf,
         func: String,
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
         #[arg(long, default_value_t = DEFAULT_GAS)]
         gas: u64,

@@ -32,12 +32,16 @@ pub fn run() -> Result<ExitCode, Failure> {
     let wasm = wat::parse_str(TOKEN)?;
     let deployed = vm.deploy(&wasm, &chain, &Transaction::new(alice, GAS, 1_000u64.to_le_bytes()))?;
     let token = deployed.address.ok_or_else(|| Failure(format!("deploy failed: {:?}", deployed.error)))?;
-    println!("deployed  {token}  status {}  gas {}  (alice mints 1000)\n", deployed.status, deployed.gas_used);
+    println!(
+        "deployed  {token}  status {}  gas {}  (alice mints 1000)\n",
+        deployed.status, deployed.gas_used
+    );
 
     println!("{:<28} {:<8} {:>7}  detail", "step", "status", "gas");
     let steps = [(alice, bob, 250u64), (bob, carol, 100), (carol, alice, 5_000), (alice, alice, 10)];
     for (from, to, amount) in steps {
-        let outcome = vm.call(&token, "transfer", &chain, &Transaction::new(from, GAS, transfer_input(&to, amount)))?;
+        let outcome =
+            vm.call(&token, "transfer", &chain, &Transaction::new(from, GAS, transfer_input(&to, amount)))?;
         let detail = match &outcome.error {
             Some(error) => error.clone(),
             None => format!("{} event", outcome.events.len()),
@@ -51,6 +55,9 @@ pub fn run() -> Result<ExitCode, Failure> {
         println!("balance_of {:<6} = {:>5}   (gas {})", name_of(&who), balance(&outcome), outcome.gas_used);
     }
     let metrics = vm.metrics().snapshot();
-    println!("\n{} calls, {} gas in all; the failed transfer changed nothing.", metrics.calls, metrics.gas_used);
+    println!(
+        "\n{} calls, {} gas in all; the failed transfer changed nothing.",
+        metrics.calls, metrics.gas_used
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -36,7 +36,11 @@ pub fn one_line(message: &str) -> String {
     message
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.chars().next().is_some_and(|c| c.is_ascii_digit() && l.contains(" |")))
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with('|')
+                && !l.chars().next().is_some_and(|c| c.is_ascii_digit() && l.contains(" |"))
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -76,8 +80,9 @@ pub fn open_state(dir: &Path) -> Result<RedbBackend, Failure> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure(format!("--state {}: cannot create the folder: {e}", dir.display())))?;
     }
-    RedbBackend::open(&database)
-        .map_err(|e| Failure(format!("--state {}: not a usable state folder: {}", dir.display(), Failure::from(e))))
+    RedbBackend::open(&database).map_err(|e| {
+        Failure(format!("--state {}: not a usable state folder: {}", dir.display(), Failure::from(e)))
+    })
 }
 
 pub fn parse_address(text: &str, what: &str) -> Result<Address, Failure> {
@@ -90,7 +95,11 @@ pub fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
 }
 
 /// Parses `args` by the parameter types of `func`.
-pub fn parse_params(func: &str, ty: &wasmtime::FuncType, args: &[String]) -> Result<Vec<xwasm::Val>, Failure> {
+pub fn parse_params(
+    func: &str,
+    ty: &wasmtime::FuncType,
+    args: &[String],
+) -> Result<Vec<xwasm::Val>, Failure> {
     let params: Vec<_> = ty.params().collect();
     if params.len() != args.len() {
         return Err(Failure(format!("`{func}` takes {} arguments, {} given", params.len(), args.len())));
@@ -103,14 +112,22 @@ pub fn parse_params(func: &str, ty: &wasmtime::FuncType, args: &[String]) -> Res
             let bad = || Failure(format!("argument {} of `{func}`: `{arg}` is not a valid {param}", i + 1));
             Ok(match param {
                 wasmtime::ValType::I32 => xwasm::Val::I32(
-                    arg.parse::<i32>().or_else(|_| arg.parse::<u32>().map(|v| v as i32)).map_err(|_| bad())?,
+                    arg.parse::<i32>()
+                        .or_else(|_| arg.parse::<u32>().map(|v| v as i32))
+                        .map_err(|_| bad())?,
                 ),
                 wasmtime::ValType::I64 => xwasm::Val::I64(
-                    arg.parse::<i64>().or_else(|_| arg.parse::<u64>().map(|v| v as i64)).map_err(|_| bad())?,
+                    arg.parse::<i64>()
+                        .or_else(|_| arg.parse::<u64>().map(|v| v as i64))
+                        .map_err(|_| bad())?,
                 ),
                 wasmtime::ValType::F32 => xwasm::Val::F32(arg.parse::<f32>().map_err(|_| bad())?.to_bits()),
                 wasmtime::ValType::F64 => xwasm::Val::F64(arg.parse::<f64>().map_err(|_| bad())?.to_bits()),
-                other => return Err(Failure(format!("`{func}` takes a {other} argument, which `run` cannot pass"))),
+                other => {
+                    return Err(Failure(format!(
+                        "`{func}` takes a {other} argument, which `run` cannot pass"
+                    )));
+                }
             })
         })
         .collect()

@@ -54,9 +54,9 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Run { file, func, args, gas, json, exec } => {
             let wasm = read_module(&file)?;
             let vm = builder(&exec).profile(Profile::Permissive).build()?;
-            let ty = vm.function_type(&wasm, &func)?.ok_or_else(|| {
-                Failure(format!("{}: no exported function `{func}`", file.display()))
-            })?;
+            let ty = vm
+                .function_type(&wasm, &func)?
+                .ok_or_else(|| Failure(format!("{}: no exported function `{func}`", file.display())))?;
             let params = input::parse_params(&func, &ty, &args)?;
             let run = vm.run_function(&wasm, &func, &params, gas)?;
             output::print_run(&run, json);

@@ -156,7 +156,11 @@ impl Executor {
             status,
             gas_used,
             gas_limit: budget.gas_limit,
-            return_data: if status == Status::Ok { std::mem::take(&mut context.return_data) } else { Vec::new() },
+            return_data: if status == Status::Ok {
+                std::mem::take(&mut context.return_data)
+            } else {
+                Vec::new()
+            },
             events: if status == Status::Ok { std::mem::take(&mut context.events) } else { Vec::new() },
             logs: std::mem::take(&mut context.logs),
             error,
@@ -241,12 +245,17 @@ fn setup(error: wasmtime::Error) -> Fault {
 /// The status of a failed call and its one-line message. A host function
 /// that halted the call says why in the context; anything else is a trap
 /// raised by the engine.
-fn classify(context: &mut WasmContext, error: &wasmtime::Error) -> Result<(Status, Option<String>), ExecError> {
+fn classify(
+    context: &mut WasmContext,
+    error: &wasmtime::Error,
+) -> Result<(Status, Option<String>), ExecError> {
     let (status, message) = match context.halt.take() {
         Some(Halt::Abort(message)) => (Status::Abort, format!("aborted: {message}")),
         Some(Halt::Limit(message)) => (Status::Limit, format!("limit exceeded: {message}")),
         Some(Halt::OutOfGas) => (Status::OutOfGas, "out of gas".to_owned()),
-        Some(Halt::BadPointer(message)) => (Status::Trap, format!("trap: out of bounds host access: {message}")),
+        Some(Halt::BadPointer(message)) => {
+            (Status::Trap, format!("trap: out of bounds host access: {message}"))
+        }
         Some(Halt::Backend(reason)) => return Err(ExecError::Backend { reason }),
         None => match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => (Status::OutOfGas, "out of gas".to_owned()),

@@ -20,7 +20,7 @@ const ADDRESS_LEN: i32 = 32;
 
 fn wrap<P, Res>(
     descriptor: HostFnDescriptor,
-    func: impl IntoFunc<WasmContext, P, Res> + Clone + Send + Sync + 'static,
+    func: impl IntoFunc<WasmContext, P, Res> + Clone + 'static,
 ) -> HostFunction {
     let (namespace, name) = (descriptor.namespace, descriptor.name);
     HostFunction::new(descriptor, move |linker| {
@@ -52,7 +52,10 @@ fn key_range(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> R<GuestRange> {
     let range = memory::check(caller, ptr, len)?;
     let max = caller.data().limits.max_key_len as usize;
     if range.len() > max {
-        return Err(limit(caller, format!("storage key of {} bytes exceeds the limit of {max}", range.len())));
+        return Err(limit(
+            caller,
+            format!("storage key of {} bytes exceeds the limit of {max}", range.len()),
+        ));
     }
     Ok(range)
 }
@@ -94,7 +97,10 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
             let range = memory::check(&mut c, ptr, len)?;
             let max = c.data().limits.max_return_len as usize;
             if range.len() > max {
-                return Err(limit(&mut c, format!("return data of {} bytes exceeds the limit of {max}", range.len())));
+                return Err(limit(
+                    &mut c,
+                    format!("return data of {} bytes exceeds the limit of {max}", range.len()),
+                ));
             }
             charge(&mut c, linear(s.copy_base, s.copy_per_byte, range.len() as u64))?;
             let bytes = memory::read(&mut c, range)?;
@@ -141,10 +147,7 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
         move |mut c: Ctx<'_>, key_ptr: i32, key_len: i32, dst: i32, dst_cap: i32| -> R<i64> {
             let key_range = key_range(&mut c, key_ptr, key_len)?;
             let dst_range = memory::check(&mut c, dst, dst_cap)?;
-            charge(
-                &mut c,
-                linear(s.storage_read_base, s.storage_read_per_key_byte, key_range.len() as u64),
-            )?;
+            charge(&mut c, linear(s.storage_read_base, s.storage_read_per_key_byte, key_range.len() as u64))?;
             let key = storage_key(&mut c, key_range)?;
             let value = match c.data().journal.get(&key) {
                 Ok(Some(value)) => value,
@@ -171,7 +174,10 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
             let value_range = memory::check(&mut c, val_ptr, val_len)?;
             let max = c.data().limits.max_value_len as usize;
             if value_range.len() > max {
-                return Err(limit(&mut c, format!("storage value of {} bytes exceeds the limit of {max}", value_range.len())));
+                return Err(limit(
+                    &mut c,
+                    format!("storage value of {} bytes exceeds the limit of {max}", value_range.len()),
+                ));
             }
             let bytes = (key_range.len() + value_range.len()) as u64;
             charge(&mut c, linear(s.storage_write_base, s.storage_write_per_byte, bytes))?;
@@ -215,11 +221,14 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
         ("owner", |ctx| &ctx.owner.0[..]),
     ] {
         let s = g.clone();
-        functions.push(wrap(describe(name, &[I32], &[], "20", none), move |mut c: Ctx<'_>, dst: i32| -> R<()> {
-            let range = memory::check(&mut c, dst, ADDRESS_LEN)?;
-            charge(&mut c, s.simple)?;
-            memory::write_from_context(&mut c, range, pick)
-        }));
+        functions.push(wrap(
+            describe(name, &[I32], &[], "20", none),
+            move |mut c: Ctx<'_>, dst: i32| -> R<()> {
+                let range = memory::check(&mut c, dst, ADDRESS_LEN)?;
+                charge(&mut c, s.simple)?;
+                memory::write_from_context(&mut c, range, pick)
+            },
+        ));
     }
 
     for (name, pick) in [

@@ -37,9 +37,8 @@ fn memory(caller: &mut Caller<'_, WasmContext>) -> wasmtime::Result<Memory> {
 pub fn check(caller: &mut Caller<'_, WasmContext>, ptr: i32, len: i32) -> wasmtime::Result<GuestRange> {
     let memory = memory(caller)?;
     let size = memory.data_size(&*caller) as u64;
-    let range = (ptr >= 0 && len >= 0)
-        .then(|| (ptr as u64, ptr as u64 + len as u64))
-        .filter(|&(_, end)| end <= size);
+    let range =
+        (ptr >= 0 && len >= 0).then(|| (ptr as u64, ptr as u64 + len as u64)).filter(|&(_, end)| end <= size);
     match range {
         Some((start, end)) => Ok(GuestRange { start: start as usize, end: end as usize }),
         None => Err(halt(

@@ -102,8 +102,7 @@ impl fmt::Display for HostFnDescriptor {
     }
 }
 
-type Registrar =
-    Box<dyn Fn(&mut wasmtime::Linker<WasmContext>) -> wasmtime::Result<()> + Send + Sync>;
+type Registrar = Box<dyn Fn(&mut wasmtime::Linker<WasmContext>) -> wasmtime::Result<()> + Send + Sync>;
 
 /// A host function: its descriptor and the code that defines it in a
 /// linker.
@@ -251,9 +250,6 @@ mod tests {
         assert!(rw.contains(Permissions::WRITE_STATE));
         assert!(rw.has_side_effects());
         assert!(!Permissions::READ_STATE.has_side_effects());
-        assert_eq!(
-            format!("{}", constant("a").descriptor()),
-            "test::a() -> (i32)"
-        );
+        assert_eq!(format!("{}", constant("a").descriptor()), "test::a() -> (i32)");
     }
 }

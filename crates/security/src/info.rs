@@ -199,7 +199,10 @@ pub(crate) struct Counts {
 }
 
 /// Reads `bytes` (already validated) into a [`ModuleInfo`] and counts.
-pub(crate) fn describe(bytes: &[u8], policy: &str) -> Result<(ModuleInfo, Counts), wasmparser::BinaryReaderError> {
+pub(crate) fn describe(
+    bytes: &[u8],
+    policy: &str,
+) -> Result<(ModuleInfo, Counts), wasmparser::BinaryReaderError> {
     let mut types: Vec<Option<FuncSig>> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut info = ModuleInfo {
@@ -218,8 +221,11 @@ pub(crate) fn describe(bytes: &[u8], policy: &str) -> Result<(ModuleInfo, Counts
     let mut memories: Vec<MemoryLimits> = Vec::new();
     let mut tables: Vec<(u64, Option<u64>)> = Vec::new();
     let mut globals: Vec<(ValType, bool)> = Vec::new();
-    let sig = |types: &[Option<FuncSig>], index: u32| types.get(index as usize).cloned().flatten().unwrap_or_default();
-    let memory_limits = |m: wasmparser::MemoryType| MemoryLimits { initial_pages: m.initial, maximum_pages: m.maximum };
+    let sig = |types: &[Option<FuncSig>], index: u32| {
+        types.get(index as usize).cloned().flatten().unwrap_or_default()
+    };
+    let memory_limits =
+        |m: wasmparser::MemoryType| MemoryLimits { initial_pages: m.initial, maximum_pages: m.maximum };
     let mut raw_exports = Vec::new();
 
     for payload in Parser::new(0).parse_all(bytes) {

@@ -146,17 +146,15 @@ impl ModulePolicy {
         if bytes.len() > limit {
             return Err(PolicyViolation::TooLarge { size: bytes.len(), limit });
         }
-        Validator::new_with_features(self.features())
-            .validate_all(bytes)
-            .map_err(|e| PolicyViolation::Invalid {
+        Validator::new_with_features(self.features()).validate_all(bytes).map_err(|e| {
+            PolicyViolation::Invalid {
                 message: e.message().to_owned(),
                 offset: e.offset(),
                 function: function_at(bytes, e.offset()),
-            })?;
-        let (info, counts) = info::describe(bytes, self.profile.name()).map_err(|e| PolicyViolation::Invalid {
-            message: e.message().to_owned(),
-            offset: e.offset(),
-            function: None,
+            }
+        })?;
+        let (info, counts) = info::describe(bytes, self.profile.name()).map_err(|e| {
+            PolicyViolation::Invalid { message: e.message().to_owned(), offset: e.offset(), function: None }
         })?;
         self.check_limits(&info, &counts)?;
         if self.profile == Profile::Xwasm {
@@ -211,7 +209,10 @@ impl ModulePolicy {
                 detail,
             };
             let ItemType::Func { signature } = &import.ty else {
-                return Err(forbidden(format!("a contract imports only functions, not a {}", import.ty.kind())));
+                return Err(forbidden(format!(
+                    "a contract imports only functions, not a {}",
+                    import.ty.kind()
+                )));
             };
             let spec = self
                 .allowed_imports
@@ -237,10 +238,13 @@ impl ModulePolicy {
         if info.has_start {
             return Err(PolicyViolation::Shape("a contract may not have a start function".into()));
         }
-        if let Some(init) = info.export("init") {
-            if !matches!(&init.ty, ItemType::Func { signature } if signature == &FuncSig::default()) {
-                return Err(PolicyViolation::Shape(format!("export `init` must be a function () -> (), found {}", init.ty)));
-            }
+        if let Some(init) = info.export("init")
+            && !matches!(&init.ty, ItemType::Func { signature } if signature == &FuncSig::default())
+        {
+            return Err(PolicyViolation::Shape(format!(
+                "export `init` must be a function () -> (), found {}",
+                init.ty
+            )));
         }
         Ok(())
     }

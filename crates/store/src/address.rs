@@ -51,8 +51,7 @@ impl FromStr for Address {
             return Err(AddressError::WrongLength { len: text.chars().count() });
         }
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(text, &mut bytes)
-            .map_err(|_| AddressError::NotHex { text: text.to_owned() })?;
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| AddressError::NotHex { text: text.to_owned() })?;
         Ok(Address(bytes))
     }
 }

@@ -10,6 +10,9 @@ use std::sync::RwLock;
 /// produces, which does not depend on the order of application.
 pub type ChangeSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// Committed entries, in ascending key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Where committed state lives: a flat, ordered map from byte keys to byte
 /// values.
 ///
@@ -25,7 +28,7 @@ pub trait StateBackend: Send + Sync {
 
     /// Every committed entry whose key starts with `prefix`, in ascending
     /// key order.
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError>;
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError>;
 }
 
 /// A backend that keeps state in a `BTreeMap`: the library default, for
@@ -57,7 +60,7 @@ impl StateBackend for MemoryBackend {
         Ok(())
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         Ok(entries
             .range(prefix.to_vec()..)

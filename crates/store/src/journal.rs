@@ -1,8 +1,8 @@
 //! The transaction journal: buffered writes over a backend, with nested
 //! checkpoints.
 
-use crate::backend::{ChangeSet, StateBackend};
 use crate::StateError;
+use crate::backend::{ChangeSet, StateBackend};
 use std::sync::Arc;
 
 /// A checkpoint taken with [`Journal::checkpoint`]: the journal's depth then.
@@ -23,8 +23,12 @@ pub struct Journal {
     /// One undo log per open checkpoint: each key's previous entry in
     /// `writes` (`None`: it had none), recorded on its first write after
     /// the checkpoint.
-    undo: Vec<Vec<(Vec<u8>, Option<Option<Vec<u8>>>)>>,
+    undo: Vec<UndoLog>,
 }
+
+/// Each key's entry in the write buffer before its first write after a
+/// checkpoint (`None`: it had none).
+type UndoLog = Vec<(Vec<u8>, Option<Option<Vec<u8>>>)>;
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

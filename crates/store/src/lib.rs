@@ -37,7 +37,7 @@ pub mod keys;
 mod redb_backend;
 
 pub use address::{Address, AddressError, CodeHash};
-pub use backend::{ChangeSet, MemoryBackend, StateBackend};
+pub use backend::{ChangeSet, Entries, MemoryBackend, StateBackend};
 pub use context::{
     CallFrame, CallLimits, ChainContext, ContractRecord, Event, ExecutionState, Halt, Transaction,
     WasmContext,

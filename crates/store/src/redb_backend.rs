@@ -1,7 +1,7 @@
 //! A persistent backend on the embedded database redb.
 
-use crate::backend::{ChangeSet, StateBackend};
 use crate::StateError;
+use crate::backend::{ChangeSet, Entries, StateBackend};
 use redb::{Database, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
 
@@ -95,7 +95,7 @@ impl StateBackend for RedbBackend {
         txn.commit().map_err(|e| err(e.into()))
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError> {
         let err = db_error("scan", &self.path);
         let txn = self.db.begin_read().map_err(|e| err(e.into()))?;
         let table = txn.open_table(STATE).map_err(|e| err(e.into()))?;

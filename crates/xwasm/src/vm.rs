@@ -1,7 +1,7 @@
 //! [`Vm`] and [`VmBuilder`]: the default pipeline, wired.
 
-use crate::code::{CodeSource, LoadedCode};
 use crate::VmError;
+use crate::code::{CodeSource, LoadedCode};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -260,7 +260,10 @@ impl Vm {
         let count_key = keys::deploy_count(&tx.sender);
         let count = match journal.get(&count_key)? {
             Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
-                xwasm_store::StateError::CorruptRecord { key_hex: hex::encode(&count_key), what: "deploy count" }
+                xwasm_store::StateError::CorruptRecord {
+                    key_hex: hex::encode(&count_key),
+                    what: "deploy count",
+                }
             })?),
             None => 0,
         };
@@ -327,7 +330,13 @@ impl Vm {
 
     /// Runs any exported function of `wasm` with `params`, against an empty
     /// state that is thrown away (for `xwasm run`).
-    pub fn run_function(&self, wasm: &[u8], function: &str, params: &[Val], gas_limit: u64) -> Result<FunctionRun, VmError> {
+    pub fn run_function(
+        &self,
+        wasm: &[u8],
+        function: &str,
+        params: &[Val],
+        gas_limit: u64,
+    ) -> Result<FunctionRun, VmError> {
         let code_hash = xwasm_security::code_hash(wasm);
         let (code, _) = self.load_code(code_hash, || Ok(Arc::from(wasm)))?;
         self.run_loaded(&code, function, params, gas_limit)
@@ -342,7 +351,8 @@ impl Vm {
     ) -> Result<FunctionRun, VmError> {
         let journal = Journal::new(Arc::new(MemoryBackend::new()));
         let tx = Transaction::new(Address::default(), gas_limit, Vec::new());
-        let context = self.context(Address::default(), Address::default(), &ChainContext::default(), &tx, journal);
+        let context =
+            self.context(Address::default(), Address::default(), &ChainContext::default(), &tx, journal);
         let execution = self.execute(code, context, Entry::Function { name: function, params }, gas_limit)?;
         Ok(FunctionRun { outcome: execution.outcome, results: execution.results })
     }
@@ -360,14 +370,15 @@ impl Vm {
         match self.inner.backend.get(&key)? {
             None => Ok(None),
             Some(bytes) => ContractRecord::from_bytes(&bytes).map(Some).ok_or_else(|| {
-                xwasm_store::StateError::CorruptRecord { key_hex: hex::encode(&key), what: "contract record" }.into()
+                xwasm_store::StateError::CorruptRecord { key_hex: hex::encode(&key), what: "contract record" }
+                    .into()
             }),
         }
     }
 
     /// The committed storage of the contract at `address`, sorted by key
     /// bytes (consensus-relevant order).
-    pub fn storage(&self, address: &Address) -> Result<Vec<(Vec<u8>, Vec<u8>)>, VmError> {
+    pub fn storage(&self, address: &Address) -> Result<xwasm_store::Entries, VmError> {
         if self.contract(address)?.is_none() {
             return Err(VmError::NoContract { address: *address });
         }
@@ -400,7 +411,13 @@ impl Vm {
         WasmContext::new(frame, journal, self.inner.config.limits)
     }
 
-    fn execute(&self, code: &LoadedCode, context: WasmContext, entry: Entry<'_>, gas_limit: u64) -> Result<Execution, VmError> {
+    fn execute(
+        &self,
+        code: &LoadedCode,
+        context: WasmContext,
+        entry: Entry<'_>,
+        gas_limit: u64,
+    ) -> Result<Execution, VmError> {
         self.set_state(ExecutionState::Running);
         let result = self.inner.executor.run(&code.pre, context, entry, self.budget(gas_limit));
         let finished = match &result {
@@ -415,7 +432,14 @@ impl Vm {
         *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = state;
     }
 
-    fn observe(&self, address: &Address, method: &str, outcome: &Outcome, started: Instant, source: CodeSource) {
+    fn observe(
+        &self,
+        address: &Address,
+        method: &str,
+        outcome: &Outcome,
+        started: Instant,
+        source: CodeSource,
+    ) {
         let record = CallRecord {
             contract: address.to_hex(),
             method: method.to_owned(),

@@ -152,10 +152,14 @@ fn events_are_kept_on_success_and_dropped_on_failure() {
         (call $abort (i32.const 5) (i32.const 4)))"#;
     let (vm, address, outcome) = call(body, "emit", b"");
     assert_eq!(outcome.events.len(), 1);
-    assert_eq!((outcome.events[0].topic.as_slice(), outcome.events[0].data.as_slice()), (&b"topic"[..], &b"data"[..]));
+    assert_eq!(
+        (outcome.events[0].topic.as_slice(), outcome.events[0].data.as_slice()),
+        (&b"topic"[..], &b"data"[..])
+    );
     assert_eq!(outcome.events[0].contract, address);
     assert_eq!(outcome.host_gas, 200 + 2 * 9);
-    let failed = vm.call(&address, "emit_then_abort", &CHAIN, &Transaction::new(SENDER, GAS, vec![])).unwrap();
+    let failed =
+        vm.call(&address, "emit_then_abort", &CHAIN, &Transaction::new(SENDER, GAS, vec![])).unwrap();
     assert_eq!(failed.status, Status::Abort);
     assert!(failed.events.is_empty());
     assert_eq!(failed.logs, vec!["topic".to_owned()], "logs survive a failure");
@@ -242,10 +246,16 @@ fn running_out_of_gas_costs_exactly_the_limit() {
 fn limits_end_the_call_with_status_limit() {
     let cases = [
         ("(call $storage_write (i32.const 0) (i32.const 1025) (i32.const 0) (i32.const 1))", "key"),
-        ("(drop (memory.grow (i32.const 1))) (call $storage_write (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 65537))", "value"),
+        (
+            "(drop (memory.grow (i32.const 1))) (call $storage_write (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 65537))",
+            "value",
+        ),
         ("(drop (call $storage_read (i32.const 0) (i32.const 1025) (i32.const 0) (i32.const 0)))", "key"),
         ("(loop (call $log (i32.const 0) (i32.const 1)) (br 0))", "logs"),
-        ("(loop (call $emit_event (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 1)) (br 0))", "events"),
+        (
+            "(loop (call $emit_event (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 1)) (br 0))",
+            "events",
+        ),
     ];
     for (case, needle) in cases {
         let body = format!(r#"(func (export "m") {case})"#);
