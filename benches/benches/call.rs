@@ -1,0 +1,39 @@
+//! The call path: xwasm against the minimal embedding, and a token transfer.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use xwasm::{Status, Transaction};
+use xwasm_benches::{
+    CHAIN, EMPTY_CONTRACT, MinimalEmbedding, RECIPIENT, SENDER, TOKEN, deployed, transfer_input,
+};
+
+fn empty_call(c: &mut Criterion) {
+    let mut group = c.benchmark_group("empty_call");
+    let baseline = MinimalEmbedding::new(EMPTY_CONTRACT);
+    group.bench_function("minimal_wasmtime", |b| b.iter(|| black_box(baseline.call("noop", 1_000_000))));
+    let (vm, address) = deployed(EMPTY_CONTRACT, &[]);
+    let tx = Transaction::new(SENDER, 1_000_000, Vec::new());
+    group.bench_function("xwasm", |b| {
+        b.iter(|| {
+            let outcome = vm.call(&address, "noop", &CHAIN, &tx).expect("runs");
+            debug_assert_eq!(outcome.status, Status::Ok);
+            black_box(outcome)
+        })
+    });
+    group.finish();
+}
+
+fn token_transfer(c: &mut Criterion) {
+    let (vm, token) = deployed(TOKEN, &u64::MAX.to_le_bytes());
+    let tx = Transaction::new(SENDER, 1_000_000, transfer_input(&RECIPIENT, 1));
+    c.bench_function("token_transfer/xwasm", |b| {
+        b.iter(|| {
+            let outcome = vm.call(&token, "transfer", &CHAIN, &tx).expect("runs");
+            debug_assert_eq!(outcome.status, Status::Ok);
+            black_box(outcome)
+        })
+    });
+}
+
+criterion_group!(benches, empty_call, token_transfer);
+criterion_main!(benches);
