@@ -55,21 +55,18 @@ pub enum OptLevel {
 
 /// Sizes of the pooling instance allocator.
 ///
-/// Each slot reserves `memory_reservation` bytes of address space, so the
-/// reservation is derived from the memory cap rather than wasmtime's 4 GiB
-/// default.
+/// Each slot reserves the memory cap ([`EngineConfig::max_memory_bytes`])
+/// of address space rather than wasmtime's 4 GiB default.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PoolingConfig {
     /// Instances that may be alive at once, across all threads and nesting.
     pub total_instances: u32,
-    /// The largest linear memory an instance may grow to, in bytes.
-    pub max_memory_bytes: u64,
 }
 
 impl Default for PoolingConfig {
     fn default() -> Self {
-        Self { total_instances: 1_000, max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES }
+        Self { total_instances: 1_000 }
     }
 }
 
@@ -108,6 +105,9 @@ pub struct EngineConfig {
     pub pooling: Option<PoolingConfig>,
     /// Native stack available to WebAssembly, in bytes.
     pub max_wasm_stack: usize,
+    /// The largest linear memory an instance may grow to, in bytes
+    /// (`memory.grow` past it returns -1). Consensus-relevant.
+    pub max_memory_bytes: u64,
     pub determinism: DeterminismProfile,
 }
 
@@ -119,6 +119,7 @@ impl Default for EngineConfig {
             parallel_compilation: true,
             pooling: Some(PoolingConfig::default()),
             max_wasm_stack: 1 << 20,
+            max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES,
             determinism: DeterminismProfile::default(),
         }
     }
@@ -179,10 +180,10 @@ impl EngineConfig {
                 .total_memories(pool.total_instances)
                 .total_tables(pool.total_instances)
                 .max_memories_per_module(1)
-                .max_memory_size(pool.max_memory_bytes as usize);
+                .max_memory_size(self.max_memory_bytes as usize);
             config
                 .allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling))
-                .memory_reservation(pool.max_memory_bytes)
+                .memory_reservation(self.max_memory_bytes)
                 .memory_reservation_for_growth(0);
         }
         config
@@ -197,11 +198,11 @@ pub fn build_engine(config: &EngineConfig) -> Result<wasmtime::Engine, EngineErr
                 reason: "pooling.total_instances must be at least 1".into(),
             });
         }
-        if pool.max_memory_bytes < 65_536 {
-            return Err(EngineError::InvalidConfig {
-                reason: "pooling.max_memory_bytes must hold at least one 64 KiB page".into(),
-            });
-        }
+    }
+    if config.max_memory_bytes < 65_536 {
+        return Err(EngineError::InvalidConfig {
+            reason: "max_memory_bytes must hold at least one 64 KiB page".into(),
+        });
     }
     wasmtime::Engine::new(&config.to_wasmtime())
         .map_err(|e| EngineError::InvalidConfig { reason: format!("{e:#}") })

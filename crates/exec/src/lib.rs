@@ -36,21 +36,19 @@ mod ticker;
 pub use outcome::{Outcome, Status};
 pub use ticker::{EpochTicker, TICK};
 
-use std::time::Duration;
-use wasmtime::{InstancePre, Store, Trap, Val};
+use wasmtime::{InstancePre, Store, Trap, UpdateDeadline, Val};
 use xwasm_store::{ExecutionState, Halt, StateError, WasmContext};
 
-/// The resources one call may use.
+/// The gas one call may use. Its wall-clock bounds travel in the
+/// context's [`StopSignal`](xwasm_store::StopSignal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     pub gas_limit: u64,
-    /// Wall-clock limit; `None` leaves gas as the only bound.
-    pub timeout: Option<Duration>,
 }
 
 impl Budget {
     pub fn gas(gas_limit: u64) -> Self {
-        Self { gas_limit, timeout: None }
+        Self { gas_limit }
     }
 }
 
@@ -136,7 +134,7 @@ impl Executor {
         entry: Entry<'_>,
         budget: Budget,
     ) -> Result<Execution, ExecError> {
-        let mut store = self.prepare(context, budget);
+        let mut store = self.prepare(context);
         let mut results = Vec::new();
         let result = self.execute(&mut store, pre, entry, budget, &mut results);
         let fuel_left = store.get_fuel().unwrap_or(0);
@@ -173,18 +171,24 @@ impl Executor {
         Ok(Execution { outcome, context, results })
     }
 
-    /// A fresh store with the call's deadline; fuel is set after
-    /// instantiation (instantiation may consume fuel that depends on
-    /// copy-on-write, wasmtime #14331).
-    fn prepare(&self, mut context: WasmContext, budget: Budget) -> Store<WasmContext> {
+    /// A fresh store with the call's resource caps and wall-clock bounds;
+    /// fuel is set after instantiation (instantiation may consume fuel that
+    /// depends on copy-on-write, wasmtime #14331).
+    fn prepare(&self, mut context: WasmContext) -> Store<WasmContext> {
         context.state = ExecutionState::Running;
+        let stop = context.stop.clone();
         let mut store = Store::new(&self.engine, context);
-        match budget.timeout {
-            Some(timeout) => {
-                self.ticker.ensure_running(&self.engine);
-                store.set_epoch_deadline(EpochTicker::ticks_for(timeout));
-            }
-            None => store.set_epoch_deadline(NO_DEADLINE),
+        store.limiter(|context| &mut context.resources);
+        if stop.is_set() {
+            // Checked on every epoch tick: the deadline and the interrupt
+            // handle of the call (and of the calls around it).
+            self.ticker.ensure_running(&self.engine);
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |_| {
+                Ok(if stop.should_stop() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+            });
+        } else {
+            store.set_epoch_deadline(NO_DEADLINE);
         }
         store
     }
@@ -243,23 +247,29 @@ fn setup(error: wasmtime::Error) -> Fault {
 }
 
 /// The status of a failed call and its one-line message. A host function
-/// that halted the call says why in the context; anything else is a trap
-/// raised by the engine.
+/// that halted the call says why in the context (left there for the
+/// caller); anything else is a trap raised by the engine.
 fn classify(
     context: &mut WasmContext,
     error: &wasmtime::Error,
 ) -> Result<(Status, Option<String>), ExecError> {
-    let (status, message) = match context.halt.take() {
+    let (status, message) = match context.halt.clone() {
         Some(Halt::Abort(message)) => (Status::Abort, format!("aborted: {message}")),
         Some(Halt::Limit(message)) => (Status::Limit, format!("limit exceeded: {message}")),
         Some(Halt::OutOfGas) => (Status::OutOfGas, "out of gas".to_owned()),
         Some(Halt::BadPointer(message)) => {
             (Status::Trap, format!("trap: out of bounds host access: {message}"))
         }
+        Some(Halt::Permission(message)) => (Status::Limit, format!("permission denied: {message}")),
+        Some(Halt::Interrupted) => {
+            (Status::Timeout, "wall-clock deadline exceeded or interrupted".to_owned())
+        }
         Some(Halt::Backend(reason)) => return Err(ExecError::Backend { reason }),
         None => match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => (Status::OutOfGas, "out of gas".to_owned()),
-            Some(Trap::Interrupt) => (Status::Timeout, "wall-clock deadline exceeded".to_owned()),
+            Some(Trap::Interrupt) => {
+                (Status::Timeout, "wall-clock deadline exceeded or interrupted".to_owned())
+            }
             Some(trap) => (Status::Trap, format!("trap: {trap}")),
             None => (Status::Trap, format!("trap: {}", first_line(error))),
         },

@@ -29,9 +29,4 @@ impl EpochTicker {
                 .expect("spawning the epoch ticker thread");
         });
     }
-
-    /// Epoch ticks that cover `timeout` (at least one).
-    pub fn ticks_for(timeout: Duration) -> u64 {
-        (timeout.as_nanos() / TICK.as_nanos()).max(1) as u64 + 1
-    }
 }

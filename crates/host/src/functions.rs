@@ -9,7 +9,7 @@ use sha2::Digest;
 use std::sync::Arc;
 use wasmtime::{Caller, IntoFunc};
 use xwasm_linker::{HostFnDescriptor, HostFunction, Permissions, WasmType};
-use xwasm_store::{Event, Halt, WasmContext, keys};
+use xwasm_store::{Address, Event, Halt, Journal, NestedCall, WasmContext, keys};
 
 type Ctx<'a> = Caller<'a, WasmContext>;
 type R<T> = wasmtime::Result<T>;
@@ -65,8 +65,7 @@ fn storage_key(caller: &mut Ctx<'_>, range: GuestRange) -> R<Vec<u8>> {
     Ok(keys::storage(&caller.data().contract, &key))
 }
 
-/// Every host function of ABI.md except the cross-contract ones, priced by
-/// `schedule`.
+/// Every host function of ABI.md, priced by `schedule`.
 pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
     let g = schedule;
     let read = Permissions::READ_STATE;
@@ -291,6 +290,8 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
         },
     ));
 
+    functions.extend(cross_contract(&g));
+
     let s = g;
     functions.push(wrap(
         describe("keccak256", &[I32, I32, I32], &[], "100 + 4/byte", none),
@@ -302,6 +303,107 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
     ));
 
     functions
+}
+
+/// `call`, `result_len` and `result_read`.
+fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
+    let s = g.clone();
+    let call = wrap(
+        describe(
+            "call",
+            &[I32, I32, I32, I32, I32, I64],
+            &[I32],
+            "5000 + 1/byte of method and input, plus the callee's gas",
+            Permissions::CALL_CONTRACTS,
+        ),
+        move |mut c: Ctx<'_>,
+              addr_ptr: i32,
+              method_ptr: i32,
+              method_len: i32,
+              input_ptr: i32,
+              input_len: i32,
+              gas: i64|
+              -> R<i32> {
+            let address = memory::check(&mut c, addr_ptr, ADDRESS_LEN)?;
+            let method = memory::check(&mut c, method_ptr, method_len)?;
+            let input = memory::check(&mut c, input_ptr, input_len)?;
+            let (depth, max) = (c.data().depth + 1, c.data().limits.max_call_depth);
+            if depth > max {
+                return Err(limit(&mut c, format!("call depth {depth} exceeds the limit of {max}")));
+            }
+            let Some(contracts) = c.data().contracts.clone() else {
+                return Err(limit(&mut c, "cross-contract calls are not available in this execution".into()));
+            };
+            charge(&mut c, linear(s.call_base, s.call_per_byte, (method.len() + input.len()) as u64))?;
+            let callee = Address(memory::read(&mut c, address)?.try_into().expect("32 bytes"));
+            let method = String::from_utf8_lossy(&memory::read(&mut c, method)?).into_owned();
+            let input = memory::read(&mut c, input)?;
+            // The callee gets at most what is left; what it does not use
+            // comes back.
+            let left = c.get_fuel()?;
+            let forwarded = u64::try_from(gas).unwrap_or(0).min(left);
+            c.set_fuel(left - forwarded)?;
+            let ctx = c.data_mut();
+            let placeholder = Journal::new(ctx.journal.backend().clone());
+            let call = NestedCall {
+                chain: ctx.chain,
+                origin: ctx.origin,
+                caller: ctx.contract,
+                callee,
+                method,
+                input,
+                gas_limit: forwarded,
+                depth,
+                read_only: ctx.read_only,
+                stop: ctx.stop.clone(),
+                journal: std::mem::replace(&mut ctx.journal, placeholder),
+            };
+            let outcome = match contracts.call(call) {
+                Ok(outcome) => outcome,
+                Err(fault) => return Err(halt(&mut c, Halt::Backend(fault))),
+            };
+            let used = outcome.gas_used.min(forwarded);
+            let left = c.get_fuel()?;
+            c.set_fuel(left + (forwarded - used))?;
+            let ctx = c.data_mut();
+            ctx.journal = outcome.journal;
+            ctx.host_gas += used;
+            ctx.logs.extend(outcome.logs);
+            ctx.last_result = outcome.result;
+            if outcome.interrupted {
+                return Err(halt(&mut c, Halt::Interrupted));
+            }
+            if let Some(denied) = outcome.denied {
+                return Err(halt(&mut c, Halt::Permission(denied)));
+            }
+            if !outcome.success {
+                return Ok(1);
+            }
+            ctx.event_bytes +=
+                outcome.events.iter().map(|e| (e.topic.len() + e.data.len()) as u64).sum::<u64>();
+            ctx.events.extend(outcome.events);
+            Ok(0)
+        },
+    );
+
+    let s = g.clone();
+    let result_len =
+        wrap(describe("result_len", &[], &[I32], "20", Permissions::NONE), move |mut c: Ctx<'_>| -> R<i32> {
+            charge(&mut c, s.simple)?;
+            Ok(c.data().last_result.len() as i32)
+        });
+
+    let s = g.clone();
+    let result_read = wrap(
+        describe("result_read", &[I32], &[], "20 + 1/byte", Permissions::NONE),
+        move |mut c: Ctx<'_>, dst: i32| -> R<()> {
+            let len = c.data().last_result.len();
+            let range = memory::check(&mut c, dst, len as i32)?;
+            charge(&mut c, linear(s.copy_base, s.copy_per_byte, len as u64))?;
+            memory::write_from_context(&mut c, range, |ctx| &ctx.last_result)
+        },
+    );
+    vec![call, result_len, result_read]
 }
 
 fn hash_into(

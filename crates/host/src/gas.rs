@@ -79,6 +79,8 @@ pub fn halt(caller: &mut Caller<'_, WasmContext>, halt: Halt) -> wasmtime::Error
         Halt::OutOfGas => "out of gas".to_owned(),
         Halt::BadPointer(message) => format!("out of bounds: {message}"),
         Halt::Backend(message) => format!("state backend failed: {message}"),
+        Halt::Permission(message) => format!("permission denied: {message}"),
+        Halt::Interrupted => "interrupted".to_owned(),
     };
     caller.data_mut().halt = Some(halt);
     wasmtime::Error::msg(message)

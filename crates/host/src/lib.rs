@@ -8,11 +8,9 @@
 //! functions are linked or executed: it hands [`HostFunction`] values to an
 //! `xwasm-linker` registry.
 //!
-//! # Limitations
-//!
-//! The cross-contract functions `call`, `result_len` and `result_read` are
-//! not implemented yet; a module importing them is refused by the default
-//! policy's import check.
+//! `call` reaches other contracts through the
+//! [`ContractCaller`](xwasm_store::ContractCaller) carried in the context,
+//! so this crate never depends on the executor.
 //!
 //! # Example
 //!

@@ -34,7 +34,7 @@
 //! ```
 
 use std::fmt;
-use xwasm_store::WasmContext;
+use xwasm_store::{Halt, WasmContext};
 
 /// A WebAssembly value type a host function takes or returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,8 +78,10 @@ impl Permissions {
 
     /// Whether a function with these permissions changes state or emits
     /// anything that outlives the call (forbidden in read-only calls).
+    /// Calling another contract is not in itself a side effect: the callee
+    /// runs read-only too.
     pub const fn has_side_effects(self) -> bool {
-        self.0 & (Self::WRITE_STATE.0 | Self::EMIT_EVENTS.0 | Self::CALL_CONTRACTS.0) != 0
+        self.0 & (Self::WRITE_STATE.0 | Self::EMIT_EVENTS.0) != 0
     }
 }
 
@@ -176,6 +178,27 @@ impl HostRegistry {
         engine: &wasmtime::Engine,
         allow: &dyn Fn(&HostFnDescriptor) -> bool,
     ) -> Result<wasmtime::Linker<WasmContext>, LinkerError> {
+        self.build(engine, allow, LinkMode::Full)
+    }
+
+    /// Like [`HostRegistry::build_linker`], but every function with side
+    /// effects is linked as a stub that ends the call with
+    /// [`Halt::Permission`] naming the function: the linker of read-only
+    /// calls. Which functions are stubbed follows from their descriptors.
+    pub fn build_read_only_linker(
+        &self,
+        engine: &wasmtime::Engine,
+        allow: &dyn Fn(&HostFnDescriptor) -> bool,
+    ) -> Result<wasmtime::Linker<WasmContext>, LinkerError> {
+        self.build(engine, allow, LinkMode::ReadOnly)
+    }
+
+    fn build(
+        &self,
+        engine: &wasmtime::Engine,
+        allow: &dyn Fn(&HostFnDescriptor) -> bool,
+        mode: LinkMode,
+    ) -> Result<wasmtime::Linker<WasmContext>, LinkerError> {
         let mut linker = wasmtime::Linker::new(engine);
         let mut seen = std::collections::HashSet::new();
         for function in &self.functions {
@@ -183,16 +206,52 @@ impl HostRegistry {
             if !seen.insert((d.namespace, d.name)) {
                 return Err(LinkerError::Duplicate { namespace: d.namespace, name: d.name });
             }
-            if allow(d) {
-                (function.register)(&mut linker).map_err(|e| LinkerError::Define {
-                    namespace: d.namespace,
-                    name: d.name,
-                    reason: format!("{e:#}"),
-                })?;
+            if !allow(d) {
+                continue;
             }
+            let defined = match mode {
+                LinkMode::ReadOnly if d.permissions.has_side_effects() => define_denial(&mut linker, d),
+                _ => (function.register)(&mut linker),
+            };
+            defined.map_err(|e| LinkerError::Define {
+                namespace: d.namespace,
+                name: d.name,
+                reason: format!("{e:#}"),
+            })?;
         }
         Ok(linker)
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LinkMode {
+    Full,
+    ReadOnly,
+}
+
+fn wasm_type(ty: WasmType) -> wasmtime::ValType {
+    match ty {
+        WasmType::I32 => wasmtime::ValType::I32,
+        WasmType::I64 => wasmtime::ValType::I64,
+        WasmType::F32 => wasmtime::ValType::F32,
+        WasmType::F64 => wasmtime::ValType::F64,
+    }
+}
+
+/// Defines `d` as a function that refuses to run in a read-only call.
+fn define_denial(linker: &mut wasmtime::Linker<WasmContext>, d: &HostFnDescriptor) -> wasmtime::Result<()> {
+    let ty = wasmtime::FuncType::new(
+        linker.engine(),
+        d.params.iter().copied().map(wasm_type),
+        d.results.iter().copied().map(wasm_type),
+    );
+    let name = d.name;
+    linker.func_new(d.namespace, d.name, ty, move |mut caller, _params, _results| {
+        let message = format!("{name} is not allowed in a read-only call");
+        caller.data_mut().halt = Some(Halt::Permission(message.clone()));
+        Err(wasmtime::Error::msg(message))
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,11 +9,14 @@
 //!
 //! This crate never links wasmtime and knows nothing of execution.
 //!
+//! It also holds the audit log ([`AuditSink`], [`JsonLinesAudit`]): every
+//! deployment and call with its outcome, and every refusal.
+//!
 //! # Limitations
 //!
-//! The deterministic stack-limit preprocessing and the audit log of the
-//! design are not built yet; the engine's native stack limit still decides
-//! how deep recursion may go.
+//! The deterministic stack-limit preprocessing of the design is not built
+//! yet; the engine's native stack limit still decides how deep recursion
+//! may go.
 //!
 //! # Example
 //!
@@ -28,8 +31,10 @@
 //! assert!(err.to_string().contains("env::abort"));
 //! ```
 
+mod audit;
 mod info;
 mod policy;
 
+pub use audit::{AuditEntry, AuditKind, AuditSink, JsonLinesAudit, MemoryAudit};
 pub use info::{Export, FuncSig, Import, ItemType, MemoryLimits, ModuleInfo, ValType, Verdict, code_hash};
 pub use policy::{ImportSpec, ModuleLimits, ModulePolicy, PolicyViolation, Profile};

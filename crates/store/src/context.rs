@@ -1,6 +1,9 @@
 //! The per-execution context every host function sees: [`WasmContext`].
 
 use crate::{Address, CodeHash, Journal};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// The block a transaction runs in. Consensus-relevant: contracts read it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -103,6 +106,11 @@ pub enum Halt {
     /// The state backend failed: an infrastructure fault, not the
     /// contract's.
     Backend(String),
+    /// A host function with side effects was used in a read-only call; the
+    /// message names it.
+    Permission(String),
+    /// A nested call hit the wall-clock deadline or was interrupted.
+    Interrupted,
 }
 
 /// Where the VM is in running a call (the seed's `ExecutionState`).
@@ -140,9 +148,118 @@ pub struct WasmContext {
     pub log_bytes: u64,
     /// Set by a host function that ends the call; read by the executor.
     pub halt: Option<Halt>,
-    /// Gas charged by host functions in this execution.
+    /// Gas charged by host functions in this execution (nested calls'
+    /// gas included).
     pub host_gas: u64,
     pub state: ExecutionState,
+    /// Nesting depth: 0 for a transaction's own call.
+    pub depth: u32,
+    /// A read-only call: host functions with side effects are refused.
+    pub read_only: bool,
+    /// The return bytes (or failure message) of the last nested `call`.
+    pub last_result: Vec<u8>,
+    /// How this execution reaches other contracts, if it may.
+    pub contracts: Option<Arc<dyn ContractCaller>>,
+    /// Memory, table and instance caps, enforced by wasmtime through
+    /// `Store::limiter`.
+    pub resources: wasmtime::StoreLimits,
+    /// When to stop regardless of gas (node-level, not consensus).
+    pub stop: StopSignal,
+}
+
+/// Stops a running call from another thread: [`InterruptHandle::interrupt`]
+/// ends it with status `timeout` within one epoch tick.
+#[derive(Debug, Clone, Default)]
+pub struct InterruptHandle(Arc<AtomicBool>);
+
+impl InterruptHandle {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn interrupt(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The wall-clock bounds of a call: a deadline and an interrupt handle.
+/// Nested calls inherit their caller's.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal {
+    pub deadline: Option<Instant>,
+    pub interrupt: Option<InterruptHandle>,
+}
+
+impl StopSignal {
+    pub fn is_set(&self) -> bool {
+        self.deadline.is_some() || self.interrupt.is_some()
+    }
+
+    /// Whether the call must stop now.
+    pub fn should_stop(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+            || self.interrupt.as_ref().is_some_and(InterruptHandle::is_interrupted)
+    }
+}
+
+/// A nested call a contract makes with the `call` host function.
+#[derive(Debug)]
+pub struct NestedCall {
+    pub chain: ChainContext,
+    pub origin: Address,
+    /// The calling contract.
+    pub caller: Address,
+    pub callee: Address,
+    pub method: String,
+    pub input: Vec<u8>,
+    pub gas_limit: u64,
+    /// The callee's depth (the caller's plus one).
+    pub depth: u32,
+    pub read_only: bool,
+    pub stop: StopSignal,
+    /// The transaction's journal, with the caller's pending writes.
+    pub journal: Journal,
+}
+
+/// How a nested call ended.
+#[derive(Debug)]
+pub struct NestedOutcome {
+    pub success: bool,
+    /// Whether the callee ran out of wall-clock time (the caller must stop
+    /// too).
+    pub interrupted: bool,
+    /// A host function the callee was refused in a read-only call (the
+    /// caller is refused too).
+    pub denied: Option<String>,
+    pub gas_used: u64,
+    /// Return bytes on success; the error message on failure.
+    pub result: Vec<u8>,
+    pub events: Vec<Event>,
+    pub logs: Vec<String>,
+    /// The journal handed in: with the callee's writes on success, as it
+    /// was on failure.
+    pub journal: Journal,
+}
+
+/// Runs nested calls for the `call` host function. Implemented by the
+/// layer that can execute contracts (the facade), so that host functions
+/// need not depend on it.
+pub trait ContractCaller: Send + Sync {
+    /// Runs `call`. An `Err` is an infrastructure fault (the state backend
+    /// failed, no instance could be had), described in one line: the whole
+    /// transaction fails with it. Every contract-level failure is an
+    /// unsuccessful outcome instead.
+    fn call(&self, call: NestedCall) -> Result<NestedOutcome, String>;
+}
+
+impl std::fmt::Debug for dyn ContractCaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContractCaller")
+    }
 }
 
 /// Who is calling what, to build a [`WasmContext`].
@@ -175,6 +292,12 @@ impl WasmContext {
             halt: None,
             host_gas: 0,
             state: ExecutionState::Idle,
+            depth: 0,
+            read_only: false,
+            last_result: Vec::new(),
+            contracts: None,
+            resources: wasmtime::StoreLimits::default(),
+            stop: StopSignal::default(),
         }
     }
 }

@@ -10,7 +10,8 @@
 //!   input, journal, events, logs, the reason a host function halted it).
 //! - [`keys`]: the layout of contracts, code and storage in the key space.
 //!
-//! This crate knows nothing of host functions, compilation or wasmtime.
+//! This crate knows nothing of host functions or compilation; it uses
+//! wasmtime only for `StoreLimits`, the memory caps a `WasmContext` carries.
 //!
 //! # Example
 //!
@@ -39,8 +40,8 @@ mod redb_backend;
 pub use address::{Address, AddressError, CodeHash};
 pub use backend::{ChangeSet, Entries, MemoryBackend, StateBackend};
 pub use context::{
-    CallFrame, CallLimits, ChainContext, ContractRecord, Event, ExecutionState, Halt, Transaction,
-    WasmContext,
+    CallFrame, CallLimits, ChainContext, ContractCaller, ContractRecord, Event, ExecutionState, Halt,
+    InterruptHandle, NestedCall, NestedOutcome, StopSignal, Transaction, WasmContext,
 };
 pub use journal::{Checkpoint, Journal};
 #[cfg(feature = "redb")]

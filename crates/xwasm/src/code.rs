@@ -12,6 +12,8 @@ pub struct LoadedCode {
     pub code_hash: CodeHash,
     pub module: Module,
     pub pre: InstancePre<WasmContext>,
+    /// Linked for read-only calls: host functions with side effects refuse.
+    pub pre_read_only: InstancePre<WasmContext>,
     pub info: Arc<ModuleInfo>,
 }
 
@@ -51,14 +53,14 @@ impl Vm {
             let wasm = wasm()?;
             let info = self.inner.policy.check(&wasm)?;
             let module = xwasm_aot::compile(&self.inner.engine, &wasm)?;
-            let pre = self
-                .inner
-                .linker
-                .instantiate_pre(&module)
-                .map_err(|e| VmError::Link { reason: format!("{e:#}") })?;
+            let link = |linker: &wasmtime::Linker<WasmContext>| {
+                linker.instantiate_pre(&module).map_err(|e| VmError::Link { reason: format!("{e:#}") })
+            };
+            let pre = link(&self.inner.linker)?;
+            let pre_read_only = link(&self.inner.read_only_linker)?;
             let image = module.image_range();
             let bytes = (image.end as usize - image.start as usize).max(wasm.len());
-            let code = LoadedCode { code_hash, module, pre, info: Arc::new(info) };
+            let code = LoadedCode { code_hash, module, pre, pre_read_only, info: Arc::new(info) };
             Ok::<_, VmError>((Arc::new(code), bytes))
         })?;
         Ok((code, source))

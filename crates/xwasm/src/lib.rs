@@ -33,15 +33,17 @@
 //! assert_eq!(vm.storage(&address).unwrap(), vec![(b"k".to_vec(), b"k".to_vec())]);
 //! ```
 
+mod calls;
 mod code;
 mod error;
 mod machine;
 mod vm;
 
+pub use calls::{CallOptions, FunctionRun};
 pub use code::{CodeSource, LoadedCode};
 pub use error::VmError;
 pub use machine::{DEFAULT_FUNCTION_GAS, InstanceHandle, ModuleHandle, VirtualMachine};
-pub use vm::{FunctionRun, Vm, VmBuilder, VmConfig};
+pub use vm::{Vm, VmBuilder, VmConfig};
 
 pub use xwasm_aot as aot;
 pub use xwasm_cache as cache;
@@ -55,4 +57,4 @@ pub use xwasm_store as store;
 
 pub use wasmtime::Val;
 pub use xwasm_exec::{Outcome, Status};
-pub use xwasm_store::{Address, ChainContext, ContractRecord, Event, Transaction};
+pub use xwasm_store::{Address, ChainContext, ContractRecord, Event, InterruptHandle, Transaction};

@@ -1,0 +1,495 @@
+//! Deployments, calls, queries and nested calls: the order in which the
+//! layers run.
+
+use crate::code::{CodeSource, LoadedCode};
+use crate::{Vm, VmError};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use wasmtime::Val;
+use xwasm_exec::{Budget, Entry, Execution, Outcome, Status};
+use xwasm_monitor::CallRecord;
+use xwasm_security::{AuditEntry, AuditKind};
+use xwasm_store::{
+    Address, CallFrame, ChainContext, ContractCaller, ContractRecord, ExecutionState, Halt, InterruptHandle,
+    Journal, MemoryBackend, NestedCall, NestedOutcome, StopSignal, Transaction, WasmContext, keys,
+};
+
+/// Per-call options beyond the transaction.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Lets another thread stop the call (status `timeout`).
+    pub interrupt: Option<InterruptHandle>,
+    /// Overrides the VM's configured wall-clock limit.
+    pub timeout: Option<Duration>,
+}
+
+/// The result of [`Vm::run_function`].
+#[derive(Debug, Clone)]
+pub struct FunctionRun {
+    pub outcome: Outcome,
+    pub results: Vec<Val>,
+}
+
+/// Where a contract call starts: a transaction's own call or a nested one.
+struct Frame<'a> {
+    chain: ChainContext,
+    origin: Address,
+    caller: Address,
+    contract: Address,
+    owner: Address,
+    input: Vec<u8>,
+    depth: u32,
+    read_only: bool,
+    stop: StopSignal,
+    journal: Journal,
+    code: &'a LoadedCode,
+}
+
+impl Vm {
+    /// Deploys `wasm` from `tx.sender`, running its `init` (if exported)
+    /// with `tx.input`. If `init` fails, nothing is recorded.
+    ///
+    /// The contract's address is
+    /// [`Address::derive_contract`]`(sender, sender's deploy count, code hash)`.
+    pub fn deploy(&self, wasm: &[u8], chain: &ChainContext, tx: &Transaction) -> Result<Outcome, VmError> {
+        let started = Instant::now();
+        let code_hash = xwasm_security::code_hash(wasm);
+        let (code, source) = match self.load_code(code_hash, || Ok(Arc::from(wasm))) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                if error.is_policy_violation() {
+                    self.audit(AuditKind::PolicyRefusal, None, "", tx, "refused", 0, Some(error.to_string()));
+                }
+                return Err(error);
+            }
+        };
+        let mut journal = Journal::new(self.inner.backend.clone());
+        let count_key = keys::deploy_count(&tx.sender);
+        let count = match journal.get(&count_key)? {
+            Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
+                xwasm_store::StateError::CorruptRecord {
+                    key_hex: hex::encode(&count_key),
+                    what: "deploy count",
+                }
+            })?),
+            None => 0,
+        };
+        let address = Address::derive_contract(&tx.sender, count, &code_hash);
+        journal.set(count_key, (count + 1).to_be_bytes().to_vec());
+        let code_key = keys::code(&code_hash);
+        if journal.get(&code_key)?.is_none() {
+            journal.set(code_key, wasm.to_vec());
+        }
+        let record = ContractRecord { code_hash, owner: tx.sender };
+        journal.set(keys::contract(&address), record.to_bytes());
+
+        let mut outcome = if code.info.export("init").is_some() {
+            let frame = self.transaction_frame(&code, address, record.owner, chain, tx, journal, false, None);
+            self.execute(frame, Entry::Method("init"), tx.gas_limit)?.settle()?
+        } else {
+            journal.commit()?;
+            Outcome {
+                status: Status::Ok,
+                gas_used: 0,
+                gas_limit: tx.gas_limit,
+                return_data: Vec::new(),
+                events: Vec::new(),
+                logs: Vec::new(),
+                error: None,
+                host_gas: 0,
+                address: None,
+            }
+        };
+        if outcome.is_ok() {
+            outcome.address = Some(address);
+        }
+        self.report(AuditKind::Deploy, &address, "init", tx, &outcome, started, source);
+        Ok(outcome)
+    }
+
+    /// Calls `method` of the contract at `address`.
+    pub fn call(
+        &self,
+        address: &Address,
+        method: &str,
+        chain: &ChainContext,
+        tx: &Transaction,
+    ) -> Result<Outcome, VmError> {
+        self.call_with(address, method, chain, tx, &CallOptions::default())
+    }
+
+    /// [`Vm::call`] with an interrupt handle or a timeout of its own.
+    pub fn call_with(
+        &self,
+        address: &Address,
+        method: &str,
+        chain: &ChainContext,
+        tx: &Transaction,
+        options: &CallOptions,
+    ) -> Result<Outcome, VmError> {
+        self.run_call(address, method, chain, tx, false, options)
+    }
+
+    /// Calls `method` read-only: it may read state, but any write, remove,
+    /// event (or a nested call that tries one) ends it with status `limit`
+    /// and a message naming the host function. Nothing is ever committed.
+    pub fn query(
+        &self,
+        address: &Address,
+        method: &str,
+        chain: &ChainContext,
+        tx: &Transaction,
+    ) -> Result<Outcome, VmError> {
+        self.run_call(address, method, chain, tx, true, &CallOptions::default())
+    }
+
+    fn run_call(
+        &self,
+        address: &Address,
+        method: &str,
+        chain: &ChainContext,
+        tx: &Transaction,
+        read_only: bool,
+        options: &CallOptions,
+    ) -> Result<Outcome, VmError> {
+        let started = Instant::now();
+        let journal = Journal::new(self.inner.backend.clone());
+        let (record, code, source) = self.callable(&journal, address, method)?;
+        let frame = self.transaction_frame(
+            &code,
+            *address,
+            record.owner,
+            chain,
+            tx,
+            journal,
+            read_only,
+            Some(options),
+        );
+        let execution = self.execute(frame, Entry::Method(method), tx.gas_limit)?;
+        if let Some(Halt::Permission(denied)) = &execution.context.halt {
+            self.audit(
+                AuditKind::HostFunctionDenied,
+                Some(address),
+                method,
+                tx,
+                "limit",
+                0,
+                Some(denied.clone()),
+            );
+        }
+        let outcome = if read_only { execution.outcome } else { execution.settle()? };
+        let kind = if read_only { AuditKind::Query } else { AuditKind::Call };
+        self.report(kind, address, method, tx, &outcome, started, source);
+        Ok(outcome)
+    }
+
+    /// The contract at `address` and its code, if `method` may be called.
+    fn callable(
+        &self,
+        journal: &Journal,
+        address: &Address,
+        method: &str,
+    ) -> Result<(ContractRecord, Arc<LoadedCode>, CodeSource), VmError> {
+        if method == "init" {
+            return Err(VmError::InitNotCallable);
+        }
+        let key = keys::contract(address);
+        let record = match journal.get(&key)? {
+            None => return Err(VmError::NoContract { address: *address }),
+            Some(bytes) => ContractRecord::from_bytes(&bytes).ok_or_else(|| {
+                xwasm_store::StateError::CorruptRecord { key_hex: hex::encode(&key), what: "contract record" }
+            })?,
+        };
+        let (code, source) = self.load_code(record.code_hash, || {
+            let wasm = journal.get(&keys::code(&record.code_hash))?;
+            wasm.map(Arc::from).ok_or(VmError::MissingCode { address: *address })
+        })?;
+        if !code.info.methods().any(|m| m == method) {
+            let available = code.info.methods().filter(|m| *m != "init").collect::<Vec<_>>().join(", ");
+            return Err(VmError::UnknownMethod { address: *address, method: method.to_owned(), available });
+        }
+        Ok((record, code, source))
+    }
+
+    /// Runs a nested call made with the `call` host function.
+    fn run_nested(&self, call: NestedCall) -> Result<NestedOutcome, String> {
+        let started = Instant::now();
+        let mut journal = call.journal;
+        let (record, code, source) = match self.callable(&journal, &call.callee, &call.method) {
+            Ok(found) => found,
+            Err(VmError::State(error)) => return Err(error.to_string()),
+            Err(refusal) => {
+                // A missing contract or method is the callee's failure, at
+                // no gas: deterministic, and the caller goes on.
+                return Ok(NestedOutcome {
+                    success: false,
+                    interrupted: false,
+                    denied: None,
+                    gas_used: 0,
+                    result: refusal.to_string().into_bytes(),
+                    events: Vec::new(),
+                    logs: Vec::new(),
+                    journal,
+                });
+            }
+        };
+        let checkpoint = journal.checkpoint();
+        let frame = Frame {
+            chain: call.chain,
+            origin: call.origin,
+            caller: call.caller,
+            contract: call.callee,
+            owner: record.owner,
+            input: call.input,
+            depth: call.depth,
+            read_only: call.read_only,
+            stop: call.stop,
+            journal,
+            code: &code,
+        };
+        let Execution { outcome, context, .. } =
+            self.execute(frame, Entry::Method(&call.method), call.gas_limit).map_err(|e| e.to_string())?;
+        let mut journal = context.journal;
+        let success = outcome.status == Status::Ok;
+        if success {
+            journal.release(checkpoint);
+        } else {
+            journal.revert_to(checkpoint);
+        }
+        let result = match (&context.halt, success) {
+            (_, true) => outcome.return_data.clone(),
+            (Some(Halt::Abort(message)), _) => message.clone().into_bytes(),
+            _ => outcome.error.clone().unwrap_or_default().into_bytes(),
+        };
+        let denied = match context.halt {
+            Some(Halt::Permission(denied)) => Some(denied),
+            _ => None,
+        };
+        self.observe(&call.callee, &call.method, &outcome, started, source);
+        Ok(NestedOutcome {
+            success,
+            interrupted: outcome.status == Status::Timeout,
+            denied,
+            gas_used: outcome.gas_used,
+            result,
+            events: outcome.events,
+            logs: outcome.logs,
+            journal,
+        })
+    }
+
+    /// Runs any exported function of `wasm` with `params`, against an empty
+    /// state that is thrown away (for `xwasm run`).
+    pub fn run_function(
+        &self,
+        wasm: &[u8],
+        function: &str,
+        params: &[Val],
+        gas_limit: u64,
+    ) -> Result<FunctionRun, VmError> {
+        let code_hash = xwasm_security::code_hash(wasm);
+        let (code, _) = self.load_code(code_hash, || Ok(Arc::from(wasm)))?;
+        self.run_loaded(&code, function, params, gas_limit)
+    }
+
+    pub(crate) fn run_loaded(
+        &self,
+        code: &LoadedCode,
+        function: &str,
+        params: &[Val],
+        gas_limit: u64,
+    ) -> Result<FunctionRun, VmError> {
+        let journal = Journal::new(Arc::new(MemoryBackend::new()));
+        let tx = Transaction::new(Address::default(), gas_limit, Vec::new());
+        let frame = self.transaction_frame(
+            code,
+            Address::default(),
+            Address::default(),
+            &ChainContext::default(),
+            &tx,
+            journal,
+            false,
+            None,
+        );
+        let execution = self.execute(frame, Entry::Function { name: function, params }, gas_limit)?;
+        Ok(FunctionRun { outcome: execution.outcome, results: execution.results })
+    }
+
+    /// The signature of an exported function of `wasm`, checked and
+    /// compiled as [`Vm::run_function`] would.
+    pub fn function_type(&self, wasm: &[u8], function: &str) -> Result<Option<wasmtime::FuncType>, VmError> {
+        let (code, _) = self.load_code(xwasm_security::code_hash(wasm), || Ok(Arc::from(wasm)))?;
+        Ok(code.module.get_export(function).and_then(|e| e.func().cloned()))
+    }
+
+    /// The record of the contract at `address`, if there is one.
+    pub fn contract(&self, address: &Address) -> Result<Option<ContractRecord>, VmError> {
+        let key = keys::contract(address);
+        match self.inner.backend.get(&key)? {
+            None => Ok(None),
+            Some(bytes) => ContractRecord::from_bytes(&bytes).map(Some).ok_or_else(|| {
+                xwasm_store::StateError::CorruptRecord { key_hex: hex::encode(&key), what: "contract record" }
+                    .into()
+            }),
+        }
+    }
+
+    /// The committed storage of the contract at `address`, sorted by key
+    /// bytes (consensus-relevant order).
+    pub fn storage(&self, address: &Address) -> Result<xwasm_store::Entries, VmError> {
+        if self.contract(address)?.is_none() {
+            return Err(VmError::NoContract { address: *address });
+        }
+        let prefix = keys::storage_prefix(address);
+        let entries = self.inner.backend.scan_prefix(&prefix)?;
+        Ok(entries.into_iter().map(|(k, v)| (k[prefix.len()..].to_vec(), v)).collect())
+    }
+
+    /// Describes `wasm` with this VM's policy verdict.
+    pub fn inspect(&self, wasm: &[u8]) -> Result<xwasm_security::ModuleInfo, VmError> {
+        Ok(self.inner.policy.inspect(wasm)?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transaction_frame<'a>(
+        &self,
+        code: &'a LoadedCode,
+        contract: Address,
+        owner: Address,
+        chain: &ChainContext,
+        tx: &Transaction,
+        journal: Journal,
+        read_only: bool,
+        options: Option<&CallOptions>,
+    ) -> Frame<'a> {
+        let timeout = options
+            .and_then(|o| o.timeout)
+            .or_else(|| self.inner.config.timeout_ms.map(Duration::from_millis));
+        Frame {
+            chain: *chain,
+            origin: tx.sender,
+            caller: tx.sender,
+            contract,
+            owner,
+            input: tx.input.clone(),
+            depth: 0,
+            read_only,
+            stop: StopSignal {
+                deadline: timeout.map(|t| Instant::now() + t),
+                interrupt: options.and_then(|o| o.interrupt.clone()),
+            },
+            journal,
+            code,
+        }
+    }
+
+    fn execute(&self, frame: Frame<'_>, entry: Entry<'_>, gas_limit: u64) -> Result<Execution, VmError> {
+        let call = CallFrame {
+            chain: frame.chain,
+            origin: frame.origin,
+            caller: frame.caller,
+            contract: frame.contract,
+            owner: frame.owner,
+            input: frame.input,
+        };
+        let mut context = WasmContext::new(call, frame.journal, self.inner.config.limits);
+        context.depth = frame.depth;
+        context.read_only = frame.read_only;
+        context.stop = frame.stop;
+        context.contracts = Some(self.inner.nested.clone());
+        context.resources = wasmtime::StoreLimitsBuilder::new()
+            .memory_size(self.inner.config.engine.max_memory_bytes as usize)
+            .instances(1)
+            .memories(1)
+            .build();
+        let pre = if frame.read_only { &frame.code.pre_read_only } else { &frame.code.pre };
+        self.set_state(ExecutionState::Running);
+        let result = self.inner.executor.run(pre, context, entry, Budget::gas(gas_limit));
+        let finished = match &result {
+            Ok(execution) if execution.outcome.is_ok() => ExecutionState::Finished,
+            _ => ExecutionState::Failed,
+        };
+        self.set_state(finished);
+        Ok(result?)
+    }
+
+    fn observe(
+        &self,
+        address: &Address,
+        method: &str,
+        outcome: &Outcome,
+        started: Instant,
+        source: CodeSource,
+    ) {
+        let record = CallRecord {
+            contract: address.to_hex(),
+            method: method.to_owned(),
+            status: outcome.status.as_str().to_owned(),
+            gas_used: outcome.gas_used,
+            host_gas: outcome.host_gas,
+            wall_time: started.elapsed(),
+            cache_tier: source.as_str().to_owned(),
+        };
+        for observer in &self.inner.observers {
+            observer.record(&record);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        kind: AuditKind,
+        address: &Address,
+        method: &str,
+        tx: &Transaction,
+        outcome: &Outcome,
+        started: Instant,
+        source: CodeSource,
+    ) {
+        self.observe(address, method, outcome, started, source);
+        self.audit(
+            kind,
+            Some(address),
+            method,
+            tx,
+            outcome.status.as_str(),
+            outcome.gas_used,
+            outcome.error.clone(),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn audit(
+        &self,
+        kind: AuditKind,
+        address: Option<&Address>,
+        method: &str,
+        tx: &Transaction,
+        status: &str,
+        gas_used: u64,
+        detail: Option<String>,
+    ) {
+        if let Some(sink) = &self.inner.audit {
+            sink.record(&AuditEntry {
+                unix_ms: AuditEntry::now_ms(),
+                kind,
+                contract: address.map(Address::to_hex).unwrap_or_default(),
+                method: method.to_owned(),
+                sender: tx.sender.to_hex(),
+                status: status.to_owned(),
+                gas_used,
+                detail,
+            });
+        }
+    }
+}
+
+/// The VM as the `call` host function sees it.
+pub(crate) struct NestedCalls(pub(crate) Weak<crate::vm::Inner>);
+
+impl ContractCaller for NestedCalls {
+    fn call(&self, call: NestedCall) -> Result<NestedOutcome, String> {
+        let inner = self.0.upgrade().ok_or("the VM was dropped during a call")?;
+        Vm { inner }.run_nested(call)
+    }
+}
