@@ -42,21 +42,10 @@ pub enum Command {
         exec: ExecArgs,
     },
     /// Call a method of a deployed contract.
-    Call {
-        /// The contract's address: 64 hex characters.
-        addr: String,
-        method: String,
-        #[command(flatten)]
-        tx: TxArgs,
-        /// Call input, hex.
-        #[arg(long, conflicts_with = "input_str")]
-        input: Option<String>,
-        /// Call input, as UTF-8 text.
-        #[arg(long)]
-        input_str: Option<String>,
-        #[command(flatten)]
-        exec: ExecArgs,
-    },
+    Call(CallArgs),
+    /// Call a method read-only: state is read, never written; a write,
+    /// remove or event ends the call with status `limit`.
+    Query(CallArgs),
     /// Print a contract's storage, sorted by key bytes.
     State {
         addr: String,
@@ -77,6 +66,24 @@ pub enum Command {
     /// Deploy the example token into a temporary state folder, run a few
     /// transfers (one of them failing) and print their outcomes and gas.
     Demo,
+}
+
+/// A call of a deployed contract's method.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The contract's address: 64 hex characters.
+    pub addr: String,
+    pub method: String,
+    #[command(flatten)]
+    pub tx: TxArgs,
+    /// Call input, hex.
+    #[arg(long, conflicts_with = "input_str")]
+    pub input: Option<String>,
+    /// Call input, as UTF-8 text.
+    #[arg(long)]
+    pub input_str: Option<String>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
 /// What every transaction takes.

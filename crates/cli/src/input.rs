@@ -71,6 +71,7 @@ pub fn open_state(dir: &Path) -> Result<RedbBackend, Failure> {
         }
         let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
         if !empty && !database.is_file() {
+            // A folder of ours always holds the database once it is used.
             return Err(Failure(format!(
                 "--state {}: not a state folder (it is not empty and holds no state.redb)",
                 dir.display()

@@ -10,13 +10,13 @@ mod demo;
 mod input;
 mod output;
 
-use args::{Cli, Command, ExecArgs, TxArgs};
+use args::{CallArgs, Cli, Command, ExecArgs, TxArgs};
 use clap::Parser;
 use input::{Failure, open_state, parse_address, parse_hex, read_module};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use xwasm::security::Profile;
+use xwasm::security::{JsonLinesAudit, Profile};
 use xwasm::{ChainContext, Outcome, Status, Transaction, Vm, VmBuilder};
 
 fn main() -> ExitCode {
@@ -38,15 +38,37 @@ fn builder(exec: &ExecArgs) -> VmBuilder {
     Vm::builder().timeout(exec.timeout_ms.map(Duration::from_millis))
 }
 
+/// A VM on the state folder, auditing to `DIR/audit.jsonl`.
 fn chain_vm(tx: &TxArgs, exec: &ExecArgs) -> Result<Vm, Failure> {
     let backend = open_state(&tx.state)?;
-    Ok(builder(exec).backend(Arc::new(backend)).build()?)
+    let audit_path = tx.state.join("audit.jsonl");
+    let audit = JsonLinesAudit::open(&audit_path)
+        .map_err(|e| Failure(format!("cannot open the audit log {}: {e}", audit_path.display())))?;
+    Ok(builder(exec).backend(Arc::new(backend)).audit(Arc::new(audit)).build()?)
 }
 
 fn transaction(tx: &TxArgs, input: Vec<u8>) -> Result<(ChainContext, Transaction), Failure> {
     let sender = parse_address(&tx.sender, "--sender")?;
     let chain = ChainContext { block_height: tx.block_height, block_time_ms: tx.block_time };
     Ok((chain, Transaction::new(sender, tx.gas, input)))
+}
+
+fn call_command(call: CallArgs, read_only: bool) -> Result<ExitCode, Failure> {
+    let address = parse_address(&call.addr, "ADDR")?;
+    let input = match (call.input, call.input_str) {
+        (Some(hex), _) => parse_hex(&hex, "--input")?,
+        (None, Some(text)) => text.into_bytes(),
+        (None, None) => Vec::new(),
+    };
+    let (chain, transaction) = transaction(&call.tx, input)?;
+    let vm = chain_vm(&call.tx, &call.exec)?;
+    let outcome = if read_only {
+        vm.query(&address, &call.method, &chain, &transaction)?
+    } else {
+        vm.call(&address, &call.method, &chain, &transaction)?
+    };
+    output::print_outcome(&outcome, call.tx.json);
+    Ok(exit_for(&outcome))
 }
 
 fn run(command: Command) -> Result<ExitCode, Failure> {
@@ -71,19 +93,8 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             output::print_outcome(&outcome, tx.json);
             Ok(exit_for(&outcome))
         }
-        Command::Call { addr, method, tx, input, input_str, exec } => {
-            let address = parse_address(&addr, "ADDR")?;
-            let input = match (input, input_str) {
-                (Some(hex), _) => parse_hex(&hex, "--input")?,
-                (None, Some(text)) => text.into_bytes(),
-                (None, None) => Vec::new(),
-            };
-            let (chain, transaction) = transaction(&tx, input)?;
-            let vm = chain_vm(&tx, &exec)?;
-            let outcome = vm.call(&address, &method, &chain, &transaction)?;
-            output::print_outcome(&outcome, tx.json);
-            Ok(exit_for(&outcome))
-        }
+        Command::Call(call) => call_command(call, false),
+        Command::Query(call) => call_command(call, true),
         Command::State { addr, state, json } => {
             let address = parse_address(&addr, "ADDR")?;
             let vm = Vm::builder().backend(Arc::new(open_state(&state)?)).build()?;

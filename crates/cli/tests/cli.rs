@@ -253,3 +253,39 @@ fn the_demo_runs() {
     assert!(text.contains("insufficient balance"), "{text}");
     assert!(text.contains("balance_of alice  =   750"), "{text}");
 }
+
+#[test]
+fn query_reads_without_writing_and_everything_is_audited() {
+    let chain = Chain::new();
+    let token = chain.deploy(TOKEN, &hex::encode(1_000u64.to_le_bytes()));
+    let balance = json_of(&chain.run(&["query", &token, "balance_of", "--input", DEFAULT_SENDER, "--json"]));
+    assert_eq!(balance["return_hex"], hex::encode(1_000u64.to_le_bytes()));
+    let before = chain.storage(&token);
+    let refused = chain.run(&["query", &token, "transfer", "--input", &transfer_hex(BOB, 1), "--json"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let outcome = json_of(&refused);
+    assert_eq!(outcome["status"], "limit");
+    assert!(outcome["error"].as_str().unwrap().contains("storage_write"), "{outcome}");
+    assert_eq!(chain.storage(&token), before);
+
+    let audit = std::fs::read_to_string(chain.state.join("audit.jsonl")).unwrap();
+    let entries: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<_> = entries.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["deploy", "query", "host_function_denied", "query"], "{audit}");
+    assert_eq!(entries[0]["contract"], token);
+}
+
+#[test]
+fn timeout_ms_stops_an_endless_loop() {
+    let chain = Chain::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spin.wat");
+    std::fs::write(&file, r#"(module (memory (export "memory") 1) (func (export "spin") (loop br 0)))"#)
+        .unwrap();
+    let spin = chain.deploy(file.to_str().unwrap(), "");
+    let started = std::time::Instant::now();
+    let output =
+        chain.run(&["call", &spin, "spin", "--gas", "100000000000000", "--timeout-ms", "100", "--json"]);
+    assert_eq!(json_of(&output)["status"], "timeout");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
