@@ -17,6 +17,7 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
             "contract": e.contract.to_hex(),
         })).collect::<Vec<_>>(),
         "logs": outcome.logs,
+        "backtrace": outcome.backtrace,
     });
     if let Some(address) = outcome.address {
         object["address"] = Value::String(address.to_hex());
@@ -51,6 +52,9 @@ pub fn outcome_text(outcome: &Outcome) -> String {
     }
     if let Some(error) = &outcome.error {
         lines.push(format!("error     {error}"));
+    }
+    if !outcome.backtrace.is_empty() {
+        lines.push(format!("at        {}", outcome.backtrace.join(" <- ")));
     }
     for event in &outcome.events {
         lines.push(format!("event     {} {}", readable(&event.topic), readable(&event.data)));

@@ -192,12 +192,10 @@ impl EngineConfig {
 
 /// Builds the engine for `config`.
 pub fn build_engine(config: &EngineConfig) -> Result<wasmtime::Engine, EngineError> {
-    if let Some(pool) = &config.pooling {
-        if pool.total_instances == 0 {
-            return Err(EngineError::InvalidConfig {
-                reason: "pooling.total_instances must be at least 1".into(),
-            });
-        }
+    if config.pooling.as_ref().is_some_and(|pool| pool.total_instances == 0) {
+        return Err(EngineError::InvalidConfig {
+            reason: "pooling.total_instances must be at least 1".into(),
+        });
     }
     if config.max_memory_bytes < 65_536 {
         return Err(EngineError::InvalidConfig {

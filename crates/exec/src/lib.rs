@@ -139,9 +139,14 @@ impl Executor {
         let result = self.execute(&mut store, pre, entry, budget, &mut results);
         let fuel_left = store.get_fuel().unwrap_or(0);
         let mut context = store.into_data();
-        let (status, error) = match result {
-            Ok(()) => (Status::Ok, None),
-            Err(Fault::Run(error)) => classify(&mut context, &error)?,
+        let (status, error, backtrace) = match result {
+            Ok(()) => (Status::Ok, None, Vec::new()),
+            Err(Fault::Run(error)) => {
+                let (status, message) = classify(&mut context, &error)?;
+                let frames =
+                    if status == Status::Trap { backtrace(&error, entry.name()) } else { Vec::new() };
+                (status, message, frames)
+            }
             Err(Fault::Setup(error)) => return Err(error),
         };
         context.state = if status == Status::Ok { ExecutionState::Finished } else { ExecutionState::Failed };
@@ -164,6 +169,7 @@ impl Executor {
             error,
             host_gas: context.host_gas,
             address: None,
+            backtrace,
         };
         if status != Status::Ok {
             results.clear();
@@ -275,6 +281,22 @@ fn classify(
         },
     };
     Ok((status, Some(message)))
+}
+
+/// The frames of a trap, innermost first. An unnamed outermost frame is
+/// the entry function, named by its export.
+fn backtrace(error: &wasmtime::Error, entry: &str) -> Vec<String> {
+    let Some(trace) = error.downcast_ref::<wasmtime::WasmBacktrace>() else { return Vec::new() };
+    let frames = trace.frames();
+    frames
+        .iter()
+        .enumerate()
+        .map(|(i, frame)| match frame.func_name() {
+            Some(name) => name.to_owned(),
+            None if i + 1 == frames.len() => entry.to_owned(),
+            None => format!("func[{}]", frame.func_index()),
+        })
+        .collect()
 }
 
 fn first_line(error: &wasmtime::Error) -> String {

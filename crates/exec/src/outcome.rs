@@ -66,6 +66,9 @@ pub struct Outcome {
     pub host_gas: u64,
     /// The new contract's address, for a deployment that succeeded.
     pub address: Option<Address>,
+    /// For a trap: the WebAssembly frames, innermost first, by function
+    /// name where the module has a name section (`func[N]` otherwise).
+    pub backtrace: Vec<String>,
 }
 
 impl Outcome {

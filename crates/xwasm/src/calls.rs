@@ -98,6 +98,7 @@ impl Vm {
                 error: None,
                 host_gas: 0,
                 address: None,
+                backtrace: Vec::new(),
             }
         };
         if outcome.is_ok() {

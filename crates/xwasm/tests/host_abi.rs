@@ -230,6 +230,14 @@ fn engine_traps_are_traps() {
 }
 
 #[test]
+fn a_trap_reports_its_backtrace_by_function_name() {
+    let body =
+        r#"(func $inner unreachable) (func $middle (call $inner)) (func (export "outer") (call $middle))"#;
+    let outcome = check(body, "outer", b"", Status::Trap, b"");
+    assert_eq!(outcome.backtrace, ["inner", "middle", "outer"]);
+}
+
+#[test]
 fn running_out_of_gas_costs_exactly_the_limit() {
     let outcome = check(r#"(func (export "spin") (loop br 0))"#, "spin", b"", Status::OutOfGas, b"");
     assert_eq!(outcome.gas_used, GAS);
