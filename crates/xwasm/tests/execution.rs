@@ -243,11 +243,11 @@ const MEMORY_BOMB: &str = r#"(module
 #[test]
 fn memory_is_capped_with_and_without_the_pool() {
     for pooling in [true, false] {
-        let mut engine = xwasm::engine::EngineConfig::default();
-        engine.max_memory_bytes = 16 << 20;
-        if !pooling {
-            engine.pooling = None;
-        }
+        let engine = xwasm::engine::EngineConfig {
+            max_memory_bytes: 16 << 20,
+            pooling: pooling.then(Default::default),
+            ..Default::default()
+        };
         let vm = Vm::builder().engine(engine).build().unwrap();
         let bomb = deploy(&vm, MEMORY_BOMB, &[]);
         let tx = Transaction::new(SENDER, GAS, vec![]);
@@ -277,16 +277,11 @@ fn endless_recursion_traps_and_the_vm_goes_on() {
 
 #[test]
 fn host_functions_outside_the_allow_list_are_refused_at_deploy() {
-    let mut config = xwasm::VmConfig::default();
-    config.host_functions = Some(vec![
-        "storage_read".into(),
-        "return_data".into(),
-        "input_len".into(),
-        "input_read".into(),
-        "abort".into(),
-        "caller".into(),
-        "storage_write".into(),
-    ]);
+    let allowed = ["storage_read", "return_data", "input_len", "input_read", "abort", "caller", "storage_write"];
+    let config = xwasm::VmConfig {
+        host_functions: Some(allowed.iter().map(|n| n.to_string()).collect()),
+        ..Default::default()
+    };
     let vm = Vm::builder().config(config).build().unwrap();
     let wasm = wat::parse_str(TOKEN).unwrap();
     let err = vm.deploy(&wasm, &CHAIN, &Transaction::new(SENDER, GAS, vec![])).unwrap_err();
