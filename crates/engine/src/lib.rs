@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn zero_pool_is_refused() {
         let config = EngineConfig {
-            pooling: Some(PoolingConfig { total_instances: 0, ..Default::default() }),
+            pooling: Some(PoolingConfig { total_instances: 0 }),
             ..Default::default()
         };
         assert!(matches!(build_engine(&config), Err(EngineError::InvalidConfig { .. })));
