@@ -11,9 +11,12 @@
 //!
 //! This crate does not know where artifacts are stored.
 //!
+//! - [`precompile_batch`]: many modules on many threads, one result each.
+//!
 //! # Limitations
 //!
-//! Batch (parallel) and cross-target precompilation are not built yet.
+//! Cross-target precompilation is not built yet: only the host's
+//! Cranelift backend is compiled in.
 //!
 //! # Example
 //!
@@ -29,6 +32,10 @@
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 
+/// The compiler that produces artifacts: wasmtime, pinned exactly in the
+/// workspace (`=48.0.8`). [`engine_fingerprint`] covers the version too.
+pub const COMPILER_VERSION: &str = "wasmtime-48.0.8";
+
 /// Why code could not be compiled or loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -39,6 +46,11 @@ pub enum AotError {
     NotAnArtifact,
     #[error("the artifact cannot run on this engine: {reason}")]
     Incompatible { reason: String },
+}
+
+/// Serializes a compiled module into artifact bytes.
+pub fn serialize(module: &wasmtime::Module) -> Result<Vec<u8>, AotError> {
+    module.serialize().map_err(|e| AotError::Compile { reason: format!("{e:#}") })
 }
 
 /// Compiles `wasm` on `engine`.
@@ -75,6 +87,45 @@ pub unsafe fn load_precompiled(
         .map_err(|e| AotError::Incompatible { reason: format!("{e:#}") })
 }
 
+/// Precompiles many modules on `threads` threads (at least one). Each
+/// module gets its own result, in input order: a module that fails does not
+/// stop the batch. `on_done(index, &result)` is called as each finishes
+/// (for progress bars), from the worker threads.
+///
+/// For the batch to scale with threads, build `engine` with parallel
+/// compilation off, so that each module compiles on one thread.
+pub fn precompile_batch(
+    engine: &wasmtime::Engine,
+    modules: &[&[u8]],
+    threads: usize,
+    on_done: &(dyn Fn(usize, &Result<Vec<u8>, AotError>) + Sync),
+) -> Vec<Result<Vec<u8>, AotError>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Vec<u8>, AotError>>>> =
+        Mutex::new((0..modules.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, modules.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(wasm) = modules.get(index) else { break };
+                    let result = precompile(engine, wasm);
+                    on_done(index, &result);
+                    results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every index is claimed by exactly one worker"))
+        .collect()
+}
+
 /// A stable SHA-256 of `engine`'s precompilation compatibility: two
 /// engines with the same fingerprint run each other's artifacts.
 pub fn engine_fingerprint(engine: &wasmtime::Engine) -> [u8; 32] {
@@ -96,6 +147,21 @@ pub fn engine_fingerprint(engine: &wasmtime::Engine) -> [u8; 32] {
 mod tests {
     use super::*;
     use xwasm_engine::{EngineConfig, Strategy, build_engine};
+
+    #[test]
+    fn a_batch_keeps_going_past_a_bad_module() {
+        let engine =
+            build_engine(&EngineConfig { parallel_compilation: false, ..Default::default() }).unwrap();
+        let good = wat::parse_str("(module (func (export \"f\")))").unwrap();
+        let modules: Vec<&[u8]> = vec![&good, b"\0asm\x01\0\0\0\x99", &good];
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let results = precompile_batch(&engine, &modules, 2, &|_, _| {
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(done.into_inner(), 3);
+        assert!(results[0].is_ok() && results[2].is_ok());
+        assert!(matches!(results[1], Err(AotError::Compile { .. })));
+    }
 
     #[test]
     fn random_bytes_are_not_an_artifact() {

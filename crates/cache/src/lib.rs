@@ -1,15 +1,16 @@
-//! Caching of compiled code.
+//! Caching of compiled code, in two tiers.
 //!
-//! Today this crate holds the memory tier: [`MemoryTier`], a thread-safe
-//! LRU bounded by entry count and by bytes, with statistics, the seed's
-//! cleanup policies, and single-flight loading (threads asking for the
-//! same missing key wait for one load). It does not know how values are
-//! produced: the caller hands it a loader.
+//! - [`MemoryTier`]: a thread-safe LRU bounded by entry count and by bytes,
+//!   with statistics, the seed's cleanup policies, and single-flight
+//!   loading (threads asking for the same missing key wait for one load).
+//! - [`ArtifactStore`] (behind the [`ArtifactCache`] trait): the persistent
+//!   disk tier, content-addressed, namespaced by compiler version and
+//!   engine fingerprint, verifying a header and a SHA-256 checksum before
+//!   any artifact is handed out; corrupt files are counted, deleted and
+//!   reported as misses; writes are atomic; the size is bounded.
 //!
-//! # Limitations
-//!
-//! The persistent, verified disk tier of the design is not built yet: a
-//! new process compiles every contract once.
+//! It does not know how values or artifacts are produced: the caller hands
+//! it a loader and opaque bytes.
 //!
 //! # Example
 //!
@@ -22,9 +23,27 @@
 //! assert_eq!(tier.stats().misses, 1);
 //! ```
 
+mod disk;
 mod memory;
 
+pub use disk::{
+    ARTIFACT_FORMAT, ArtifactCache, ArtifactEntry, ArtifactNamespace, ArtifactStore, DiskStats, VerifyReport,
+};
 pub use memory::{CleanupPolicy, EntryMeta, MemoryTier, MemoryTierConfig};
+
+use std::path::PathBuf;
+
+/// Why a cache could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    #[error("cache folder {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// Counters of a cache. Not consensus-relevant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

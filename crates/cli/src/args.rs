@@ -27,6 +27,41 @@ pub enum Command {
         gas: u64,
         #[arg(long)]
         json: bool,
+        /// The module policy: xwasm or permissive.
+        #[arg(long, default_value = "permissive")]
+        policy: String,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Precompile modules into the disk tier of compiled code, in parallel.
+    Precompile {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The disk tier (default: `.xwasm/cache`).
+        #[arg(long, default_value = ".xwasm/cache")]
+        cache_dir: PathBuf,
+        /// The module policy: xwasm or permissive.
+        #[arg(long, default_value = "xwasm")]
+        policy: String,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Inspect or maintain the disk tier of compiled code.
+    Cache {
+        #[arg(value_enum)]
+        action: CacheAction,
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+        /// The disk tier (default: `STATE/cache`).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         exec: ExecArgs,
     },
@@ -92,6 +127,9 @@ pub struct TxArgs {
     /// The state folder (created if missing; it persists across runs).
     #[arg(long, default_value = ".xwasm")]
     pub state: PathBuf,
+    /// The disk tier of compiled code (default: `STATE/cache`).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
     /// The signing account, 64 hex characters.
     #[arg(long, default_value = DEFAULT_SENDER)]
     pub sender: String,
@@ -108,10 +146,35 @@ pub struct TxArgs {
     pub json: bool,
 }
 
-/// How code runs.
+/// What `xwasm cache` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CacheAction {
+    /// List the artifacts and their sizes.
+    Stats,
+    /// Check every artifact; delete the corrupt ones and stray files.
+    Verify,
+    /// Delete every artifact.
+    Clear,
+}
+
+/// The compilation strategy, for `--strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyArg {
+    Cranelift,
+    Winch,
+}
+
+/// How code compiles and runs.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Wall-clock limit of the call in milliseconds (status `timeout`).
     #[arg(long)]
     pub timeout_ms: Option<u64>,
+    /// Compilation strategy (overrides the config file).
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyArg>,
+    /// A TOML file holding a VM configuration (engine, gas schedule,
+    /// limits, policy, caches).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }

@@ -60,20 +60,28 @@ pub fn read_module(path: &Path) -> Result<Vec<u8>, Failure> {
         .map_err(|e| Failure(format!("{}: neither a WebAssembly binary nor valid WAT: {e}", path.display())))
 }
 
+/// What xwasm keeps in a state folder.
+const OWN_ENTRIES: [&str; 4] = ["state.redb", "cache", "audit.jsonl", "history.jsonl"];
+
 /// Opens (or creates) the state folder `dir`, whose database is
 /// `dir/state.redb`. A path that is a file, or a non-empty folder without a
-/// state database, is refused rather than written into.
+/// state database and with files that are not xwasm's, is refused rather
+/// than written into.
 pub fn open_state(dir: &Path) -> Result<RedbBackend, Failure> {
     let database = dir.join("state.redb");
     if dir.exists() {
         if !dir.is_dir() {
             return Err(Failure(format!("--state {}: not a state folder (it is a file)", dir.display())));
         }
-        let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
-        if !empty && !database.is_file() {
-            // A folder of ours always holds the database once it is used.
+        // Ours holds only what xwasm writes there; anything else means the
+        // path is some other folder.
+        let foreign = std::fs::read_dir(dir)
+            .map_err(|e| Failure(format!("--state {}: cannot read the folder: {e}", dir.display())))?
+            .filter_map(Result::ok)
+            .any(|entry| !OWN_ENTRIES.contains(&entry.file_name().to_string_lossy().as_ref()));
+        if foreign && !database.is_file() {
             return Err(Failure(format!(
-                "--state {}: not a state folder (it is not empty and holds no state.redb)",
+                "--state {}: not a state folder (it holds files that are not xwasm's and no state.redb)",
                 dir.display()
             )));
         }

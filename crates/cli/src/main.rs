@@ -8,16 +8,17 @@
 mod args;
 mod demo;
 mod input;
+mod maintain;
 mod output;
 
-use args::{CallArgs, Cli, Command, ExecArgs, TxArgs};
+use args::{CallArgs, Cli, Command, ExecArgs, StrategyArg, TxArgs};
 use clap::Parser;
 use input::{Failure, open_state, parse_address, parse_hex, read_module};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use xwasm::engine::Strategy;
 use xwasm::security::{JsonLinesAudit, Profile};
-use xwasm::{ChainContext, Outcome, Status, Transaction, Vm, VmBuilder};
+use xwasm::{ChainContext, Outcome, Status, Transaction, Vm, VmBuilder, VmConfig};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,17 +35,42 @@ fn exit_for(outcome: &Outcome) -> ExitCode {
     if outcome.status == Status::Ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
 }
 
-fn builder(exec: &ExecArgs) -> VmBuilder {
-    Vm::builder().timeout(exec.timeout_ms.map(Duration::from_millis))
+/// The VM configuration: the `--config` file if given, then the flags.
+fn vm_config(exec: &ExecArgs) -> Result<VmConfig, Failure> {
+    let mut config = match &exec.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure(format!("--config {}: {e}", path.display())))?;
+            toml::from_str(&text)
+                .map_err(|e| Failure(format!("--config {}: {}", path.display(), e.message())))?
+        }
+        None => VmConfig::default(),
+    };
+    if let Some(strategy) = exec.strategy {
+        config.engine.strategy = match strategy {
+            StrategyArg::Cranelift => Strategy::Cranelift,
+            StrategyArg::Winch => Strategy::Winch,
+        };
+    }
+    if let Some(ms) = exec.timeout_ms {
+        config.timeout_ms = Some(ms);
+    }
+    Ok(config)
 }
 
-/// A VM on the state folder, auditing to `DIR/audit.jsonl`.
+fn builder(exec: &ExecArgs) -> Result<VmBuilder, Failure> {
+    Ok(Vm::builder().config(vm_config(exec)?))
+}
+
+/// A VM on the state folder, auditing to `DIR/audit.jsonl`, with its disk
+/// tier in `DIR/cache` unless `--cache-dir` says otherwise.
 fn chain_vm(tx: &TxArgs, exec: &ExecArgs) -> Result<Vm, Failure> {
     let backend = open_state(&tx.state)?;
     let audit_path = tx.state.join("audit.jsonl");
     let audit = JsonLinesAudit::open(&audit_path)
         .map_err(|e| Failure(format!("cannot open the audit log {}: {e}", audit_path.display())))?;
-    Ok(builder(exec).backend(Arc::new(backend)).audit(Arc::new(audit)).build()?)
+    let cache_dir = tx.cache_dir.clone().unwrap_or_else(|| tx.state.join("cache"));
+    Ok(builder(exec)?.backend(Arc::new(backend)).audit(Arc::new(audit)).cache_dir(cache_dir).build()?)
 }
 
 fn transaction(tx: &TxArgs, input: Vec<u8>) -> Result<(ChainContext, Transaction), Failure> {
@@ -73,9 +99,10 @@ fn call_command(call: CallArgs, read_only: bool) -> Result<ExitCode, Failure> {
 
 fn run(command: Command) -> Result<ExitCode, Failure> {
     match command {
-        Command::Run { file, func, args, gas, json, exec } => {
+        Command::Run { file, func, args, gas, json, policy, exec } => {
             let wasm = read_module(&file)?;
-            let vm = builder(&exec).profile(Profile::Permissive).build()?;
+            let profile: Profile = policy.parse().map_err(Failure)?;
+            let vm = builder(&exec)?.profile(profile).build()?;
             let ty = vm
                 .function_type(&wasm, &func)?
                 .ok_or_else(|| Failure(format!("{}: no exported function `{func}`", file.display())))?;
@@ -119,5 +146,15 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => demo::run(),
+        Command::Precompile { files, cache_dir, policy, jobs, json, exec } => {
+            let profile: Profile = policy.parse().map_err(Failure)?;
+            let mut config = vm_config(&exec)?;
+            config.profile = profile;
+            maintain::precompile(&files, &cache_dir, config, jobs, json)
+        }
+        Command::Cache { action, state, cache_dir, json, exec } => {
+            let cache_dir = cache_dir.unwrap_or_else(|| state.join("cache"));
+            maintain::cache(action, &cache_dir, &vm_config(&exec)?, json)
+        }
     }
 }

@@ -289,3 +289,72 @@ fn timeout_ms_stops_an_endless_loop() {
     assert_eq!(json_of(&output)["status"], "timeout");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn precompile_the_corpus_then_verify_and_clear_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let corpus = |name: &str| format!("{}/../../../shared/corpus/{name}", env!("CARGO_MANIFEST_DIR"));
+    let names = [
+        "hackatom.wasm",
+        "cyberpunk.wasm",
+        "ibc_reflect.wasm",
+        "floaty_2.0.wasm",
+        "empty.wasm",
+        "corrupted.wasm",
+    ];
+    let files: Vec<String> = names.iter().map(|n| corpus(n)).collect();
+    let mut args =
+        vec!["precompile", "--policy", "permissive", "--json", "--cache-dir", cache.to_str().unwrap()];
+    args.extend(files.iter().map(String::as_str));
+    let output = xwasm(&args);
+    assert_eq!(output.status.code(), Some(2), "one module fails: {}", stderr(&output));
+    let report = json_of(&output);
+    let modules = report["modules"].as_array().unwrap();
+    for (module, name) in modules.iter().zip(names) {
+        let expected = if name == "corrupted.wasm" { "failed" } else { "ok" };
+        assert_eq!(module["status"], expected, "{name}: {module}");
+    }
+    assert!(modules[5]["error"].as_str().unwrap().contains("in function"), "{}", modules[5]);
+
+    // The default policy refuses the CosmWasm imports by name.
+    let refused =
+        json_of(&xwasm(&["precompile", "--json", "--cache-dir", cache.to_str().unwrap(), &files[0]]));
+    assert!(refused["modules"][0]["error"].as_str().unwrap().contains("env::abort"));
+
+    let stats = json_of(&xwasm(&["cache", "stats", "--json", "--cache-dir", cache.to_str().unwrap()]));
+    assert_eq!(stats["artifacts"], 5);
+    // Corrupt one artifact: verify finds and deletes it.
+    let artifact_dir = std::path::PathBuf::from(stats["dir"].as_str().unwrap());
+    let first = std::fs::read_dir(&artifact_dir).unwrap().next().unwrap().unwrap().path();
+    let mut bytes = std::fs::read(&first).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&first, bytes).unwrap();
+    let verify = json_of(&xwasm(&["cache", "verify", "--json", "--cache-dir", cache.to_str().unwrap()]));
+    assert_eq!((verify["verified"].as_u64(), verify["deleted"].as_array().unwrap().len()), (Some(4), 1));
+    let cleared = json_of(&xwasm(&["cache", "clear", "--json", "--cache-dir", cache.to_str().unwrap()]));
+    assert_eq!(cleared["deleted"], 4);
+}
+
+#[test]
+fn a_second_process_loads_the_contract_from_the_disk_tier() {
+    let chain = Chain::new();
+    let token = chain.deploy(TOKEN, &hex::encode(10u64.to_le_bytes()));
+    let stats = json_of(&xwasm(&["cache", "stats", "--json", "--state", chain.state()]));
+    assert_eq!(stats["artifacts"], 1, "the deploy stored its artifact");
+    for strategy in ["cranelift", "winch"] {
+        let output = chain.run(&[
+            "call",
+            &token,
+            "balance_of",
+            "--input",
+            DEFAULT_SENDER,
+            "--json",
+            "--strategy",
+            strategy,
+        ]);
+        let outcome = json_of(&output);
+        assert_eq!(outcome["return_hex"], hex::encode(10u64.to_le_bytes()), "{strategy}");
+    }
+}

@@ -27,6 +27,7 @@ impl std::fmt::Debug for LoadedCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeSource {
     Memory,
+    Disk,
     Compiled,
 }
 
@@ -34,6 +35,7 @@ impl CodeSource {
     pub fn as_str(self) -> &'static str {
         match self {
             CodeSource::Memory => "memory",
+            CodeSource::Disk => "disk",
             CodeSource::Compiled => "compiled",
         }
     }
@@ -52,7 +54,8 @@ impl Vm {
             source = CodeSource::Compiled;
             let wasm = wasm()?;
             let info = self.inner.policy.check(&wasm)?;
-            let module = xwasm_aot::compile(&self.inner.engine, &wasm)?;
+            let (module, from) = self.module_for(&code_hash, &wasm)?;
+            source = from;
             let link = |linker: &wasmtime::Linker<WasmContext>| {
                 linker.instantiate_pre(&module).map_err(|e| VmError::Link { reason: format!("{e:#}") })
             };
@@ -64,5 +67,27 @@ impl Vm {
             Ok::<_, VmError>((Arc::new(code), bytes))
         })?;
         Ok((code, source))
+    }
+
+    /// The compiled module: a verified artifact from the disk tier, or a
+    /// fresh compilation (then stored there).
+    fn module_for(&self, code_hash: &CodeHash, wasm: &[u8]) -> Result<(Module, CodeSource), VmError> {
+        let engine = &self.inner.engine;
+        let Some(artifacts) = &self.inner.artifacts else {
+            return Ok((xwasm_aot::compile(engine, wasm)?, CodeSource::Compiled));
+        };
+        if let Some(artifact) = artifacts.get(code_hash) {
+            // SAFETY: the disk tier hands out only artifacts whose header
+            // and SHA-256 checksum verified: bytes this VM's engine wrote.
+            match unsafe { xwasm_aot::load_precompiled(engine, &artifact) } {
+                Ok(module) => return Ok((module, CodeSource::Disk)),
+                Err(_) => artifacts.reject(code_hash),
+            }
+        }
+        let module = xwasm_aot::compile(engine, wasm)?;
+        if let Ok(artifact) = xwasm_aot::serialize(&module) {
+            artifacts.insert(code_hash, &artifact);
+        }
+        Ok((module, CodeSource::Compiled))
     }
 }

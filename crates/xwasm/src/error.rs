@@ -16,6 +16,8 @@ pub enum VmError {
     #[error(transparent)]
     Engine(#[from] xwasm_engine::EngineError),
     #[error(transparent)]
+    Cache(#[from] xwasm_cache::CacheError),
+    #[error(transparent)]
     Linker(#[from] xwasm_linker::LinkerError),
     #[error(transparent)]
     State(#[from] xwasm_store::StateError),

@@ -43,7 +43,7 @@ pub use calls::{CallOptions, FunctionRun};
 pub use code::{CodeSource, LoadedCode};
 pub use error::VmError;
 pub use machine::{DEFAULT_FUNCTION_GAS, InstanceHandle, ModuleHandle, VirtualMachine};
-pub use vm::{Vm, VmBuilder, VmConfig};
+pub use vm::{Vm, VmBuilder, VmConfig, artifact_namespace};
 
 pub use xwasm_aot as aot;
 pub use xwasm_cache as cache;

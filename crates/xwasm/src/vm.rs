@@ -5,7 +5,7 @@ use crate::code::LoadedCode;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use xwasm_cache::{MemoryTier, MemoryTierConfig};
+use xwasm_cache::{ArtifactCache, ArtifactNamespace, ArtifactStore, MemoryTier, MemoryTierConfig};
 use xwasm_engine::EngineConfig;
 use xwasm_exec::Executor;
 use xwasm_host::GasSchedule;
@@ -35,6 +35,10 @@ pub struct VmConfig {
     /// Compiled contracts kept in memory.
     pub cache_entries: usize,
     pub cache_bytes: usize,
+    /// The disk tier's folder; `None` keeps compiled code in memory only.
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// The disk tier's size bound.
+    pub disk_cache_bytes: u64,
     /// Wall-clock limit of one call, in milliseconds (node-level, not
     /// consensus).
     pub timeout_ms: Option<u64>,
@@ -53,6 +57,8 @@ impl Default for VmConfig {
             host_functions: None,
             cache_entries: cache.max_entries,
             cache_bytes: cache.max_bytes,
+            cache_dir: None,
+            disk_cache_bytes: 1 << 30,
             timeout_ms: None,
         }
     }
@@ -65,6 +71,7 @@ pub struct VmBuilder {
     backend: Option<Arc<dyn StateBackend>>,
     observers: Vec<Arc<dyn Observer>>,
     audit: Option<Arc<dyn AuditSink>>,
+    artifacts: Option<Arc<dyn ArtifactCache>>,
     host_functions: Vec<HostFunction>,
 }
 
@@ -115,6 +122,18 @@ impl VmBuilder {
         self
     }
 
+    /// The disk tier of compiled code in `dir` (see [`VmConfig::cache_dir`]).
+    pub fn cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// A disk tier of your own (replaces [`VmBuilder::cache_dir`]).
+    pub fn artifact_cache(mut self, cache: Arc<dyn ArtifactCache>) -> Self {
+        self.artifacts = Some(cache);
+        self
+    }
+
     /// Where the audit log goes (default: nowhere).
     pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
         self.audit = Some(sink);
@@ -160,7 +179,17 @@ impl VmBuilder {
             max_entries: self.config.cache_entries,
             max_bytes: self.config.cache_bytes,
         });
+        let artifacts = match (self.artifacts, &self.config.cache_dir) {
+            (Some(custom), _) => Some(custom),
+            (None, Some(dir)) => {
+                let store =
+                    ArtifactStore::open(dir, artifact_namespace(&engine), self.config.disk_cache_bytes)?;
+                Some(Arc::new(store) as Arc<dyn ArtifactCache>)
+            }
+            (None, None) => None,
+        };
         let inner = Arc::new_cyclic(|vm| Inner {
+            artifacts,
             executor: Executor::new(engine.clone()),
             engine,
             linker,
@@ -177,6 +206,15 @@ impl VmBuilder {
             config: self.config,
         });
         Ok(Vm { inner })
+    }
+}
+
+/// The namespace of this engine's artifacts in a disk tier: the compiler
+/// version and the engine's compatibility fingerprint.
+pub fn artifact_namespace(engine: &wasmtime::Engine) -> ArtifactNamespace {
+    ArtifactNamespace {
+        compiler_version: xwasm_aot::COMPILER_VERSION.to_owned(),
+        engine_fingerprint: xwasm_aot::engine_fingerprint(engine),
     }
 }
 
@@ -202,6 +240,7 @@ pub(crate) struct Inner {
     pub(crate) policy: ModulePolicy,
     pub(crate) backend: Arc<dyn StateBackend>,
     pub(crate) code: MemoryTier<CodeHash, Arc<LoadedCode>>,
+    pub(crate) artifacts: Option<Arc<dyn ArtifactCache>>,
     pub(crate) observers: Vec<Arc<dyn Observer>>,
     pub(crate) audit: Option<Arc<dyn AuditSink>>,
     pub(crate) metrics: Arc<Metrics>,
@@ -254,8 +293,14 @@ impl Vm {
         &self.inner.metrics
     }
 
+    /// The memory tier's statistics.
     pub fn cache_stats(&self) -> xwasm_cache::CacheStats {
         self.inner.code.stats()
+    }
+
+    /// Whether compiled code also goes to a disk tier.
+    pub fn has_disk_cache(&self) -> bool {
+        self.inner.artifacts.is_some()
     }
 
     pub(crate) fn set_state(&self, state: ExecutionState) {

@@ -165,3 +165,51 @@ fn second_call_is_served_from_the_memory_tier() {
     let stats = vm.cache_stats();
     assert_eq!((stats.misses, stats.inserts, stats.memory_hits), (1, 1, 3));
 }
+
+fn vm_with_cache(dir: &std::path::Path, strategy: xwasm::engine::Strategy) -> Vm {
+    let engine = xwasm::engine::EngineConfig { strategy, ..Default::default() };
+    Vm::builder().engine(engine).cache_dir(dir).build().unwrap()
+}
+
+#[test]
+fn the_disk_tier_serves_a_new_vm_and_survives_corruption() {
+    use xwasm::engine::Strategy;
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = wat::parse_str(TOKEN).unwrap();
+    let run = |vm: &Vm| -> (Vec<Outcome>, String) {
+        let deployed = vm.deploy(&wasm, &CHAIN, &tx(ALICE, 1_000u64.to_le_bytes())).unwrap();
+        let token = deployed.address.unwrap();
+        let moved = vm.call(&token, "transfer", &CHAIN, &tx(ALICE, transfer(&BOB, 7))).unwrap();
+        let tiers = vm.metrics().snapshot().by_cache_tier.keys().cloned().collect::<Vec<_>>().join(",");
+        (vec![deployed, moved], tiers)
+    };
+    let (fresh, tiers) = run(&vm_with_cache(dir.path(), Strategy::Cranelift));
+    assert_eq!(tiers, "compiled,memory");
+    let (cached, tiers) = run(&vm_with_cache(dir.path(), Strategy::Cranelift));
+    assert_eq!(tiers, "disk,memory", "a new VM loads the artifact instead of compiling");
+    assert_eq!(fresh, cached, "same outcomes and gas from the disk tier");
+
+    // Flip one byte in every artifact: detected, deleted, recompiled.
+    for entry in walk(dir.path()) {
+        let mut bytes = std::fs::read(&entry).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&entry, bytes).unwrap();
+    }
+    let (recovered, tiers) = run(&vm_with_cache(dir.path(), Strategy::Cranelift));
+    assert_eq!(tiers, "compiled,memory");
+    assert_eq!(fresh, recovered);
+
+    // Winch: its own namespace, the same gas and results on this contract.
+    let (winch, _) = run(&vm_with_cache(dir.path(), Strategy::Winch));
+    assert_eq!(fresh, winch, "Cranelift and Winch agree on outcome and gas");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}

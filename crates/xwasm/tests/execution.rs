@@ -277,7 +277,8 @@ fn endless_recursion_traps_and_the_vm_goes_on() {
 
 #[test]
 fn host_functions_outside_the_allow_list_are_refused_at_deploy() {
-    let allowed = ["storage_read", "return_data", "input_len", "input_read", "abort", "caller", "storage_write"];
+    let allowed =
+        ["storage_read", "return_data", "input_len", "input_read", "abort", "caller", "storage_write"];
     let config = xwasm::VmConfig {
         host_functions: Some(allowed.iter().map(|n| n.to_string()).collect()),
         ..Default::default()
