@@ -87,6 +87,9 @@ pub unsafe fn load_precompiled(
         .map_err(|e| AotError::Incompatible { reason: format!("{e:#}") })
 }
 
+/// The artifact of one module of a batch, or why it failed.
+pub type BatchResult = Result<Vec<u8>, AotError>;
+
 /// Precompiles many modules on `threads` threads (at least one). Each
 /// module gets its own result, in input order: a module that fails does not
 /// stop the batch. `on_done(index, &result)` is called as each finishes
@@ -98,13 +101,12 @@ pub fn precompile_batch(
     engine: &wasmtime::Engine,
     modules: &[&[u8]],
     threads: usize,
-    on_done: &(dyn Fn(usize, &Result<Vec<u8>, AotError>) + Sync),
-) -> Vec<Result<Vec<u8>, AotError>> {
+    on_done: &(dyn Fn(usize, &BatchResult) + Sync),
+) -> Vec<BatchResult> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Vec<u8>, AotError>>>> =
-        Mutex::new((0..modules.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<BatchResult>>> = Mutex::new((0..modules.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..threads.clamp(1, modules.len().max(1)) {
             scope.spawn(|| {
