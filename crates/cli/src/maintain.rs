@@ -19,7 +19,7 @@ struct Row {
 
 fn open_store(cache_dir: &Path, vm: &Vm, config: &VmConfig) -> Result<ArtifactStore, Failure> {
     let namespace = xwasm::artifact_namespace(vm.engine());
-    ArtifactStore::open(cache_dir, namespace, config.disk_cache_bytes).map_err(|e| Failure::from(e))
+    ArtifactStore::open(cache_dir, namespace, config.disk_cache_bytes).map_err(Failure::from)
 }
 
 /// Checks every file against the policy, compiles the accepted ones on
