@@ -18,7 +18,7 @@ struct Row {
 }
 
 fn open_store(cache_dir: &Path, vm: &Vm, config: &VmConfig) -> Result<ArtifactStore, Failure> {
-    let namespace = xwasm::artifact_namespace(vm.engine());
+    let namespace = xwasm::artifact_namespace(vm.engine(), vm.policy());
     ArtifactStore::open(cache_dir, namespace, config.disk_cache_bytes).map_err(Failure::from)
 }
 
@@ -47,10 +47,14 @@ pub fn precompile(
             }
             Ok(wasm) => {
                 let code_hash = hex::encode(xwasm::security::code_hash(&wasm));
-                let result = vm.policy().check(&wasm).map(|_| 0).map_err(|e| format!("refused: {e}"));
-                if result.is_ok() {
-                    accepted.push((rows.len(), wasm.clone()));
-                }
+                let checked = vm.policy().check(&wasm).and_then(|_| vm.policy().preprocess(&wasm));
+                let result = match checked {
+                    Ok(preprocessed) => {
+                        accepted.push((rows.len(), preprocessed));
+                        Ok(0)
+                    }
+                    Err(e) => Err(format!("refused: {e}")),
+                };
                 Row { file: name, code_hash, wasm_bytes: wasm.len(), result }
             }
         };

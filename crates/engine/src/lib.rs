@@ -9,13 +9,11 @@
 //! supports epoch interruption (wall-clock deadlines), because a contract VM
 //! cannot run without either.
 //!
-//! # Limitations
-//!
 //! Winch does not charge the per-byte cost of bulk-memory instructions
-//! (see `DESIGN.md`), so [`Strategy::Winch`] is only gas-equivalent to
-//! Cranelift on code without `memory.copy`/`memory.fill`/`memory.init` or
-//! `table.*` bulk operations. The module pipeline must account for those
-//! costs itself before Winch may execute consensus code.
+//! (see `DESIGN.md`), so the engine's per-byte costs are zero under both
+//! strategies and the module pipeline charges them explicitly (see
+//! `xwasm_security::preprocess`): fuel is the same under Cranelift and
+//! Winch.
 //!
 //! # Example
 //!
@@ -137,7 +135,22 @@ impl EngineConfig {
     /// The wasmtime configuration this xwasm configuration stands for.
     pub fn to_wasmtime(&self) -> wasmtime::Config {
         let mut config = wasmtime::Config::new();
+        // Bulk-memory and table operations are charged per byte by the
+        // load-time preprocessing (xwasm-security), identically under every
+        // strategy; the engine's own per-byte charge, which Winch does not
+        // apply, is switched off.
+        let mut cost = wasmtime::OperatorCost::new();
+        let v = &mut cost.variable;
+        v.memory_copy_per_byte = 0;
+        v.memory_fill_per_byte = 0;
+        v.memory_init_per_byte = 0;
+        v.memory_grow_per_page = 0;
+        v.table_copy_per_element = 0;
+        v.table_fill_per_element = 0;
+        v.table_init_per_element = 0;
+        v.table_grow_per_element = 0;
         config
+            .operator_cost(cost)
             .consume_fuel(true)
             .epoch_interruption(true)
             .max_wasm_stack(self.max_wasm_stack)

@@ -217,6 +217,12 @@ impl Executor {
                 return Err(Fault::Setup(ExecError::Instantiate { reason: format!("{error:#}") }));
             }
         };
+        let base = store.data().stack_base;
+        if base > 0
+            && let Some(global) = instance.get_global(&mut *store, xwasm_store::STACK_GLOBAL_EXPORT)
+        {
+            global.set(&mut *store, Val::I32(base as i32)).map_err(setup)?;
+        }
         store.set_fuel(budget.gas_limit).map_err(setup)?;
         let unknown = || Fault::Setup(ExecError::UnknownMethod { method: entry.name().to_owned() });
         match entry {
@@ -267,6 +273,7 @@ fn classify(
             (Status::Trap, format!("trap: out of bounds host access: {message}"))
         }
         Some(Halt::Permission(message)) => (Status::Limit, format!("permission denied: {message}")),
+        Some(Halt::StackExhausted) => (Status::Trap, "trap: call stack exhausted (deterministic limit)".to_owned()),
         Some(Halt::Interrupted) => {
             (Status::Timeout, "wall-clock deadline exceeded or interrupted".to_owned())
         }

@@ -9,7 +9,7 @@ use sha2::Digest;
 use std::sync::Arc;
 use wasmtime::{Caller, IntoFunc};
 use xwasm_linker::{HostFnDescriptor, HostFunction, Permissions, WasmType};
-use xwasm_store::{Address, Event, Halt, Journal, NestedCall, WasmContext, keys};
+use xwasm_store::{Address, Event, Halt, Journal, NestedCall, STACK_GLOBAL_EXPORT, WasmContext, keys};
 
 type Ctx<'a> = Caller<'a, WasmContext>;
 type R<T> = wasmtime::Result<T>;
@@ -343,6 +343,10 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
             let left = c.get_fuel()?;
             let forwarded = u64::try_from(gas).unwrap_or(0).min(left);
             c.set_fuel(left - forwarded)?;
+            let stack_used = match c.get_export(STACK_GLOBAL_EXPORT).and_then(|e| e.into_global()) {
+                Some(global) => global.get(&mut c).i32().unwrap_or(0) as u32,
+                None => 0,
+            };
             let ctx = c.data_mut();
             let placeholder = Journal::new(ctx.journal.backend().clone());
             let call = NestedCall {
@@ -356,6 +360,7 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
                 depth,
                 read_only: ctx.read_only,
                 stop: ctx.stop.clone(),
+                stack_used,
                 journal: std::mem::replace(&mut ctx.journal, placeholder),
             };
             let outcome = match contracts.call(call) {
@@ -404,6 +409,34 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
         },
     );
     vec![call, result_len, result_read]
+}
+
+/// The namespace of the functions the load-time preprocessing imports
+/// (`xwasm_security::preprocess::INTERNAL_NAMESPACE`).
+pub const INTERNAL_NAMESPACE: &str = "xwasm_internal";
+
+/// The functions the preprocessing calls: `charge_bulk` charges a bulk
+/// instruction's bytes and passes the count through; `stack_exhausted`
+/// ends the call at the deterministic stack limit.
+pub fn internal_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
+    let internal = |name, params, results, gas| HostFnDescriptor {
+        namespace: INTERNAL_NAMESPACE,
+        name,
+        params,
+        results,
+        gas,
+        permissions: Permissions::NONE,
+    };
+    let s = schedule;
+    vec![
+        wrap(internal("charge_bulk", &[I32], &[I32], "1/byte or element"), move |mut c: Ctx<'_>, n: i32| -> R<i32> {
+            charge(&mut c, s.bulk_per_byte.saturating_mul(n as u32 as u64))?;
+            Ok(n)
+        }),
+        wrap(internal("stack_exhausted", &[], &[], "0"), |mut c: Ctx<'_>| -> R<()> {
+            Err(halt(&mut c, Halt::StackExhausted))
+        }),
+    ]
 }
 
 fn hash_into(

@@ -36,6 +36,9 @@ pub struct GasSchedule {
     pub call_base: u64,
     /// Per byte of method name and input together.
     pub call_per_byte: u64,
+    /// Per byte or element touched by `memory.copy`, `memory.fill`,
+    /// `memory.init` and the bulk `table.*` instructions.
+    pub bulk_per_byte: u64,
 }
 
 impl Default for GasSchedule {
@@ -61,6 +64,7 @@ impl Default for GasSchedule {
             keccak256_per_byte: 4,
             call_base: 5_000,
             call_per_byte: 1,
+            bulk_per_byte: 1,
         }
     }
 }
@@ -81,6 +85,7 @@ pub fn halt(caller: &mut Caller<'_, WasmContext>, halt: Halt) -> wasmtime::Error
         Halt::Backend(message) => format!("state backend failed: {message}"),
         Halt::Permission(message) => format!("permission denied: {message}"),
         Halt::Interrupted => "interrupted".to_owned(),
+        Halt::StackExhausted => "call stack exhausted".to_owned(),
     };
     caller.data_mut().halt = Some(halt);
     wasmtime::Error::msg(message)

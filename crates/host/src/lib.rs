@@ -28,7 +28,7 @@ mod functions;
 mod gas;
 mod memory;
 
-pub use functions::abi_functions;
+pub use functions::{INTERNAL_NAMESPACE, abi_functions, internal_functions};
 pub use gas::{GasSchedule, charge, halt, linear};
 pub use memory::{GuestRange, check as check_range, read as read_range, write as write_bytes};
 
@@ -40,9 +40,10 @@ pub const NAMESPACE: &str = "xwasm";
 /// The version of ABI.md these functions implement.
 pub const ABI_VERSION: u32 = 1;
 
-/// Adds every built-in host function to `registry`.
+/// Adds every built-in host function to `registry`: those of ABI.md and
+/// the internal ones the load-time preprocessing imports.
 pub fn register_abi(registry: &mut HostRegistry, schedule: Arc<GasSchedule>) {
-    for function in abi_functions(schedule) {
+    for function in abi_functions(schedule.clone()).into_iter().chain(internal_functions(schedule)) {
         registry.add(function);
     }
 }

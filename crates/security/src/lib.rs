@@ -12,11 +12,9 @@
 //! It also holds the audit log ([`AuditSink`], [`JsonLinesAudit`]): every
 //! deployment and call with its outcome, and every refusal.
 //!
-//! # Limitations
-//!
-//! The deterministic stack-limit preprocessing of the design is not built
-//! yet; the engine's native stack limit still decides how deep recursion
-//! may go.
+//! [`preprocess`] rewrites an accepted module before it is compiled: a
+//! deterministic call-stack limit and bulk-memory metering that are the
+//! same under every compilation strategy.
 //!
 //! # Example
 //!
@@ -34,6 +32,7 @@
 mod audit;
 mod info;
 mod policy;
+pub mod preprocess;
 
 pub use audit::{AuditEntry, AuditKind, AuditSink, JsonLinesAudit, MemoryAudit};
 pub use info::{Export, FuncSig, Import, ItemType, MemoryLimits, ModuleInfo, ValType, Verdict, code_hash};

@@ -1,6 +1,7 @@
 //! [`ModulePolicy`]: what a module must be to be deployed.
 
 use crate::info::{self, FuncSig, ItemType, ModuleInfo};
+use crate::preprocess::StackLimit;
 use serde::{Deserialize, Serialize};
 use wasmparser::{Validator, WasmFeatures};
 
@@ -99,6 +100,8 @@ pub enum PolicyViolation {
     ForbiddenImport { module: String, name: String, detail: String },
     #[error("{0}")]
     Shape(String),
+    #[error("the module could not be preprocessed: {0}")]
+    Preprocess(String),
 }
 
 /// The static checks every module passes before it is compiled.
@@ -109,6 +112,8 @@ pub struct ModulePolicy {
     /// Allow float instructions and types (NaNs are canonicalized by the
     /// engine). When false, a module using floats is invalid.
     pub allow_floats: bool,
+    /// The deterministic stack limit the preprocessing enforces.
+    pub stack_limit: StackLimit,
     allowed_imports: Vec<ImportSpec>,
 }
 
@@ -116,7 +121,13 @@ impl ModulePolicy {
     /// A policy of `profile` whose `xwasm` profile allows exactly
     /// `allowed_imports`.
     pub fn new(profile: Profile, allowed_imports: Vec<ImportSpec>) -> Self {
-        Self { profile, limits: ModuleLimits::default(), allow_floats: true, allowed_imports }
+        Self {
+            profile,
+            limits: ModuleLimits::default(),
+            allow_floats: true,
+            stack_limit: StackLimit::default(),
+            allowed_imports,
+        }
     }
 
     pub fn allowed_imports(&self) -> &[ImportSpec] {
@@ -161,6 +172,14 @@ impl ModulePolicy {
             self.check_abi_shape(&info)?;
         }
         Ok(info)
+    }
+
+    /// The bytes to compile for a module this policy accepted: the
+    /// deterministic stack limit and bulk-memory metering added (see
+    /// [`crate::preprocess`]).
+    pub fn preprocess(&self, bytes: &[u8]) -> Result<Vec<u8>, PolicyViolation> {
+        crate::preprocess::preprocess(bytes, self.stack_limit, self.features())
+            .map_err(|e| PolicyViolation::Preprocess(e.0))
     }
 
     /// Describes `bytes` as far as they can be read, with this policy's

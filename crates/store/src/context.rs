@@ -111,7 +111,13 @@ pub enum Halt {
     Permission(String),
     /// A nested call hit the wall-clock deadline or was interrupted.
     Interrupted,
+    /// The deterministic call-stack limit was reached.
+    StackExhausted,
 }
+
+/// The exported global in which preprocessed code counts its stack units
+/// (the name `xwasm_security::preprocess::STACK_GLOBAL` gives it).
+pub const STACK_GLOBAL_EXPORT: &str = "__xwasm_stack";
 
 /// Where the VM is in running a call (the seed's `ExecutionState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -165,6 +171,10 @@ pub struct WasmContext {
     pub resources: wasmtime::StoreLimits,
     /// When to stop regardless of gas (node-level, not consensus).
     pub stop: StopSignal,
+    /// Stack units the calling contracts already use: a nested call starts
+    /// counting from there, so the limit covers the whole call chain.
+    /// Consensus-relevant.
+    pub stack_base: u32,
 }
 
 /// Stops a running call from another thread: [`InterruptHandle::interrupt`]
@@ -221,6 +231,8 @@ pub struct NestedCall {
     pub depth: u32,
     pub read_only: bool,
     pub stop: StopSignal,
+    /// Stack units in use in the calling contracts.
+    pub stack_used: u32,
     /// The transaction's journal, with the caller's pending writes.
     pub journal: Journal,
 }
@@ -298,6 +310,7 @@ impl WasmContext {
             contracts: None,
             resources: wasmtime::StoreLimits::default(),
             stop: StopSignal::default(),
+            stack_base: 0,
         }
     }
 }

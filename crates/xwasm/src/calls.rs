@@ -41,6 +41,7 @@ struct Frame<'a> {
     depth: u32,
     read_only: bool,
     stop: StopSignal,
+    stack_base: u32,
     journal: Journal,
     code: &'a LoadedCode,
 }
@@ -245,6 +246,7 @@ impl Vm {
             depth: call.depth,
             read_only: call.read_only,
             stop: call.stop,
+            stack_base: call.stack_used,
             journal,
             code: &code,
         };
@@ -379,6 +381,7 @@ impl Vm {
                 deadline: timeout.map(|t| Instant::now() + t),
                 interrupt: options.and_then(|o| o.interrupt.clone()),
             },
+            stack_base: 0,
             journal,
             code,
         }
@@ -397,6 +400,7 @@ impl Vm {
         context.depth = frame.depth;
         context.read_only = frame.read_only;
         context.stop = frame.stop;
+        context.stack_base = frame.stack_base;
         context.contracts = Some(self.inner.nested.clone());
         context.resources = wasmtime::StoreLimitsBuilder::new()
             .memory_size(self.inner.config.engine.max_memory_bytes as usize)

@@ -54,6 +54,7 @@ impl Vm {
             source = CodeSource::Compiled;
             let wasm = wasm()?;
             let info = self.inner.policy.check(&wasm)?;
+            let wasm = self.inner.policy.preprocess(&wasm)?;
             let (module, from) = self.module_for(&code_hash, &wasm)?;
             source = from;
             let link = |linker: &wasmtime::Linker<WasmContext>| {

@@ -11,6 +11,7 @@ use xwasm_exec::Executor;
 use xwasm_host::GasSchedule;
 use xwasm_linker::{HostFnDescriptor, HostFunction, HostRegistry, WasmType};
 use xwasm_monitor::{Metrics, Observer};
+use xwasm_security::preprocess::StackLimit;
 use xwasm_security::{AuditSink, FuncSig, ImportSpec, ModuleLimits, ModulePolicy, Profile, ValType};
 use xwasm_store::{
     CallLimits, CodeHash, ContractCaller, ExecutionState, MemoryBackend, StateBackend, WasmContext,
@@ -29,6 +30,9 @@ pub struct VmConfig {
     pub profile: Profile,
     pub module_limits: ModuleLimits,
     pub allow_floats: bool,
+    /// The deterministic call-stack limit (see
+    /// `xwasm_security::preprocess`).
+    pub stack_limit: StackLimit,
     /// Host functions contracts may import, by name; `None` allows all.
     /// The others are never linked, and a module importing one is refused.
     pub host_functions: Option<Vec<String>>,
@@ -54,6 +58,7 @@ impl Default for VmConfig {
             profile: Profile::Xwasm,
             module_limits: ModuleLimits::default(),
             allow_floats: true,
+            stack_limit: StackLimit::default(),
             host_functions: None,
             cache_entries: cache.max_entries,
             cache_bytes: cache.max_bytes,
@@ -162,7 +167,7 @@ impl VmBuilder {
         let read_only_linker = registry.build_read_only_linker(&engine, &allow)?;
         let allowed = registry
             .descriptors()
-            .filter(|d| allow(d))
+            .filter(|d| allow(d) && d.namespace != xwasm_host::INTERNAL_NAMESPACE)
             .map(|d| ImportSpec {
                 module: d.namespace.to_owned(),
                 name: d.name.to_owned(),
@@ -172,6 +177,7 @@ impl VmBuilder {
         let mut policy = ModulePolicy::new(self.config.profile, allowed);
         policy.limits = self.config.module_limits.clone();
         policy.allow_floats = self.config.allow_floats;
+        policy.stack_limit = self.config.stack_limit;
         let metrics = Arc::new(Metrics::default());
         let mut observers = self.observers;
         observers.push(metrics.clone());
@@ -183,7 +189,7 @@ impl VmBuilder {
             (Some(custom), _) => Some(custom),
             (None, Some(dir)) => {
                 let store =
-                    ArtifactStore::open(dir, artifact_namespace(&engine), self.config.disk_cache_bytes)?;
+                    ArtifactStore::open(dir, artifact_namespace(&engine, &policy), self.config.disk_cache_bytes)?;
                 Some(Arc::new(store) as Arc<dyn ArtifactCache>)
             }
             (None, None) => None,
@@ -210,10 +216,16 @@ impl VmBuilder {
 }
 
 /// The namespace of this engine's artifacts in a disk tier: the compiler
-/// version and the engine's compatibility fingerprint.
-pub fn artifact_namespace(engine: &wasmtime::Engine) -> ArtifactNamespace {
+/// version, the preprocessing (its version and stack limit) and the
+/// engine's compatibility fingerprint.
+pub fn artifact_namespace(engine: &wasmtime::Engine, policy: &ModulePolicy) -> ArtifactNamespace {
     ArtifactNamespace {
-        compiler_version: xwasm_aot::COMPILER_VERSION.to_owned(),
+        compiler_version: format!(
+            "{}+pre{}.{}",
+            xwasm_aot::COMPILER_VERSION,
+            xwasm_security::preprocess::PREPROCESS_VERSION,
+            policy.stack_limit.max_units
+        ),
         engine_fingerprint: xwasm_aot::engine_fingerprint(engine),
     }
 }

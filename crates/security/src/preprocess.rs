@@ -1,0 +1,415 @@
+//! Load-time preprocessing: the rewrite every module goes through before it
+//! is compiled, so that two consensus-relevant quantities do not depend on
+//! the compiler.
+//!
+//! 1. **A deterministic call-stack limit.** The native stack is not
+//!    deterministic (the deepest recursion that succeeds differs between
+//!    Cranelift, Cranelift with fuel and Winch). Each defined function gets
+//!    a frame cost, `4 + its parameter and local slots + its maximum operand
+//!    stack height` (a `v128` counts twice), added on entry to a mutable
+//!    global and subtracted on exit; past [`StackLimit::max_units`] the
+//!    function calls the import `xwasm_internal::stack_exhausted`, which
+//!    traps. The body is wrapped in a block and `return` becomes a branch to
+//!    it, so every exit passes the epilogue. The global is exported as
+//!    `__xwasm_stack` so that a nested contract call continues its caller's
+//!    count.
+//! 2. **Bulk-memory gas under every strategy.** Before each `memory.copy`,
+//!    `memory.fill`, `memory.init`, `table.copy`, `table.fill`, `table.init`
+//!    and `table.grow`, the byte or element count (always on top of the
+//!    stack) passes through the import `xwasm_internal::charge_bulk`
+//!    (`(i32) -> i32`), which charges it as gas and returns it. The engine's
+//!    own per-byte costs are set to zero, so Cranelift and Winch charge the
+//!    same.
+//!
+//! The two imports come first, so every function index shifts by two.
+//! Consensus-relevant: the rewrite is part of the gas schedule; a change is
+//! a new [`PREPROCESS_VERSION`].
+
+use wasm_encoder::reencode::{self, Reencode, RoundtripReencoder};
+use wasm_encoder::{BlockType, ConstExpr, EntityType, ExportKind, GlobalType, Instruction, SectionId, ValType};
+use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, Validator, WasmFeatures};
+
+/// Bumped whenever the rewrite changes (it changes gas).
+pub const PREPROCESS_VERSION: u32 = 1;
+/// The namespace of the imports the rewrite adds.
+pub const INTERNAL_NAMESPACE: &str = "xwasm_internal";
+pub const CHARGE_BULK: &str = "charge_bulk";
+pub const STACK_EXHAUSTED: &str = "stack_exhausted";
+/// The exported global holding the stack units in use.
+pub const STACK_GLOBAL: &str = "__xwasm_stack";
+
+/// The deterministic stack limit. Consensus-relevant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StackLimit {
+    /// Units (8-byte slots, roughly) all active frames may use together.
+    pub max_units: u32,
+}
+
+impl Default for StackLimit {
+    /// 32,768 units: a recursion of more than 2,000 frames of a typical
+    /// function (cost 10-15) fits, and at 16 bytes a unit the native
+    /// stack this takes stays under half of the engine's 1 MiB.
+    fn default() -> Self {
+        Self { max_units: 32_768 }
+    }
+}
+
+/// Why a module could not be rewritten (it was valid, so this is a bug or a
+/// construct the rewrite does not support).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("preprocessing failed: {0}")]
+pub struct PreprocessError(pub String);
+
+/// What the analysis pass learns.
+struct Analysis {
+    /// Per defined function: its frame cost and the block type of its
+    /// results.
+    frames: Vec<(u32, BlockType)>,
+    type_count: u32,
+    global_count: u32,
+    /// Function types `() -> results` to append, for multi-value bodies.
+    extra_types: Vec<Vec<ValType>>,
+}
+
+fn slots(ty: wasmparser::ValType) -> u32 {
+    if ty == wasmparser::ValType::V128 { 2 } else { 1 }
+}
+
+fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessError> {
+    let err = |e: wasmparser::BinaryReaderError| PreprocessError(e.to_string());
+    let mut validator = Validator::new_with_features(features);
+    let mut types: Vec<Option<(u32, Vec<wasmparser::ValType>)>> = Vec::new();
+    let mut defined_types: Vec<u32> = Vec::new();
+    let mut analysis = Analysis { frames: Vec::new(), type_count: 0, global_count: 0, extra_types: Vec::new() };
+    let mut allocations = FuncValidatorAllocations::default();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(err)?;
+        match &payload {
+            Payload::TypeSection(reader) => {
+                for group in reader.clone() {
+                    for sub in group.map_err(err)?.into_types() {
+                        types.push(match sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                let params = f.params().iter().map(|t| slots(*t)).sum();
+                                Some((params, f.results().to_vec()))
+                            }
+                            _ => None,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.clone().into_imports() {
+                    if let wasmparser::TypeRef::Global(_) = import.map_err(err)?.ty {
+                        analysis.global_count += 1;
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader.clone() {
+                    defined_types.push(ty.map_err(err)?);
+                }
+            }
+            Payload::GlobalSection(reader) => analysis.global_count += reader.count(),
+            _ => {}
+        }
+        if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload).map_err(err)? {
+            let index = analysis.frames.len();
+            let ty = *defined_types.get(index).ok_or_else(|| PreprocessError("function without a type".into()))?;
+            let (params, results) =
+                types.get(ty as usize).cloned().flatten().ok_or_else(|| PreprocessError("not a function type".into()))?;
+            let mut validator = func.into_validator(std::mem::take(&mut allocations));
+            let mut locals = 0u32;
+            for local in body.get_locals_reader().map_err(err)? {
+                let (count, ty) = local.map_err(err)?;
+                locals = locals.saturating_add(count.saturating_mul(slots(ty)));
+            }
+            let mut reader = body.get_binary_reader();
+            validator.read_locals(&mut reader).map_err(err)?;
+            let mut max_height = 0;
+            let mut operators = body.get_operators_reader().map_err(err)?;
+            while !operators.eof() {
+                let offset = operators.original_position();
+                let op = operators.read().map_err(err)?;
+                validator.op(offset, &op).map_err(err)?;
+                max_height = max_height.max(validator.operand_stack_height());
+            }
+            let cost = 4u32.saturating_add(params).saturating_add(locals).saturating_add(max_height.saturating_mul(2));
+            let block = match results.as_slice() {
+                [] => BlockType::Empty,
+                [one] => BlockType::Result(RoundtripReencoder.val_type(*one).map_err(|e| PreprocessError(e.to_string()))?),
+                many => {
+                    let many: Vec<ValType> = many.iter().map(|t| RoundtripReencoder.val_type(*t)).collect::<Result<_, _>>().map_err(|e| PreprocessError(e.to_string()))?;
+                    let position = match analysis.extra_types.iter().position(|t| *t == many) {
+                        Some(position) => position,
+                        None => {
+                            analysis.extra_types.push(many);
+                            analysis.extra_types.len() - 1
+                        }
+                    };
+                    // Resolved to a type index once the type count is known.
+                    BlockType::FunctionType(position as u32)
+                }
+            };
+            analysis.frames.push((cost, block));
+            allocations = validator.into_allocations();
+        }
+    }
+    analysis.type_count = types.len() as u32;
+    Ok(analysis)
+}
+
+/// The rewriting pass.
+struct Rewriter {
+    analysis: Analysis,
+    limit: StackLimit,
+    next_function: usize,
+    types_done: bool,
+    imports_done: bool,
+    globals_done: bool,
+    exports_done: bool,
+    error: Option<String>,
+}
+
+const IMPORTED: u32 = 2;
+const CHARGE_INDEX: u32 = 0;
+const EXHAUSTED_INDEX: u32 = 1;
+
+impl Rewriter {
+    fn charge_type(&self) -> u32 {
+        self.analysis.type_count
+    }
+
+    fn exhausted_type(&self) -> u32 {
+        self.analysis.type_count + 1
+    }
+
+    fn stack_global(&self) -> u32 {
+        self.analysis.global_count
+    }
+
+    fn add_types(&mut self, types: &mut wasm_encoder::TypeSection) {
+        types.ty().function([ValType::I32], [ValType::I32]);
+        types.ty().function([], []);
+        for results in &self.analysis.extra_types {
+            types.ty().function([], results.iter().copied());
+        }
+        self.types_done = true;
+    }
+
+    fn add_imports(&mut self, imports: &mut wasm_encoder::ImportSection) {
+        imports.import(INTERNAL_NAMESPACE, CHARGE_BULK, EntityType::Function(self.charge_type()));
+        imports.import(INTERNAL_NAMESPACE, STACK_EXHAUSTED, EntityType::Function(self.exhausted_type()));
+        self.imports_done = true;
+    }
+
+    fn add_global(&mut self, globals: &mut wasm_encoder::GlobalSection) {
+        globals.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &ConstExpr::i32_const(0));
+        self.globals_done = true;
+    }
+
+    fn add_export(&mut self, exports: &mut wasm_encoder::ExportSection) {
+        exports.export(STACK_GLOBAL, ExportKind::Global, self.stack_global());
+        self.exports_done = true;
+    }
+}
+
+/// Section order of the binary format (custom sections may go anywhere).
+fn rank(id: SectionId) -> Option<u8> {
+    Some(match id {
+        SectionId::Custom => return None,
+        SectionId::Type => 1,
+        SectionId::Import => 2,
+        SectionId::Function => 3,
+        SectionId::Table => 4,
+        SectionId::Memory => 5,
+        SectionId::Tag => 6,
+        SectionId::Global => 7,
+        SectionId::Export => 8,
+        SectionId::Start => 9,
+        SectionId::Element => 10,
+        SectionId::DataCount => 11,
+        SectionId::Code => 12,
+        SectionId::Data => 13,
+    })
+}
+
+impl Reencode for Rewriter {
+    type Error = std::convert::Infallible;
+
+    fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Self::Error>> {
+        Ok(func + IMPORTED)
+    }
+
+    fn parse_type_section(
+        &mut self,
+        types: &mut wasm_encoder::TypeSection,
+        section: wasmparser::TypeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_type_section(self, types, section)?;
+        self.add_types(types);
+        Ok(())
+    }
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut wasm_encoder::ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        self.add_imports(imports);
+        reencode::utils::parse_import_section(self, imports, section)
+    }
+
+    fn parse_global_section(
+        &mut self,
+        globals: &mut wasm_encoder::GlobalSection,
+        section: wasmparser::GlobalSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_global_section(self, globals, section)?;
+        self.add_global(globals);
+        Ok(())
+    }
+
+    fn parse_export_section(
+        &mut self,
+        exports: &mut wasm_encoder::ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_export_section(self, exports, section)?;
+        self.add_export(exports);
+        Ok(())
+    }
+
+    fn intersperse_section_hook(
+        &mut self,
+        module: &mut wasm_encoder::Module,
+        _after: Option<SectionId>,
+        before: Option<SectionId>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let next = match before {
+            None => u8::MAX,
+            Some(id) => match rank(id) {
+                Some(rank) => rank,
+                None => return Ok(()),
+            },
+        };
+        // Emit the sections this module lacks, in their place.
+        if next > 1 && !self.types_done {
+            let mut types = wasm_encoder::TypeSection::new();
+            self.add_types(&mut types);
+            module.section(&types);
+        }
+        if next > 2 && !self.imports_done {
+            let mut imports = wasm_encoder::ImportSection::new();
+            self.add_imports(&mut imports);
+            module.section(&imports);
+        }
+        if next > 7 && !self.globals_done {
+            let mut globals = wasm_encoder::GlobalSection::new();
+            self.add_global(&mut globals);
+            module.section(&globals);
+        }
+        if next > 8 && !self.exports_done {
+            let mut exports = wasm_encoder::ExportSection::new();
+            self.add_export(&mut exports);
+            module.section(&exports);
+        }
+        Ok(())
+    }
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        func: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let (cost, block) = self.analysis.frames[self.next_function];
+        self.next_function += 1;
+        let block = match block {
+            BlockType::FunctionType(position) => BlockType::FunctionType(self.analysis.type_count + 2 + position),
+            other => other,
+        };
+        let global = self.stack_global();
+        let mut f = self.new_function_with_parsed_locals(&func)?;
+        // Prologue: claim the frame, trap past the limit.
+        f.instruction(&Instruction::GlobalGet(global))
+            .instruction(&Instruction::I32Const(cost as i32))
+            .instruction(&Instruction::I32Add)
+            .instruction(&Instruction::GlobalSet(global))
+            .instruction(&Instruction::GlobalGet(global))
+            .instruction(&Instruction::I32Const(self.limit.max_units as i32))
+            .instruction(&Instruction::I32GtU)
+            .instruction(&Instruction::If(BlockType::Empty))
+            .instruction(&Instruction::Call(EXHAUSTED_INDEX))
+            .instruction(&Instruction::End)
+            .instruction(&Instruction::Block(block));
+        let mut depth = 0u32;
+        let mut reader = func.get_operators_reader()?;
+        while !reader.eof() {
+            let op = reader.read()?;
+            match &op {
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
+                    depth += 1
+                }
+                Operator::End if depth == 0 => {
+                    // The function's own end: close the wrapper, release
+                    // the frame.
+                    f.instruction(&Instruction::End)
+                        .instruction(&Instruction::GlobalGet(global))
+                        .instruction(&Instruction::I32Const(cost as i32))
+                        .instruction(&Instruction::I32Sub)
+                        .instruction(&Instruction::GlobalSet(global))
+                        .instruction(&Instruction::End);
+                    continue;
+                }
+                Operator::End => depth -= 1,
+                Operator::Return => {
+                    f.instruction(&Instruction::Br(depth));
+                    continue;
+                }
+                Operator::MemoryCopy { .. }
+                | Operator::MemoryFill { .. }
+                | Operator::MemoryInit { .. }
+                | Operator::TableCopy { .. }
+                | Operator::TableFill { .. }
+                | Operator::TableInit { .. }
+                | Operator::TableGrow { .. } => {
+                    f.instruction(&Instruction::Call(CHARGE_INDEX));
+                }
+                Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } | Operator::ReturnCallRef { .. } => {
+                    self.error.get_or_insert_with(|| "tail calls are not supported".into());
+                }
+                _ => {}
+            }
+            f.instruction(&self.instruction(op)?);
+        }
+        code.function(&f);
+        Ok(())
+    }
+}
+
+/// Rewrites a valid module as the module documentation describes.
+/// `features` must be the features it was validated with.
+pub fn preprocess(wasm: &[u8], limit: StackLimit, features: WasmFeatures) -> Result<Vec<u8>, PreprocessError> {
+    let analysis = analyze(wasm, features)?;
+    let mut rewriter = Rewriter {
+        analysis,
+        limit,
+        next_function: 0,
+        types_done: false,
+        imports_done: false,
+        globals_done: false,
+        exports_done: false,
+        error: None,
+    };
+    let mut module = wasm_encoder::Module::new();
+    rewriter
+        .parse_core_module(&mut module, Parser::new(0), wasm)
+        .map_err(|e| PreprocessError(e.to_string()))?;
+    if let Some(error) = rewriter.error {
+        return Err(PreprocessError(error));
+    }
+    let bytes = module.finish();
+    // The result must be valid with the same features.
+    Validator::new_with_features(features).validate_all(&bytes).map_err(|e| PreprocessError(format!("rewrite is invalid: {e}")))?;
+    Ok(bytes)
+}
