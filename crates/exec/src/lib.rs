@@ -212,7 +212,10 @@ impl Executor {
         store.set_fuel(budget.gas_limit).map_err(setup)?;
         let instance = match pre.instantiate(&mut *store) {
             Ok(instance) => instance,
-            Err(error) if error.downcast_ref::<Trap>().is_some() => return Err(Fault::Run(error)),
+            // A start function that trapped or that a host function halted.
+            Err(error) if error.downcast_ref::<Trap>().is_some() || store.data().halt.is_some() => {
+                return Err(Fault::Run(error));
+            }
             Err(error) => {
                 return Err(Fault::Setup(ExecError::Instantiate { reason: format!("{error:#}") }));
             }
@@ -273,7 +276,9 @@ fn classify(
             (Status::Trap, format!("trap: out of bounds host access: {message}"))
         }
         Some(Halt::Permission(message)) => (Status::Limit, format!("permission denied: {message}")),
-        Some(Halt::StackExhausted) => (Status::Trap, "trap: call stack exhausted (deterministic limit)".to_owned()),
+        Some(Halt::StackExhausted) => {
+            (Status::Trap, "trap: call stack exhausted (deterministic limit)".to_owned())
+        }
         Some(Halt::Interrupted) => {
             (Status::Timeout, "wall-clock deadline exceeded or interrupted".to_owned())
         }

@@ -429,10 +429,13 @@ pub fn internal_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
     };
     let s = schedule;
     vec![
-        wrap(internal("charge_bulk", &[I32], &[I32], "1/byte or element"), move |mut c: Ctx<'_>, n: i32| -> R<i32> {
-            charge(&mut c, s.bulk_per_byte.saturating_mul(n as u32 as u64))?;
-            Ok(n)
-        }),
+        wrap(
+            internal("charge_bulk", &[I32], &[I32], "1/byte or element"),
+            move |mut c: Ctx<'_>, n: i32| -> R<i32> {
+                charge(&mut c, s.bulk_per_byte.saturating_mul(n as u32 as u64))?;
+                Ok(n)
+            },
+        ),
         wrap(internal("stack_exhausted", &[], &[], "0"), |mut c: Ctx<'_>| -> R<()> {
             Err(halt(&mut c, Halt::StackExhausted))
         }),

@@ -26,7 +26,9 @@
 //! a new [`PREPROCESS_VERSION`].
 
 use wasm_encoder::reencode::{self, Reencode, RoundtripReencoder};
-use wasm_encoder::{BlockType, ConstExpr, EntityType, ExportKind, GlobalType, Instruction, SectionId, ValType};
+use wasm_encoder::{
+    BlockType, ConstExpr, EntityType, ExportKind, GlobalType, Instruction, SectionId, ValType,
+};
 use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, Validator, WasmFeatures};
 
 /// Bumped whenever the rewrite changes (it changes gas).
@@ -80,7 +82,8 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
     let mut validator = Validator::new_with_features(features);
     let mut types: Vec<Option<(u32, Vec<wasmparser::ValType>)>> = Vec::new();
     let mut defined_types: Vec<u32> = Vec::new();
-    let mut analysis = Analysis { frames: Vec::new(), type_count: 0, global_count: 0, extra_types: Vec::new() };
+    let mut analysis =
+        Analysis { frames: Vec::new(), type_count: 0, global_count: 0, extra_types: Vec::new() };
     let mut allocations = FuncValidatorAllocations::default();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(err)?;
@@ -115,9 +118,13 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
         }
         if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload).map_err(err)? {
             let index = analysis.frames.len();
-            let ty = *defined_types.get(index).ok_or_else(|| PreprocessError("function without a type".into()))?;
-            let (params, results) =
-                types.get(ty as usize).cloned().flatten().ok_or_else(|| PreprocessError("not a function type".into()))?;
+            let ty =
+                *defined_types.get(index).ok_or_else(|| PreprocessError("function without a type".into()))?;
+            let (params, results) = types
+                .get(ty as usize)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| PreprocessError("not a function type".into()))?;
             let mut validator = func.into_validator(std::mem::take(&mut allocations));
             let mut locals = 0u32;
             for local in body.get_locals_reader().map_err(err)? {
@@ -134,12 +141,21 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
                 validator.op(offset, &op).map_err(err)?;
                 max_height = max_height.max(validator.operand_stack_height());
             }
-            let cost = 4u32.saturating_add(params).saturating_add(locals).saturating_add(max_height.saturating_mul(2));
+            let cost = 4u32
+                .saturating_add(params)
+                .saturating_add(locals)
+                .saturating_add(max_height.saturating_mul(2));
             let block = match results.as_slice() {
                 [] => BlockType::Empty,
-                [one] => BlockType::Result(RoundtripReencoder.val_type(*one).map_err(|e| PreprocessError(e.to_string()))?),
+                [one] => BlockType::Result(
+                    RoundtripReencoder.val_type(*one).map_err(|e| PreprocessError(e.to_string()))?,
+                ),
                 many => {
-                    let many: Vec<ValType> = many.iter().map(|t| RoundtripReencoder.val_type(*t)).collect::<Result<_, _>>().map_err(|e| PreprocessError(e.to_string()))?;
+                    let many: Vec<ValType> = many
+                        .iter()
+                        .map(|t| RoundtripReencoder.val_type(*t))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| PreprocessError(e.to_string()))?;
                     let position = match analysis.extra_types.iter().position(|t| *t == many) {
                         Some(position) => position,
                         None => {
@@ -204,7 +220,10 @@ impl Rewriter {
     }
 
     fn add_global(&mut self, globals: &mut wasm_encoder::GlobalSection) {
-        globals.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &ConstExpr::i32_const(0));
+        globals.global(
+            GlobalType { val_type: ValType::I32, mutable: true, shared: false },
+            &ConstExpr::i32_const(0),
+        );
         self.globals_done = true;
     }
 
@@ -325,7 +344,9 @@ impl Reencode for Rewriter {
         let (cost, block) = self.analysis.frames[self.next_function];
         self.next_function += 1;
         let block = match block {
-            BlockType::FunctionType(position) => BlockType::FunctionType(self.analysis.type_count + 2 + position),
+            BlockType::FunctionType(position) => {
+                BlockType::FunctionType(self.analysis.type_count + 2 + position)
+            }
             other => other,
         };
         let global = self.stack_global();
@@ -347,9 +368,10 @@ impl Reencode for Rewriter {
         while !reader.eof() {
             let op = reader.read()?;
             match &op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
-                    depth += 1
-                }
+                Operator::Block { .. }
+                | Operator::Loop { .. }
+                | Operator::If { .. }
+                | Operator::TryTable { .. } => depth += 1,
                 Operator::End if depth == 0 => {
                     // The function's own end: close the wrapper, release
                     // the frame.
@@ -375,7 +397,9 @@ impl Reencode for Rewriter {
                 | Operator::TableGrow { .. } => {
                     f.instruction(&Instruction::Call(CHARGE_INDEX));
                 }
-                Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } | Operator::ReturnCallRef { .. } => {
+                Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::ReturnCallRef { .. } => {
                     self.error.get_or_insert_with(|| "tail calls are not supported".into());
                 }
                 _ => {}
@@ -389,7 +413,11 @@ impl Reencode for Rewriter {
 
 /// Rewrites a valid module as the module documentation describes.
 /// `features` must be the features it was validated with.
-pub fn preprocess(wasm: &[u8], limit: StackLimit, features: WasmFeatures) -> Result<Vec<u8>, PreprocessError> {
+pub fn preprocess(
+    wasm: &[u8],
+    limit: StackLimit,
+    features: WasmFeatures,
+) -> Result<Vec<u8>, PreprocessError> {
     let analysis = analyze(wasm, features)?;
     let mut rewriter = Rewriter {
         analysis,
@@ -410,6 +438,8 @@ pub fn preprocess(wasm: &[u8], limit: StackLimit, features: WasmFeatures) -> Res
     }
     let bytes = module.finish();
     // The result must be valid with the same features.
-    Validator::new_with_features(features).validate_all(&bytes).map_err(|e| PreprocessError(format!("rewrite is invalid: {e}")))?;
+    Validator::new_with_features(features)
+        .validate_all(&bytes)
+        .map_err(|e| PreprocessError(format!("rewrite is invalid: {e}")))?;
     Ok(bytes)
 }

@@ -188,8 +188,11 @@ impl VmBuilder {
         let artifacts = match (self.artifacts, &self.config.cache_dir) {
             (Some(custom), _) => Some(custom),
             (None, Some(dir)) => {
-                let store =
-                    ArtifactStore::open(dir, artifact_namespace(&engine, &policy), self.config.disk_cache_bytes)?;
+                let store = ArtifactStore::open(
+                    dir,
+                    artifact_namespace(&engine, &policy),
+                    self.config.disk_cache_bytes,
+                )?;
                 Some(Arc::new(store) as Arc<dyn ArtifactCache>)
             }
             (None, None) => None,
