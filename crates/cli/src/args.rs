@@ -98,6 +98,45 @@ pub enum Command {
         #[arg(long, default_value = "xwasm")]
         policy: String,
     },
+    /// Summarize the calls recorded in the state folder's history.
+    Report {
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+        #[arg(long, value_enum, default_value = "json")]
+        format: ReportFormat,
+        /// Write the report here instead of to stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Profile a method: sample where its time goes, per WebAssembly
+    /// function. TARGET is a .wasm/.wat file (deployed into a throw-away
+    /// state first) or the address of a contract in --state.
+    Profile {
+        target: String,
+        method: String,
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+        /// Call input, hex.
+        #[arg(long)]
+        input: Option<String>,
+        /// Deploy input when TARGET is a file, hex.
+        #[arg(long)]
+        deploy_input: Option<String>,
+        #[arg(long, default_value_t = DEFAULT_GAS)]
+        gas: u64,
+        /// How many times to run the method (nothing is committed).
+        #[arg(long, default_value_t = 20)]
+        runs: u32,
+        /// Sampling interval in microseconds.
+        #[arg(long, default_value_t = 100)]
+        interval_us: u64,
+        /// Where to write the samples as collapsed stacks (flame graph
+        /// input).
+        #[arg(long, default_value = "xwasm-profile.folded")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Deploy the example token into a temporary state folder, run a few
     /// transfers (one of them failing) and print their outcomes and gas.
     Demo,
@@ -144,6 +183,14 @@ pub struct TxArgs {
     /// Print the outcome as one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The format of `xwasm report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    Prometheus,
+    Html,
 }
 
 /// What `xwasm cache` does.

@@ -54,7 +54,7 @@ pub fn run() -> Result<ExitCode, Failure> {
         let outcome = vm.call(&token, "balance_of", &chain, &Transaction::new(alice, GAS, who.0.to_vec()))?;
         println!("balance_of {:<6} = {:>5}   (gas {})", name_of(&who), balance(&outcome), outcome.gas_used);
     }
-    let metrics = vm.metrics().snapshot();
+    let metrics = vm.monitor().expect("monitoring is on by default").snapshot();
     println!(
         "\n{} calls, {} gas in all; the failed transfer changed nothing.",
         metrics.calls, metrics.gas_used

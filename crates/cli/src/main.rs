@@ -9,6 +9,7 @@ mod args;
 mod demo;
 mod input;
 mod maintain;
+mod observe;
 mod output;
 
 use args::{CallArgs, Cli, Command, ExecArgs, StrategyArg, TxArgs};
@@ -70,7 +71,13 @@ fn chain_vm(tx: &TxArgs, exec: &ExecArgs) -> Result<Vm, Failure> {
     let audit = JsonLinesAudit::open(&audit_path)
         .map_err(|e| Failure(format!("cannot open the audit log {}: {e}", audit_path.display())))?;
     let cache_dir = tx.cache_dir.clone().unwrap_or_else(|| tx.state.join("cache"));
-    Ok(builder(exec)?.backend(Arc::new(backend)).audit(Arc::new(audit)).cache_dir(cache_dir).build()?)
+    let history = observe::history_file(&tx.state)?;
+    Ok(builder(exec)?
+        .backend(Arc::new(backend))
+        .audit(Arc::new(audit))
+        .cache_dir(cache_dir)
+        .observer(Arc::new(history))
+        .build()?)
 }
 
 fn transaction(tx: &TxArgs, input: Vec<u8>) -> Result<(ChainContext, Transaction), Failure> {
@@ -146,6 +153,37 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => demo::run(),
+        Command::Report { state, format, out } => observe::report(&state, format, out.as_deref()),
+        Command::Profile {
+            target,
+            method,
+            state,
+            input,
+            deploy_input,
+            gas,
+            runs,
+            interval_us,
+            out,
+            json,
+        } => {
+            let input = input.as_deref().map(|h| parse_hex(h, "--input")).transpose()?.unwrap_or_default();
+            let deploy_input = deploy_input
+                .as_deref()
+                .map(|h| parse_hex(h, "--deploy-input"))
+                .transpose()?
+                .unwrap_or_default();
+            let request = observe::ProfileRequest {
+                target,
+                method,
+                state,
+                input,
+                deploy_input,
+                gas,
+                runs,
+                interval_us,
+            };
+            observe::profile(request, &out, json)
+        }
         Command::Precompile { files, cache_dir, policy, jobs, json, exec } => {
             let profile: Profile = policy.parse().map_err(Failure)?;
             let mut config = vm_config(&exec)?;

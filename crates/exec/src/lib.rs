@@ -31,11 +31,14 @@
 //! ```
 
 mod outcome;
+mod sampler;
 mod ticker;
 
 pub use outcome::{Outcome, Status};
+pub use sampler::{FunctionSamples, Sampler};
 pub use ticker::{EpochTicker, TICK};
 
+use std::time::{Duration, Instant};
 use wasmtime::{InstancePre, Store, Trap, UpdateDeadline, Val};
 use xwasm_store::{ExecutionState, Halt, StateError, WasmContext};
 
@@ -77,6 +80,19 @@ pub struct Execution {
     pub context: WasmContext,
     /// What the function returned (empty for a method, or on failure).
     pub results: Vec<Val>,
+    /// Where the wall time went, and the memory used (for the monitor; not
+    /// consensus-relevant).
+    pub timing: Timing,
+}
+
+/// Wall time of an execution's phases, and its peak memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timing {
+    pub instantiate: Duration,
+    pub execute: Duration,
+    /// The contract memory's size at the end of the call, in 64 KiB pages
+    /// (memory never shrinks, so this is its peak).
+    pub peak_memory_pages: u64,
 }
 
 /// What to run in a fresh instance.
@@ -112,6 +128,7 @@ impl Execution {
 pub struct Executor {
     engine: wasmtime::Engine,
     ticker: EpochTicker,
+    sampler: Option<std::sync::Arc<Sampler>>,
 }
 
 /// Far enough in the future that a call without a timeout never reaches it.
@@ -119,7 +136,17 @@ const NO_DEADLINE: u64 = u64::MAX / 2;
 
 impl Executor {
     pub fn new(engine: wasmtime::Engine) -> Self {
-        Self { engine, ticker: EpochTicker::default() }
+        Self { engine, ticker: EpochTicker::default(), sampler: None }
+    }
+
+    /// An executor that samples the WebAssembly stack of every call it runs
+    /// every `interval` (a profiler; its ticker stops when it is dropped).
+    pub fn sampling(
+        engine: wasmtime::Engine,
+        interval: std::time::Duration,
+        sampler: std::sync::Arc<Sampler>,
+    ) -> Self {
+        Self { engine, ticker: EpochTicker::new(interval), sampler: Some(sampler) }
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {
@@ -136,7 +163,8 @@ impl Executor {
     ) -> Result<Execution, ExecError> {
         let mut store = self.prepare(context);
         let mut results = Vec::new();
-        let result = self.execute(&mut store, pre, entry, budget, &mut results);
+        let mut timing = Timing::default();
+        let result = self.execute(&mut store, pre, entry, budget, &mut results, &mut timing);
         let fuel_left = store.get_fuel().unwrap_or(0);
         let mut context = store.into_data();
         let (status, error, backtrace) = match result {
@@ -174,7 +202,7 @@ impl Executor {
         if status != Status::Ok {
             results.clear();
         }
-        Ok(Execution { outcome, context, results })
+        Ok(Execution { outcome, context, results, timing })
     }
 
     /// A fresh store with the call's resource caps and wall-clock bounds;
@@ -185,12 +213,17 @@ impl Executor {
         let stop = context.stop.clone();
         let mut store = Store::new(&self.engine, context);
         store.limiter(|context| &mut context.resources);
-        if stop.is_set() {
-            // Checked on every epoch tick: the deadline and the interrupt
-            // handle of the call (and of the calls around it).
+        if stop.is_set() || self.sampler.is_some() {
+            // On every epoch tick: sample the stack when profiling, and
+            // check the deadline and the interrupt handle of the call (and
+            // of the calls around it).
             self.ticker.ensure_running(&self.engine);
             store.set_epoch_deadline(1);
-            store.epoch_deadline_callback(move |_| {
+            let sampler = self.sampler.clone();
+            store.epoch_deadline_callback(move |context| {
+                if let Some(sampler) = &sampler {
+                    sampler.sample(&wasmtime::WasmBacktrace::capture(&context));
+                }
                 Ok(if stop.should_stop() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
             });
         } else {
@@ -206,11 +239,15 @@ impl Executor {
         entry: Entry<'_>,
         budget: Budget,
         results: &mut Vec<Val>,
+        timing: &mut Timing,
     ) -> Result<(), Fault> {
         // Instantiation runs no contract code under the xwasm policy (no
         // start function); it gets the call's gas, reset afterwards.
         store.set_fuel(budget.gas_limit).map_err(setup)?;
-        let instance = match pre.instantiate(&mut *store) {
+        let started = Instant::now();
+        let instantiated = pre.instantiate(&mut *store);
+        timing.instantiate = started.elapsed();
+        let instance = match instantiated {
             Ok(instance) => instance,
             // A start function that trapped or that a host function halted.
             Err(error) if error.downcast_ref::<Trap>().is_some() || store.data().halt.is_some() => {
@@ -227,6 +264,21 @@ impl Executor {
             global.set(&mut *store, Val::I32(base as i32)).map_err(setup)?;
         }
         store.set_fuel(budget.gas_limit).map_err(setup)?;
+        let started = Instant::now();
+        let result = self.call_entry(store, &instance, entry, results);
+        timing.execute = started.elapsed();
+        timing.peak_memory_pages =
+            instance.get_memory(&mut *store, "memory").map_or(0, |memory| memory.size(&*store));
+        result
+    }
+
+    fn call_entry(
+        &self,
+        store: &mut Store<WasmContext>,
+        instance: &wasmtime::Instance,
+        entry: Entry<'_>,
+        results: &mut Vec<Val>,
+    ) -> Result<(), Fault> {
         let unknown = || Fault::Setup(ExecError::UnknownMethod { method: entry.name().to_owned() });
         match entry {
             Entry::Method(name) => {

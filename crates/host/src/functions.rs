@@ -3,7 +3,7 @@
 //! Each one checks its guest ranges, then charges its gas, then works; a
 //! configured limit is checked before the charge.
 
-use crate::gas::{GasSchedule, charge, halt, linear};
+use crate::gas::{GasSchedule, charge_as, charge_more, halt, linear};
 use crate::memory::{self, GuestRange};
 use sha2::Digest;
 use std::sync::Arc;
@@ -74,7 +74,7 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
 
     let s = g.clone();
     functions.push(wrap(describe("input_len", &[], &[I32], "20", none), move |mut c: Ctx<'_>| -> R<i32> {
-        charge(&mut c, s.simple)?;
+        charge_as(&mut c, "input_len", s.simple)?;
         Ok(c.data().input.len() as i32)
     }));
 
@@ -84,7 +84,7 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
         move |mut c: Ctx<'_>, dst: i32| -> R<()> {
             let len = c.data().input.len();
             let range = memory::check(&mut c, dst, len as i32)?;
-            charge(&mut c, linear(s.copy_base, s.copy_per_byte, len as u64))?;
+            charge_as(&mut c, "input_read", linear(s.copy_base, s.copy_per_byte, len as u64))?;
             memory::write_from_context(&mut c, range, |ctx| &ctx.input)
         },
     ));
@@ -101,7 +101,7 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
                     format!("return data of {} bytes exceeds the limit of {max}", range.len()),
                 ));
             }
-            charge(&mut c, linear(s.copy_base, s.copy_per_byte, range.len() as u64))?;
+            charge_as(&mut c, "return_data", linear(s.copy_base, s.copy_per_byte, range.len() as u64))?;
             let bytes = memory::read(&mut c, range)?;
             c.data_mut().return_data = bytes;
             Ok(())
@@ -131,7 +131,7 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
                 );
                 return Err(limit(&mut c, message));
             }
-            charge(&mut c, linear(s.log_base, s.log_per_byte, range.len() as u64))?;
+            charge_as(&mut c, "log", linear(s.log_base, s.log_per_byte, range.len() as u64))?;
             let line = String::from_utf8_lossy(&memory::read(&mut c, range)?).into_owned();
             let ctx = c.data_mut();
             ctx.log_bytes = bytes;
@@ -146,14 +146,22 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
         move |mut c: Ctx<'_>, key_ptr: i32, key_len: i32, dst: i32, dst_cap: i32| -> R<i64> {
             let key_range = key_range(&mut c, key_ptr, key_len)?;
             let dst_range = memory::check(&mut c, dst, dst_cap)?;
-            charge(&mut c, linear(s.storage_read_base, s.storage_read_per_key_byte, key_range.len() as u64))?;
+            charge_as(
+                &mut c,
+                "storage_read",
+                linear(s.storage_read_base, s.storage_read_per_key_byte, key_range.len() as u64),
+            )?;
             let key = storage_key(&mut c, key_range)?;
             let value = match c.data().journal.get(&key) {
                 Ok(Some(value)) => value,
                 Ok(None) => return Ok(-1),
                 Err(error) => return Err(backend_fault(&mut c, error)),
             };
-            charge(&mut c, s.storage_read_per_value_byte.saturating_mul(value.len() as u64))?;
+            charge_more(
+                &mut c,
+                "storage_read",
+                s.storage_read_per_value_byte.saturating_mul(value.len() as u64),
+            )?;
             memory::write_checked(&mut c, dst_range, &value)?;
             Ok(value.len() as i64)
         },
@@ -179,7 +187,11 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
                 ));
             }
             let bytes = (key_range.len() + value_range.len()) as u64;
-            charge(&mut c, linear(s.storage_write_base, s.storage_write_per_byte, bytes))?;
+            charge_as(
+                &mut c,
+                "storage_write",
+                linear(s.storage_write_base, s.storage_write_per_byte, bytes),
+            )?;
             let key = storage_key(&mut c, key_range)?;
             let value = memory::read(&mut c, value_range)?;
             c.data_mut().journal.set(key, value);
@@ -198,8 +210,9 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
         ),
         move |mut c: Ctx<'_>, key_ptr: i32, key_len: i32| -> R<i32> {
             let key_range = key_range(&mut c, key_ptr, key_len)?;
-            charge(
+            charge_as(
                 &mut c,
+                "storage_remove",
                 linear(s.storage_remove_base, s.storage_remove_per_key_byte, key_range.len() as u64),
             )?;
             let key = storage_key(&mut c, key_range)?;
@@ -224,7 +237,7 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
             describe(name, &[I32], &[], "20", none),
             move |mut c: Ctx<'_>, dst: i32| -> R<()> {
                 let range = memory::check(&mut c, dst, ADDRESS_LEN)?;
-                charge(&mut c, s.simple)?;
+                charge_as(&mut c, name, s.simple)?;
                 memory::write_from_context(&mut c, range, pick)
             },
         ));
@@ -236,14 +249,14 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
     ] {
         let s = g.clone();
         functions.push(wrap(describe(name, &[], &[I64], "20", none), move |mut c: Ctx<'_>| -> R<i64> {
-            charge(&mut c, s.simple)?;
+            charge_as(&mut c, name, s.simple)?;
             Ok(pick(c.data()) as i64)
         }));
     }
 
     let s = g.clone();
     functions.push(wrap(describe("gas_left", &[], &[I64], "20", none), move |mut c: Ctx<'_>| -> R<i64> {
-        charge(&mut c, s.simple)?;
+        charge_as(&mut c, "gas_left", s.simple)?;
         Ok(c.get_fuel()? as i64)
     }));
 
@@ -269,7 +282,7 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
                 );
                 return Err(limit(&mut c, message));
             }
-            charge(&mut c, linear(s.event_base, s.event_per_byte, size))?;
+            charge_as(&mut c, "emit_event", linear(s.event_base, s.event_per_byte, size))?;
             let topic = memory::read(&mut c, topic_range)?;
             let data = memory::read(&mut c, data_range)?;
             let ctx = c.data_mut();
@@ -284,7 +297,7 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
     functions.push(wrap(
         describe("sha256", &[I32, I32, I32], &[], "100 + 3/byte", none),
         move |mut c: Ctx<'_>, ptr: i32, len: i32, dst: i32| -> R<()> {
-            hash_into(&mut c, (ptr, len, dst), (s.sha256_base, s.sha256_per_byte), |bytes| {
+            hash_into(&mut c, "sha256", (ptr, len, dst), (s.sha256_base, s.sha256_per_byte), |bytes| {
                 sha2::Sha256::digest(bytes).into()
             })
         },
@@ -296,9 +309,13 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
     functions.push(wrap(
         describe("keccak256", &[I32, I32, I32], &[], "100 + 4/byte", none),
         move |mut c: Ctx<'_>, ptr: i32, len: i32, dst: i32| -> R<()> {
-            hash_into(&mut c, (ptr, len, dst), (s.keccak256_base, s.keccak256_per_byte), |bytes| {
-                sha3::Keccak256::digest(bytes).into()
-            })
+            hash_into(
+                &mut c,
+                "keccak256",
+                (ptr, len, dst),
+                (s.keccak256_base, s.keccak256_per_byte),
+                |bytes| sha3::Keccak256::digest(bytes).into(),
+            )
         },
     ));
 
@@ -334,7 +351,11 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
             let Some(contracts) = c.data().contracts.clone() else {
                 return Err(limit(&mut c, "cross-contract calls are not available in this execution".into()));
             };
-            charge(&mut c, linear(s.call_base, s.call_per_byte, (method.len() + input.len()) as u64))?;
+            charge_as(
+                &mut c,
+                "call",
+                linear(s.call_base, s.call_per_byte, (method.len() + input.len()) as u64),
+            )?;
             let callee = Address(memory::read(&mut c, address)?.try_into().expect("32 bytes"));
             let method = String::from_utf8_lossy(&memory::read(&mut c, method)?).into_owned();
             let input = memory::read(&mut c, input)?;
@@ -373,6 +394,7 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
             let ctx = c.data_mut();
             ctx.journal = outcome.journal;
             ctx.host_gas += used;
+            ctx.record_host_call("call", used, false);
             ctx.logs.extend(outcome.logs);
             ctx.last_result = outcome.result;
             if outcome.interrupted {
@@ -394,7 +416,7 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
     let s = g.clone();
     let result_len =
         wrap(describe("result_len", &[], &[I32], "20", Permissions::NONE), move |mut c: Ctx<'_>| -> R<i32> {
-            charge(&mut c, s.simple)?;
+            charge_as(&mut c, "result_len", s.simple)?;
             Ok(c.data().last_result.len() as i32)
         });
 
@@ -404,7 +426,7 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
         move |mut c: Ctx<'_>, dst: i32| -> R<()> {
             let len = c.data().last_result.len();
             let range = memory::check(&mut c, dst, len as i32)?;
-            charge(&mut c, linear(s.copy_base, s.copy_per_byte, len as u64))?;
+            charge_as(&mut c, "result_read", linear(s.copy_base, s.copy_per_byte, len as u64))?;
             memory::write_from_context(&mut c, range, |ctx| &ctx.last_result)
         },
     );
@@ -432,7 +454,7 @@ pub fn internal_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
         wrap(
             internal("charge_bulk", &[I32], &[I32], "1/byte or element"),
             move |mut c: Ctx<'_>, n: i32| -> R<i32> {
-                charge(&mut c, s.bulk_per_byte.saturating_mul(n as u32 as u64))?;
+                charge_as(&mut c, "charge_bulk", s.bulk_per_byte.saturating_mul(n as u32 as u64))?;
                 Ok(n)
             },
         ),
@@ -444,13 +466,14 @@ pub fn internal_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
 
 fn hash_into(
     c: &mut Ctx<'_>,
+    name: &'static str,
     (ptr, len, dst): (i32, i32, i32),
     (base, per_byte): (u64, u64),
     digest: impl FnOnce(&[u8]) -> [u8; 32],
 ) -> R<()> {
     let source = memory::check(c, ptr, len)?;
     let target = memory::check(c, dst, ADDRESS_LEN)?;
-    charge(c, linear(base, per_byte, source.len() as u64))?;
+    charge_as(c, name, linear(base, per_byte, source.len() as u64))?;
     let hash = digest(&memory::read(c, source)?);
     memory::write_checked(c, target, &hash)
 }

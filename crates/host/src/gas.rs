@@ -91,6 +91,24 @@ pub fn halt(caller: &mut Caller<'_, WasmContext>, halt: Halt) -> wasmtime::Error
     wasmtime::Error::msg(message)
 }
 
+/// [`charge`], recorded as one call of host function `name`.
+pub fn charge_as(caller: &mut Caller<'_, WasmContext>, name: &'static str, gas: u64) -> wasmtime::Result<()> {
+    charge(caller, gas)?;
+    caller.data_mut().record_host_call(name, gas, true);
+    Ok(())
+}
+
+/// [`charge`], recorded as more gas of the current call of `name`.
+pub fn charge_more(
+    caller: &mut Caller<'_, WasmContext>,
+    name: &'static str,
+    gas: u64,
+) -> wasmtime::Result<()> {
+    charge(caller, gas)?;
+    caller.data_mut().record_host_call(name, gas, false);
+    Ok(())
+}
+
 /// Takes `gas` from the call's fuel, or ends the call as out of gas
 /// (leaving no fuel) when there is not enough.
 pub fn charge(caller: &mut Caller<'_, WasmContext>, gas: u64) -> wasmtime::Result<()> {

@@ -131,6 +131,9 @@ pub struct Import {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Export {
     pub name: String,
+    /// The index of the exported item in its index space (functions count
+    /// imported functions first).
+    pub index: u32,
     #[serde(flatten)]
     pub ty: ItemType,
 }
@@ -341,7 +344,7 @@ pub(crate) fn describe(
             },
             ExternalKind::Tag => ItemType::Tag,
         };
-        info.exports.push(Export { name, ty });
+        info.exports.push(Export { name, index, ty });
     }
     for signature in types.iter().flatten() {
         counts.max_params = counts.max_params.max(signature.params.len() as u64);

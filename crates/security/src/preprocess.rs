@@ -187,7 +187,10 @@ struct Rewriter {
     error: Option<String>,
 }
 
-const IMPORTED: u32 = 2;
+/// How many imports the rewrite adds before the module's own: function
+/// index `i` of the original module is `i + ADDED_IMPORTS` after it.
+pub const ADDED_IMPORTS: u32 = 2;
+const IMPORTED: u32 = ADDED_IMPORTS;
 const CHARGE_INDEX: u32 = 0;
 const EXHAUSTED_INDEX: u32 = 1;
 

@@ -175,6 +175,18 @@ pub struct WasmContext {
     /// counting from there, so the limit covers the whole call chain.
     /// Consensus-relevant.
     pub stack_base: u32,
+    /// Calls and gas per host function, in order of first use (for the
+    /// monitor; not consensus-relevant).
+    pub host_calls: Vec<HostCallStat>,
+}
+
+/// How often one host function was called in an execution, and the gas it
+/// charged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCallStat {
+    pub name: &'static str,
+    pub calls: u32,
+    pub gas: u64,
 }
 
 /// Stops a running call from another thread: [`InterruptHandle::interrupt`]
@@ -311,6 +323,19 @@ impl WasmContext {
             resources: wasmtime::StoreLimits::default(),
             stop: StopSignal::default(),
             stack_base: 0,
+            host_calls: Vec::new(),
+        }
+    }
+
+    /// Records `gas` charged by host function `name`, as a new call or as
+    /// more of the current one.
+    pub fn record_host_call(&mut self, name: &'static str, gas: u64, new_call: bool) {
+        match self.host_calls.iter_mut().find(|stat| std::ptr::eq(stat.name, name) || stat.name == name) {
+            Some(stat) => {
+                stat.calls += new_call as u32;
+                stat.gas += gas;
+            }
+            None => self.host_calls.push(HostCallStat { name, calls: new_call as u32, gas }),
         }
     }
 }

@@ -2,12 +2,12 @@
 //! layers run.
 
 use crate::code::{CodeSource, LoadedCode};
+use crate::trace::Trace;
 use crate::{Vm, VmError};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use wasmtime::Val;
-use xwasm_exec::{Budget, Entry, Execution, Outcome, Status};
-use xwasm_monitor::CallRecord;
+use xwasm_exec::{Budget, Entry, Execution, Executor, FunctionSamples, Outcome, Sampler, Status};
 use xwasm_security::{AuditEntry, AuditKind};
 use xwasm_store::{
     Address, CallFrame, ChainContext, ContractCaller, ContractRecord, ExecutionState, Halt, InterruptHandle,
@@ -21,6 +21,33 @@ pub struct CallOptions {
     pub interrupt: Option<InterruptHandle>,
     /// Overrides the VM's configured wall-clock limit.
     pub timeout: Option<Duration>,
+}
+
+/// Sampled frames of exported functions without a name-section entry
+/// (`func[N]` in the compiled module's index space) and their export
+/// names.
+fn unnamed_exports(code: &LoadedCode) -> std::collections::HashMap<String, String> {
+    code.info
+        .exports
+        .iter()
+        .filter(|e| e.ty.kind() == "func")
+        .map(|e| (format!("func[{}]", e.index + xwasm_security::preprocess::ADDED_IMPORTS), e.name.clone()))
+        .collect()
+}
+
+/// The result of [`Vm::profile`].
+#[derive(Debug, Clone)]
+pub struct ProfileReport {
+    /// The outcome of the last run (nothing was committed).
+    pub outcome: Outcome,
+    pub runs: u32,
+    pub wall_time: Duration,
+    pub samples: u64,
+    /// Per function, busiest first (self samples).
+    pub functions: Vec<FunctionSamples>,
+    /// The samples as collapsed stacks (`outer;inner count` lines), for
+    /// flame graph tools such as inferno, flamegraph.pl or speedscope.
+    pub collapsed: String,
 }
 
 /// The result of [`Vm::run_function`].
@@ -53,7 +80,7 @@ impl Vm {
     /// The contract's address is
     /// [`Address::derive_contract`]`(sender, sender's deploy count, code hash)`.
     pub fn deploy(&self, wasm: &[u8], chain: &ChainContext, tx: &Transaction) -> Result<Outcome, VmError> {
-        let started = Instant::now();
+        let mut trace = Trace::start("deploy");
         let code_hash = xwasm_security::code_hash(wasm);
         let (code, source) = match self.load_code(code_hash, || Ok(Arc::from(wasm))) {
             Ok(loaded) => loaded,
@@ -64,6 +91,7 @@ impl Vm {
                 return Err(error);
             }
         };
+        trace.loaded(source);
         let mut journal = Journal::new(self.inner.backend.clone());
         let count_key = keys::deploy_count(&tx.sender);
         let count = match journal.get(&count_key)? {
@@ -86,9 +114,11 @@ impl Vm {
 
         let mut outcome = if code.info.export("init").is_some() {
             let frame = self.transaction_frame(&code, address, record.owner, chain, tx, journal, false, None);
-            self.execute(frame, Entry::Method("init"), tx.gas_limit)?.settle()?
+            let execution = self.execute(frame, Entry::Method("init"), tx.gas_limit)?;
+            trace.ran(&execution, self.observed());
+            trace.commit(|| execution.settle())?
         } else {
-            journal.commit()?;
+            trace.commit(|| journal.commit())?;
             Outcome {
                 status: Status::Ok,
                 gas_used: 0,
@@ -105,7 +135,7 @@ impl Vm {
         if outcome.is_ok() {
             outcome.address = Some(address);
         }
-        self.report(AuditKind::Deploy, &address, "init", tx, &outcome, started, source);
+        self.report(trace, AuditKind::Deploy, &address, "init", tx, &outcome);
         Ok(outcome)
     }
 
@@ -154,9 +184,10 @@ impl Vm {
         read_only: bool,
         options: &CallOptions,
     ) -> Result<Outcome, VmError> {
-        let started = Instant::now();
+        let mut trace = Trace::start(if read_only { "query" } else { "call" });
         let journal = Journal::new(self.inner.backend.clone());
         let (record, code, source) = self.callable(&journal, address, method)?;
+        trace.loaded(source);
         let frame = self.transaction_frame(
             &code,
             *address,
@@ -168,6 +199,7 @@ impl Vm {
             Some(options),
         );
         let execution = self.execute(frame, Entry::Method(method), tx.gas_limit)?;
+        trace.ran(&execution, self.observed());
         if let Some(Halt::Permission(denied)) = &execution.context.halt {
             self.audit(
                 AuditKind::HostFunctionDenied,
@@ -179,9 +211,9 @@ impl Vm {
                 Some(denied.clone()),
             );
         }
-        let outcome = if read_only { execution.outcome } else { execution.settle()? };
+        let outcome = if read_only { execution.outcome } else { trace.commit(|| execution.settle())? };
         let kind = if read_only { AuditKind::Query } else { AuditKind::Call };
-        self.report(kind, address, method, tx, &outcome, started, source);
+        self.report(trace, kind, address, method, tx, &outcome);
         Ok(outcome)
     }
 
@@ -215,7 +247,7 @@ impl Vm {
 
     /// Runs a nested call made with the `call` host function.
     fn run_nested(&self, call: NestedCall) -> Result<NestedOutcome, String> {
-        let started = Instant::now();
+        let mut trace = Trace::start("nested");
         let mut journal = call.journal;
         let (record, code, source) = match self.callable(&journal, &call.callee, &call.method) {
             Ok(found) => found,
@@ -235,6 +267,7 @@ impl Vm {
                 });
             }
         };
+        trace.loaded(source);
         let checkpoint = journal.checkpoint();
         let frame = Frame {
             chain: call.chain,
@@ -250,8 +283,10 @@ impl Vm {
             journal,
             code: &code,
         };
-        let Execution { outcome, context, .. } =
+        let execution =
             self.execute(frame, Entry::Method(&call.method), call.gas_limit).map_err(|e| e.to_string())?;
+        trace.ran(&execution, self.observed());
+        let Execution { outcome, context, .. } = execution;
         let mut journal = context.journal;
         let success = outcome.status == Status::Ok;
         if success {
@@ -268,7 +303,7 @@ impl Vm {
             Some(Halt::Permission(denied)) => Some(denied),
             _ => None,
         };
-        self.observe(&call.callee, &call.method, &outcome, started, source);
+        self.observe(trace, &call.callee, &call.method, &outcome);
         Ok(NestedOutcome {
             success,
             interrupted: outcome.status == Status::Timeout,
@@ -278,6 +313,56 @@ impl Vm {
             events: outcome.events,
             logs: outcome.logs,
             journal,
+        })
+    }
+
+    /// Profiles `method` of the contract at `address`: runs it `runs` times
+    /// (never committing anything), sampling the WebAssembly stack every
+    /// `interval`. Returns the last outcome and the samples.
+    pub fn profile(
+        &self,
+        address: &Address,
+        method: &str,
+        chain: &ChainContext,
+        tx: &Transaction,
+        runs: u32,
+        interval: Duration,
+    ) -> Result<ProfileReport, VmError> {
+        let sampler = Arc::new(Sampler::new());
+        let executor = Executor::sampling(self.inner.engine.clone(), interval, sampler.clone());
+        let started = Instant::now();
+        let mut outcome = None;
+        let mut names = std::collections::HashMap::new();
+        for _ in 0..runs.max(1) {
+            let journal = Journal::new(self.inner.backend.clone());
+            let (record, code, _) = self.callable(&journal, address, method)?;
+            names = unnamed_exports(&code);
+            let frame =
+                self.transaction_frame(&code, *address, record.owner, chain, tx, journal, false, None);
+            outcome = Some(self.execute_on(&executor, frame, Entry::Method(method), tx.gas_limit)?.outcome);
+        }
+        let mut functions = sampler.functions();
+        for function in &mut functions {
+            if let Some(name) = names.get(&function.name) {
+                function.name = name.clone();
+            }
+        }
+        let collapsed = sampler
+            .stacks()
+            .iter()
+            .map(|(stack, count)| {
+                let frames: Vec<&str> =
+                    stack.split(';').map(|f| names.get(f).map_or(f, String::as_str)).collect();
+                format!("{} {count}\n", frames.join(";"))
+            })
+            .collect();
+        Ok(ProfileReport {
+            outcome: outcome.expect("at least one run"),
+            runs: runs.max(1),
+            wall_time: started.elapsed(),
+            samples: sampler.stacks().values().sum(),
+            collapsed,
+            functions,
         })
     }
 
@@ -388,6 +473,16 @@ impl Vm {
     }
 
     fn execute(&self, frame: Frame<'_>, entry: Entry<'_>, gas_limit: u64) -> Result<Execution, VmError> {
+        self.execute_on(&self.inner.executor, frame, entry, gas_limit)
+    }
+
+    fn execute_on(
+        &self,
+        executor: &Executor,
+        frame: Frame<'_>,
+        entry: Entry<'_>,
+        gas_limit: u64,
+    ) -> Result<Execution, VmError> {
         let call = CallFrame {
             chain: frame.chain,
             origin: frame.origin,
@@ -409,7 +504,7 @@ impl Vm {
             .build();
         let pre = if frame.read_only { &frame.code.pre_read_only } else { &frame.code.pre };
         self.set_state(ExecutionState::Running);
-        let result = self.inner.executor.run(pre, context, entry, Budget::gas(gas_limit));
+        let result = executor.run(pre, context, entry, Budget::gas(gas_limit));
         let finished = match &result {
             Ok(execution) if execution.outcome.is_ok() => ExecutionState::Finished,
             _ => ExecutionState::Failed,
@@ -418,40 +513,30 @@ impl Vm {
         Ok(result?)
     }
 
-    fn observe(
-        &self,
-        address: &Address,
-        method: &str,
-        outcome: &Outcome,
-        started: Instant,
-        source: CodeSource,
-    ) {
-        let record = CallRecord {
-            contract: address.to_hex(),
-            method: method.to_owned(),
-            status: outcome.status.as_str().to_owned(),
-            gas_used: outcome.gas_used,
-            host_gas: outcome.host_gas,
-            wall_time: started.elapsed(),
-            cache_tier: source.as_str().to_owned(),
-        };
-        for observer in &self.inner.observers {
-            observer.record(&record);
+    /// Whether anyone watches calls (records are built only then).
+    fn observed(&self) -> bool {
+        !self.inner.observers.is_empty()
+    }
+
+    fn observe(&self, trace: Trace, address: &Address, method: &str, outcome: &Outcome) {
+        if self.observed() {
+            let record = trace.record(address, method, outcome);
+            for observer in &self.inner.observers {
+                observer.record(&record);
+            }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
+        trace: Trace,
         kind: AuditKind,
         address: &Address,
         method: &str,
         tx: &Transaction,
         outcome: &Outcome,
-        started: Instant,
-        source: CodeSource,
     ) {
-        self.observe(address, method, outcome, started, source);
+        self.observe(trace, address, method, outcome);
         self.audit(
             kind,
             Some(address),

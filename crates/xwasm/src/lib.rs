@@ -37,9 +37,10 @@ mod calls;
 mod code;
 mod error;
 mod machine;
+mod trace;
 mod vm;
 
-pub use calls::{CallOptions, FunctionRun};
+pub use calls::{CallOptions, FunctionRun, ProfileReport};
 pub use code::{CodeSource, LoadedCode};
 pub use error::VmError;
 pub use machine::{DEFAULT_FUNCTION_GAS, InstanceHandle, ModuleHandle, VirtualMachine};

@@ -10,7 +10,7 @@ use xwasm_engine::EngineConfig;
 use xwasm_exec::Executor;
 use xwasm_host::GasSchedule;
 use xwasm_linker::{HostFnDescriptor, HostFunction, HostRegistry, WasmType};
-use xwasm_monitor::{Metrics, Observer};
+use xwasm_monitor::{AlertSink, Monitor, MonitorConfig, Observer, TracingAlerts};
 use xwasm_security::preprocess::StackLimit;
 use xwasm_security::{AuditSink, FuncSig, ImportSpec, ModuleLimits, ModulePolicy, Profile, ValType};
 use xwasm_store::{
@@ -70,7 +70,6 @@ impl Default for VmConfig {
 }
 
 /// Builds a [`Vm`]; every layer can be replaced.
-#[derive(Default)]
 pub struct VmBuilder {
     config: VmConfig,
     backend: Option<Arc<dyn StateBackend>>,
@@ -78,6 +77,23 @@ pub struct VmBuilder {
     audit: Option<Arc<dyn AuditSink>>,
     artifacts: Option<Arc<dyn ArtifactCache>>,
     host_functions: Vec<HostFunction>,
+    monitor: Option<MonitorConfig>,
+    alerts: Arc<dyn AlertSink>,
+}
+
+impl Default for VmBuilder {
+    fn default() -> Self {
+        Self {
+            config: VmConfig::default(),
+            backend: None,
+            observers: Vec::new(),
+            audit: None,
+            artifacts: None,
+            host_functions: Vec::new(),
+            monitor: Some(MonitorConfig::default()),
+            alerts: Arc::new(TracingAlerts),
+        }
+    }
 }
 
 impl VmBuilder {
@@ -118,6 +134,19 @@ impl VmBuilder {
 
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.timeout_ms = timeout.map(|t| t.as_millis() as u64);
+        self
+    }
+
+    /// Configures the built-in monitor; `None` turns it off (observers
+    /// added with [`VmBuilder::observer`] still see every call).
+    pub fn monitoring(mut self, config: Option<MonitorConfig>) -> Self {
+        self.monitor = config;
+        self
+    }
+
+    /// Where the built-in monitor's alerts go (default: `tracing`).
+    pub fn alert_sink(mut self, sink: Arc<dyn AlertSink>) -> Self {
+        self.alerts = sink;
         self
     }
 
@@ -178,9 +207,11 @@ impl VmBuilder {
         policy.limits = self.config.module_limits.clone();
         policy.allow_floats = self.config.allow_floats;
         policy.stack_limit = self.config.stack_limit;
-        let metrics = Arc::new(Metrics::default());
+        let monitor = self.monitor.map(|config| Arc::new(Monitor::new(config, self.alerts)));
         let mut observers = self.observers;
-        observers.push(metrics.clone());
+        if let Some(monitor) = &monitor {
+            observers.push(monitor.clone());
+        }
         let code = MemoryTier::new(MemoryTierConfig {
             max_entries: self.config.cache_entries,
             max_bytes: self.config.cache_bytes,
@@ -208,7 +239,7 @@ impl VmBuilder {
             code,
             observers,
             audit: self.audit,
-            metrics,
+            monitor,
             nested: Arc::new(crate::calls::NestedCalls(vm.clone())),
             state: Mutex::new(ExecutionState::Idle),
             instances: Mutex::default(),
@@ -258,7 +289,7 @@ pub(crate) struct Inner {
     pub(crate) artifacts: Option<Arc<dyn ArtifactCache>>,
     pub(crate) observers: Vec<Arc<dyn Observer>>,
     pub(crate) audit: Option<Arc<dyn AuditSink>>,
-    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) monitor: Option<Arc<Monitor>>,
     /// Runs the `call` host function's nested calls on this VM.
     pub(crate) nested: Arc<dyn ContractCaller>,
     pub(crate) state: Mutex<ExecutionState>,
@@ -303,9 +334,10 @@ impl Vm {
         &self.inner.backend
     }
 
-    /// Running totals of every call this VM has made.
-    pub fn metrics(&self) -> &Metrics {
-        &self.inner.metrics
+    /// The built-in monitor (unless turned off with
+    /// [`VmBuilder::monitoring`]).
+    pub fn monitor(&self) -> Option<&Monitor> {
+        self.inner.monitor.as_deref()
     }
 
     /// The memory tier's statistics.

@@ -180,7 +180,8 @@ fn the_disk_tier_serves_a_new_vm_and_survives_corruption() {
         let deployed = vm.deploy(&wasm, &CHAIN, &tx(ALICE, 1_000u64.to_le_bytes())).unwrap();
         let token = deployed.address.unwrap();
         let moved = vm.call(&token, "transfer", &CHAIN, &tx(ALICE, transfer(&BOB, 7))).unwrap();
-        let tiers = vm.metrics().snapshot().by_cache_tier.keys().cloned().collect::<Vec<_>>().join(",");
+        let tiers =
+            vm.monitor().unwrap().snapshot().by_cache_tier.keys().cloned().collect::<Vec<_>>().join(",");
         (vec![deployed, moved], tiers)
     };
     let (fresh, tiers) = run(&vm_with_cache(dir.path(), Strategy::Cranelift));

@@ -1,0 +1,292 @@
+//! [`Monitor`]: the built-in observer. Real-time totals, percentiles, a
+//! bounded history, per-contract figures and anomaly alerts, all in
+//! bounded memory.
+
+use crate::histogram::LogHistogram;
+use crate::record::{CallRecord, Observer};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// Thresholds past which a call raises an alert; `None` turns one off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    pub max_wall_time_ms: Option<f64>,
+    pub max_gas: Option<u64>,
+    pub max_memory_pages: Option<u64>,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self { max_wall_time_ms: Some(250.0), max_gas: Some(100_000_000), max_memory_pages: Some(512) }
+    }
+}
+
+/// What the monitor keeps, and for how long.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MonitorConfig {
+    /// Calls kept in the history (older ones drop out).
+    pub history_capacity: usize,
+    /// Contract/method pairs tracked individually (the least called drop
+    /// out first).
+    pub max_methods: usize,
+    /// Alerts kept.
+    pub alert_capacity: usize,
+    pub thresholds: Thresholds,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self {
+            history_capacity: 10_000,
+            max_methods: 1_000,
+            alert_capacity: 100,
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+/// A call that crossed a threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub unix_ms: u64,
+    pub contract: String,
+    pub method: String,
+    /// `slow`, `gas` or `memory`.
+    pub kind: String,
+    pub value: f64,
+    pub threshold: f64,
+}
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} alert: {}::{} at {} (threshold {})",
+            self.kind, self.contract, self.method, self.value, self.threshold
+        )
+    }
+}
+
+/// Where alerts go.
+pub trait AlertSink: Send + Sync {
+    fn alert(&self, alert: &Alert);
+}
+
+/// The default sink: a `tracing` warning per alert.
+#[derive(Debug, Default)]
+pub struct TracingAlerts;
+
+impl AlertSink for TracingAlerts {
+    fn alert(&self, alert: &Alert) {
+        tracing::warn!(kind = %alert.kind, contract = %alert.contract, method = %alert.method,
+            value = alert.value, threshold = alert.threshold, "xwasm anomaly");
+    }
+}
+
+/// Figures of one contract method.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MethodStats {
+    pub calls: u64,
+    pub failures: u64,
+    pub gas_used: u64,
+    pub total_ns: u64,
+}
+
+/// Everything the monitor holds at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub calls: u64,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_kind: BTreeMap<String, u64>,
+    pub by_cache_tier: BTreeMap<String, u64>,
+    pub gas_used: u64,
+    pub host_gas: u64,
+    /// Sum of the calls' wall times.
+    pub total_ns: u64,
+    pub compile_ns: u64,
+    pub compiles: u64,
+    pub max_memory_pages: u64,
+    pub latency_ns: LogHistogram,
+    pub gas: LogHistogram,
+    pub instantiate_ns: LogHistogram,
+    pub execute_ns: LogHistogram,
+    /// Per host function: calls and gas.
+    pub host_functions: BTreeMap<String, (u64, u64)>,
+    /// Per `contract::method`.
+    pub methods: BTreeMap<String, MethodStats>,
+    pub first_unix_ms: u64,
+    pub last_unix_ms: u64,
+    pub alerts: Vec<Alert>,
+    /// The history, oldest first.
+    pub history: Vec<CallRecord>,
+}
+
+impl Snapshot {
+    /// Calls per second over the time the calls span.
+    pub fn calls_per_second(&self) -> f64 {
+        let span = self.last_unix_ms.saturating_sub(self.first_unix_ms) as f64 / 1_000.0;
+        if span > 0.0 { self.calls as f64 / span } else { 0.0 }
+    }
+
+    /// Share of code lookups served by `tier`.
+    pub fn hit_rate(&self, tier: &str) -> f64 {
+        let total: u64 = self.by_cache_tier.values().sum();
+        if total == 0 { 0.0 } else { *self.by_cache_tier.get(tier).unwrap_or(&0) as f64 / total as f64 }
+    }
+}
+
+struct State {
+    snapshot: Snapshot,
+    history: VecDeque<CallRecord>,
+    alerts: VecDeque<Alert>,
+    methods: HashMap<String, MethodStats>,
+}
+
+/// The built-in observer.
+pub struct Monitor {
+    config: MonitorConfig,
+    state: Mutex<State>,
+    sink: Arc<dyn AlertSink>,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Default for Monitor {
+    fn default() -> Self {
+        Self::new(MonitorConfig::default(), Arc::new(TracingAlerts))
+    }
+}
+
+impl Monitor {
+    pub fn new(config: MonitorConfig, sink: Arc<dyn AlertSink>) -> Self {
+        let state = State {
+            snapshot: Snapshot::default(),
+            history: VecDeque::with_capacity(config.history_capacity.min(1 << 16)),
+            alerts: VecDeque::new(),
+            methods: HashMap::new(),
+        };
+        Self { config, state: Mutex::new(state), sink }
+    }
+
+    pub fn config(&self) -> &MonitorConfig {
+        &self.config
+    }
+
+    /// A copy of everything held now.
+    pub fn snapshot(&self) -> Snapshot {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut snapshot = state.snapshot.clone();
+        snapshot.history = state.history.iter().cloned().collect();
+        snapshot.alerts = state.alerts.iter().cloned().collect();
+        snapshot.methods = state.methods.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        snapshot
+    }
+
+    /// The calls of the history that finished in `[from_ms, to_ms]`.
+    pub fn history_between(&self, from_ms: u64, to_ms: u64) -> Vec<CallRecord> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.history.iter().filter(|r| (from_ms..=to_ms).contains(&r.unix_ms)).cloned().collect()
+    }
+
+    fn anomalies(&self, call: &CallRecord) -> Vec<Alert> {
+        let t = &self.config.thresholds;
+        let wall_ms = call.total_ns as f64 / 1e6;
+        let checks = [
+            ("slow", t.max_wall_time_ms.filter(|max| wall_ms > *max).map(|max| (wall_ms, max))),
+            (
+                "gas",
+                t.max_gas.filter(|max| call.gas_used > *max).map(|max| (call.gas_used as f64, max as f64)),
+            ),
+            (
+                "memory",
+                t.max_memory_pages
+                    .filter(|max| call.peak_memory_pages > *max)
+                    .map(|max| (call.peak_memory_pages as f64, max as f64)),
+            ),
+        ];
+        checks
+            .into_iter()
+            .filter_map(|(kind, hit)| {
+                hit.map(|(value, threshold)| Alert {
+                    unix_ms: call.unix_ms,
+                    contract: call.contract.clone(),
+                    method: call.method.clone(),
+                    kind: kind.to_owned(),
+                    value,
+                    threshold,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Observer for Monitor {
+    fn record(&self, call: &CallRecord) {
+        let alerts = self.anomalies(call);
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let s = &mut state.snapshot;
+            s.calls += 1;
+            *s.by_status.entry(call.status.clone()).or_default() += 1;
+            *s.by_kind.entry(call.kind.clone()).or_default() += 1;
+            *s.by_cache_tier.entry(call.cache_tier.clone()).or_default() += 1;
+            s.gas_used += call.gas_used;
+            s.host_gas += call.host_gas;
+            s.total_ns = s.total_ns.saturating_add(call.total_ns);
+            if let Some(ns) = call.compile_ns {
+                s.compile_ns += ns;
+                s.compiles += 1;
+            }
+            s.max_memory_pages = s.max_memory_pages.max(call.peak_memory_pages);
+            s.latency_ns.add(call.total_ns);
+            s.gas.add(call.gas_used);
+            s.instantiate_ns.add(call.instantiate_ns);
+            s.execute_ns.add(call.execute_ns);
+            for host in &call.host_calls {
+                let entry = s.host_functions.entry(host.name.clone()).or_default();
+                entry.0 += host.calls as u64;
+                entry.1 += host.gas;
+            }
+            if s.first_unix_ms == 0 || call.unix_ms < s.first_unix_ms {
+                s.first_unix_ms = call.unix_ms;
+            }
+            s.last_unix_ms = s.last_unix_ms.max(call.unix_ms);
+
+            let key = format!("{}::{}", call.contract, call.method);
+            if !state.methods.contains_key(&key) && state.methods.len() >= self.config.max_methods {
+                let coldest = state.methods.iter().min_by_key(|(_, m)| m.calls).map(|(k, _)| k.clone());
+                if let Some(coldest) = coldest {
+                    state.methods.remove(&coldest);
+                }
+            }
+            let method = state.methods.entry(key).or_default();
+            method.calls += 1;
+            method.failures += (call.status != "ok") as u64;
+            method.gas_used += call.gas_used;
+            method.total_ns += call.total_ns;
+
+            if self.config.history_capacity > 0 {
+                if state.history.len() >= self.config.history_capacity {
+                    state.history.pop_front();
+                }
+                state.history.push_back(call.clone());
+            }
+            for alert in &alerts {
+                if state.alerts.len() >= self.config.alert_capacity.max(1) {
+                    state.alerts.pop_front();
+                }
+                state.alerts.push_back(alert.clone());
+            }
+        }
+        for alert in &alerts {
+            self.sink.alert(alert);
+        }
+    }
+}

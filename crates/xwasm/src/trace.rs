@@ -1,0 +1,80 @@
+//! What the monitor learns of one call, gathered as the call runs, and how
+//! it becomes a `CallRecord`.
+
+use crate::code::CodeSource;
+use std::time::{Duration, Instant};
+use xwasm_exec::{Execution, Outcome, Timing};
+use xwasm_monitor::{CallRecord, HostCallRecord};
+use xwasm_store::Address;
+
+pub(crate) struct Trace {
+    kind: &'static str,
+    started: Instant,
+    source: CodeSource,
+    load: Duration,
+    timing: Timing,
+    commit: Duration,
+    host_calls: Vec<HostCallRecord>,
+}
+
+impl Trace {
+    pub(crate) fn start(kind: &'static str) -> Self {
+        Self {
+            kind,
+            started: Instant::now(),
+            source: CodeSource::Memory,
+            load: Duration::ZERO,
+            timing: Timing::default(),
+            commit: Duration::ZERO,
+            host_calls: Vec::new(),
+        }
+    }
+
+    /// The code was found (or compiled): `source` says where.
+    pub(crate) fn loaded(&mut self, source: CodeSource) {
+        self.source = source;
+        self.load = self.started.elapsed();
+    }
+
+    /// The execution finished; its journal is not settled yet.
+    pub(crate) fn ran(&mut self, execution: &Execution, detailed: bool) {
+        self.timing = execution.timing;
+        if detailed {
+            self.host_calls = execution
+                .context
+                .host_calls
+                .iter()
+                .map(|h| HostCallRecord { name: h.name.to_owned(), calls: h.calls, gas: h.gas })
+                .collect();
+        }
+    }
+
+    /// Runs `commit` and records how long it took.
+    pub(crate) fn commit<T>(&mut self, commit: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let result = commit();
+        self.commit = started.elapsed();
+        result
+    }
+
+    pub(crate) fn record(self, address: &Address, method: &str, outcome: &Outcome) -> CallRecord {
+        CallRecord {
+            unix_ms: xwasm_security::AuditEntry::now_ms(),
+            kind: self.kind.to_owned(),
+            contract: address.to_hex(),
+            method: method.to_owned(),
+            status: outcome.status.as_str().to_owned(),
+            gas_used: outcome.gas_used,
+            gas_limit: outcome.gas_limit,
+            host_gas: outcome.host_gas,
+            instantiate_ns: self.timing.instantiate.as_nanos() as u64,
+            execute_ns: self.timing.execute.as_nanos() as u64,
+            commit_ns: self.commit.as_nanos() as u64,
+            total_ns: self.started.elapsed().as_nanos() as u64,
+            peak_memory_pages: self.timing.peak_memory_pages,
+            cache_tier: self.source.as_str().to_owned(),
+            compile_ns: (self.source == CodeSource::Compiled).then_some(self.load.as_nanos() as u64),
+            host_calls: self.host_calls,
+        }
+    }
+}
