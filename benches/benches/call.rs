@@ -2,9 +2,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use xwasm::{Status, Transaction};
+use xwasm::{Status, Transaction, Vm};
 use xwasm_benches::{
-    CHAIN, EMPTY_CONTRACT, MinimalEmbedding, RECIPIENT, SENDER, TOKEN, deployed, transfer_input,
+    CHAIN, EMPTY_CONTRACT, MinimalEmbedding, RECIPIENT, SENDER, TOKEN, deployed, deployed_on, transfer_input,
 };
 
 fn empty_call(c: &mut Criterion) {
@@ -20,6 +20,10 @@ fn empty_call(c: &mut Criterion) {
             black_box(outcome)
         })
     });
+    let (vm, address) = deployed_on(Vm::builder().monitoring(None), EMPTY_CONTRACT, &[]);
+    group.bench_function("xwasm_unmonitored", |b| {
+        b.iter(|| black_box(vm.call(&address, "noop", &CHAIN, &tx).expect("runs")))
+    });
     group.finish();
 }
 
@@ -32,6 +36,10 @@ fn token_transfer(c: &mut Criterion) {
             debug_assert_eq!(outcome.status, Status::Ok);
             black_box(outcome)
         })
+    });
+    let (vm, token) = deployed_on(Vm::builder().monitoring(None), TOKEN, &u64::MAX.to_le_bytes());
+    c.bench_function("token_transfer/xwasm_unmonitored", |b| {
+        b.iter(|| black_box(vm.call(&token, "transfer", &CHAIN, &tx).expect("runs")))
     });
 }
 

@@ -54,7 +54,12 @@ impl MinimalEmbedding {
 /// A VM on in-memory state with `wat` deployed by [`SENDER`]; returns the
 /// contract's address.
 pub fn deployed(wat: &str, input: &[u8]) -> (Vm, Address) {
-    let vm = Vm::builder().backend(Arc::new(xwasm::store::MemoryBackend::new())).build().expect("vm");
+    deployed_on(Vm::builder(), wat, input)
+}
+
+/// [`deployed`] on a VM built by `builder`.
+pub fn deployed_on(builder: xwasm::VmBuilder, wat: &str, input: &[u8]) -> (Vm, Address) {
+    let vm = builder.backend(Arc::new(xwasm::store::MemoryBackend::new())).build().expect("vm");
     let wasm = wat::parse_str(wat).expect("valid WAT");
     let outcome = vm.deploy(&wasm, &CHAIN, &Transaction::new(SENDER, 10_000_000, input)).expect("deploys");
     (vm, outcome.address.expect("deployed"))

@@ -1,9 +1,10 @@
 //! The memory tier: an LRU of compiled code bounded by entries and bytes.
 
 use crate::CacheStats;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 /// What the memory tier knows of an entry, for cleanup policies.
@@ -52,27 +53,51 @@ impl Default for MemoryTierConfig {
 
 struct Slot<V> {
     value: V,
-    meta: EntryMeta,
-    /// Position in the recency order.
-    tick: u64,
+    bytes: usize,
+    inserted: Instant,
+    /// Recency: the tier's tick at the last use (unique, increasing).
+    tick: AtomicU64,
+    /// Nanoseconds after the tier's creation at the last use.
+    last_access_ns: AtomicU64,
+    hits: AtomicU64,
+}
+
+impl<V> Slot<V> {
+    fn meta(&self, epoch: Instant) -> EntryMeta {
+        EntryMeta {
+            bytes: self.bytes,
+            inserted: self.inserted,
+            last_access: epoch + Duration::from_nanos(self.last_access_ns.load(Ordering::Relaxed)),
+            hits: self.hits.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    memory_hits: AtomicU64,
+    misses: AtomicU64,
+    inserts: AtomicU64,
+    evictions: AtomicU64,
 }
 
 struct Inner<K, V> {
     slots: HashMap<K, Slot<V>>,
-    /// Recency order: the smallest tick is the least recently used.
-    order: BTreeMap<u64, K>,
-    next_tick: u64,
     bytes: usize,
-    stats: CacheStats,
 }
 
 /// A thread-safe LRU map bounded by entry count and by total bytes.
 ///
-/// Values are cheap to clone (an `Arc`, a wasmtime `Module`). Eviction
-/// order is least recently used first; not consensus-relevant.
+/// Values are cheap to clone (an `Arc`, a wasmtime `Module`). A hit takes
+/// a shared lock only (recency is an atomic tick per entry); eviction, on
+/// insert, scans for the least recently used entry. Eviction order is
+/// least recently used first; not consensus-relevant.
 pub struct MemoryTier<K, V> {
     config: MemoryTierConfig,
-    inner: Mutex<Inner<K, V>>,
+    inner: RwLock<Inner<K, V>>,
+    next_tick: AtomicU64,
+    epoch: Instant,
+    counters: Counters,
     /// One lock per key being loaded, so concurrent loads of the same key
     /// run once.
     loading: Mutex<HashMap<K, Arc<Mutex<()>>>>,
@@ -82,68 +107,79 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
     pub fn new(config: MemoryTierConfig) -> Self {
         Self {
             config,
-            inner: Mutex::new(Inner {
-                slots: HashMap::new(),
-                order: BTreeMap::new(),
-                next_tick: 0,
-                bytes: 0,
-                stats: CacheStats::default(),
-            }),
+            inner: RwLock::new(Inner { slots: HashMap::new(), bytes: 0 }),
+            next_tick: AtomicU64::new(0),
+            epoch: Instant::now(),
+            counters: Counters::default(),
             loading: Mutex::new(HashMap::new()),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn read(&self) -> RwLockReadGuard<'_, Inner<K, V>> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner<K, V>> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn tick(&self) -> u64 {
+        self.next_tick.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
     }
 
     /// The value of `key`, marking it most recently used. Counts a memory
     /// hit or a miss.
     pub fn get(&self, key: &K) -> Option<V> {
-        let mut inner = self.lock();
-        let tick = inner.next_tick;
-        let Some(slot) = inner.slots.get_mut(key) else {
-            inner.stats.misses += 1;
+        let inner = self.read();
+        let Some(slot) = inner.slots.get(key) else {
+            self.counters.misses.fetch_add(1, Ordering::Relaxed);
             return None;
         };
-        let old_tick = std::mem::replace(&mut slot.tick, tick);
-        slot.meta.hits += 1;
-        slot.meta.last_access = Instant::now();
-        let value = slot.value.clone();
-        inner.order.remove(&old_tick);
-        inner.order.insert(tick, key.clone());
-        inner.next_tick += 1;
-        inner.stats.memory_hits += 1;
-        Some(value)
+        slot.tick.store(self.tick(), Ordering::Relaxed);
+        slot.last_access_ns.store(self.now_ns(), Ordering::Relaxed);
+        slot.hits.fetch_add(1, Ordering::Relaxed);
+        self.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
+        Some(slot.value.clone())
     }
 
     /// Inserts `value` (of `bytes` bytes), evicting least recently used
     /// entries until the bounds hold. A value larger than the byte bound is
     /// not kept.
     pub fn insert(&self, key: K, value: V, bytes: usize) {
-        let mut inner = self.lock();
+        let mut inner = self.write();
         if let Some(old) = inner.slots.remove(&key) {
-            inner.order.remove(&old.tick);
-            inner.bytes -= old.meta.bytes;
+            inner.bytes -= old.bytes;
         }
         if bytes > self.config.max_bytes || self.config.max_entries == 0 {
             return;
         }
         while inner.slots.len() >= self.config.max_entries || inner.bytes + bytes > self.config.max_bytes {
-            let Some((_, oldest)) = inner.order.pop_first() else { break };
+            let oldest = inner
+                .slots
+                .iter()
+                .min_by_key(|(_, s)| s.tick.load(Ordering::Relaxed))
+                .map(|(k, _)| k.clone());
+            let Some(oldest) = oldest else { break };
             if let Some(slot) = inner.slots.remove(&oldest) {
-                inner.bytes -= slot.meta.bytes;
-                inner.stats.evictions += 1;
+                inner.bytes -= slot.bytes;
+                self.counters.evictions.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let now = Instant::now();
-        let tick = inner.next_tick;
-        inner.next_tick += 1;
-        inner.order.insert(tick, key.clone());
         inner.bytes += bytes;
-        inner.stats.inserts += 1;
-        let meta = EntryMeta { bytes, inserted: now, last_access: now, hits: 0 };
-        inner.slots.insert(key, Slot { value, meta, tick });
+        self.counters.inserts.fetch_add(1, Ordering::Relaxed);
+        let slot = Slot {
+            value,
+            bytes,
+            inserted: Instant::now(),
+            tick: AtomicU64::new(self.tick()),
+            last_access_ns: AtomicU64::new(self.now_ns()),
+            hits: AtomicU64::new(0),
+        };
+        inner.slots.insert(key, slot);
     }
 
     /// The value of `key`, loading it with `load` on a miss. Concurrent
@@ -179,42 +215,43 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
 
     /// The value of `key` without counting a hit or a miss.
     fn peek(&self, key: &K) -> Option<V> {
-        self.lock().slots.get(key).map(|slot| slot.value.clone())
+        self.read().slots.get(key).map(|slot| slot.value.clone())
     }
 
     pub fn remove(&self, key: &K) -> Option<V> {
-        let mut inner = self.lock();
+        let mut inner = self.write();
         let slot = inner.slots.remove(key)?;
-        inner.order.remove(&slot.tick);
-        inner.bytes -= slot.meta.bytes;
+        inner.bytes -= slot.bytes;
         Some(slot.value)
     }
 
     /// Drops every entry `policy` selects; returns how many.
     pub fn cleanup(&self, policy: CleanupPolicy) -> usize {
-        let mut inner = self.lock();
+        let mut inner = self.write();
         let now = Instant::now();
-        let doomed: Vec<K> =
-            inner.slots.iter().filter(|(_, s)| policy.drops(&s.meta, now)).map(|(k, _)| k.clone()).collect();
+        let doomed: Vec<K> = inner
+            .slots
+            .iter()
+            .filter(|(_, s)| policy.drops(&s.meta(self.epoch), now))
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in &doomed {
             if let Some(slot) = inner.slots.remove(key) {
-                inner.order.remove(&slot.tick);
-                inner.bytes -= slot.meta.bytes;
-                inner.stats.evictions += 1;
+                inner.bytes -= slot.bytes;
+                self.counters.evictions.fetch_add(1, Ordering::Relaxed);
             }
         }
         doomed.len()
     }
 
     pub fn clear(&self) {
-        let mut inner = self.lock();
+        let mut inner = self.write();
         inner.slots.clear();
-        inner.order.clear();
         inner.bytes = 0;
     }
 
     pub fn len(&self) -> usize {
-        self.lock().slots.len()
+        self.read().slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -222,20 +259,31 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
     }
 
     pub fn bytes(&self) -> usize {
-        self.lock().bytes
+        self.read().bytes
     }
 
     pub fn meta(&self, key: &K) -> Option<EntryMeta> {
-        self.lock().slots.get(key).map(|s| s.meta)
+        self.read().slots.get(key).map(|s| s.meta(self.epoch))
     }
 
     pub fn stats(&self) -> CacheStats {
-        self.lock().stats
+        let c = &self.counters;
+        CacheStats {
+            memory_hits: c.memory_hits.load(Ordering::Relaxed),
+            misses: c.misses.load(Ordering::Relaxed),
+            inserts: c.inserts.load(Ordering::Relaxed),
+            evictions: c.evictions.load(Ordering::Relaxed),
+            ..CacheStats::default()
+        }
     }
 
     /// Keys from least to most recently used.
     pub fn keys_by_recency(&self) -> Vec<K> {
-        self.lock().order.values().cloned().collect()
+        let inner = self.read();
+        let mut keys: Vec<(u64, K)> =
+            inner.slots.iter().map(|(k, s)| (s.tick.load(Ordering::Relaxed), k.clone())).collect();
+        keys.sort_by_key(|(tick, _)| *tick);
+        keys.into_iter().map(|(_, k)| k).collect()
     }
 }
 

@@ -29,8 +29,8 @@ pub fn report(state: &Path, format: ReportFormat, out: Option<&Path>) -> Result<
     let records = xwasm::monitor::load_history(&path, HISTORY_CAPACITY)
         .map_err(|e| Failure(format!("cannot read the call history {}: {e}", path.display())))?;
     let monitor = Monitor::new(MonitorConfig::default(), Arc::new(xwasm::monitor::TracingAlerts));
-    for record in &records {
-        monitor.record(record);
+    for record in records {
+        monitor.record(&Arc::new(record));
     }
     let snapshot = monitor.snapshot();
     let text = match format {

@@ -96,18 +96,27 @@ pub struct Timing {
 }
 
 /// What to run in a fresh instance.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum Entry<'a> {
     /// A contract method: an exported `() -> ()` function (ABI.md).
     Method(&'a str),
+    /// A contract method whose export was resolved once for the module
+    /// (`Module::get_export_index`): no lookup by name per call.
+    Resolved(&'a str, &'a wasmtime::ModuleExport),
     /// Any exported function, with arguments (for `xwasm run`).
     Function { name: &'a str, params: &'a [Val] },
+}
+
+impl std::fmt::Debug for Entry<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Entry({})", self.name())
+    }
 }
 
 impl Entry<'_> {
     pub fn name(&self) -> &str {
         match self {
-            Entry::Method(name) | Entry::Function { name, .. } => name,
+            Entry::Method(name) | Entry::Resolved(name, _) | Entry::Function { name, .. } => name,
         }
     }
 }
@@ -257,6 +266,8 @@ impl Executor {
                 return Err(Fault::Setup(ExecError::Instantiate { reason: format!("{error:#}") }));
             }
         };
+        let memory = instance.get_memory(&mut *store, "memory");
+        store.data_mut().memory = memory;
         let base = store.data().stack_base;
         if base > 0
             && let Some(global) = instance.get_global(&mut *store, xwasm_store::STACK_GLOBAL_EXPORT)
@@ -283,6 +294,14 @@ impl Executor {
         match entry {
             Entry::Method(name) => {
                 let func = instance.get_typed_func::<(), ()>(&mut *store, name).map_err(|_| unknown())?;
+                func.call(&mut *store, ()).map_err(Fault::Run)
+            }
+            Entry::Resolved(_, export) => {
+                let func = instance
+                    .get_module_export(&mut *store, export)
+                    .and_then(wasmtime::Extern::into_func)
+                    .ok_or_else(unknown)?;
+                let func = func.typed::<(), ()>(&*store).map_err(|_| unknown())?;
                 func.call(&mut *store, ()).map_err(Fault::Run)
             }
             Entry::Function { name, params } => {

@@ -27,6 +27,9 @@ impl GuestRange {
 }
 
 fn memory(caller: &mut Caller<'_, WasmContext>) -> wasmtime::Result<Memory> {
+    if let Some(memory) = caller.data().memory {
+        return Ok(memory);
+    }
     match caller.get_export("memory").and_then(|export| export.into_memory()) {
         Some(memory) => Ok(memory),
         None => Err(halt(caller, Halt::BadPointer("the contract exports no memory".into()))),

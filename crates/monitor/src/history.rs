@@ -4,7 +4,7 @@
 use crate::record::{CallRecord, Observer};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Appends every call to a JSON-lines file. When the file holds more than
 /// `4 × capacity` lines it is rewritten (atomically) with the newest
@@ -36,8 +36,8 @@ impl HistoryFile {
 }
 
 impl Observer for HistoryFile {
-    fn record(&self, call: &CallRecord) {
-        let mut line = serde_json::to_vec(call).expect("plain data serializes");
+    fn record(&self, call: &Arc<CallRecord>) {
+        let mut line = serde_json::to_vec(&**call).expect("plain data serializes");
         line.push(b'\n');
         // One write per line: concurrent processes do not interleave.
         let _ = self.file.lock().unwrap_or_else(|e| e.into_inner()).write_all(&line);

@@ -63,8 +63,8 @@ fn bar_chart(title: &str, bars: &[(String, f64)], unit: &str) -> String {
 
 /// Gas of each call of the history, in order, as points joined by a line.
 fn gas_over_time(s: &Snapshot) -> String {
-    let calls: Vec<&crate::CallRecord> =
-        s.history.iter().rev().take(500).collect::<Vec<_>>().into_iter().rev().collect();
+    let skip = s.history.len().saturating_sub(500);
+    let calls: Vec<&crate::CallRecord> = s.history.iter().skip(skip).map(|r| &**r).collect();
     let (width, height) = (560.0, 220.0);
     let max = calls.iter().map(|c| c.gas_used).max().unwrap_or(1).max(1) as f64;
     let step = width / calls.len().max(2).saturating_sub(1) as f64;
@@ -203,7 +203,7 @@ h2{margin-top:22px}
     html.push_str("<h2>Outcomes</h2>");
     html.push_str(&table(
         &["status", "calls"],
-        r.by_status.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect(),
+        r.by_status.iter().map(|(k, v)| vec![k.to_string(), v.to_string()]).collect(),
     ));
     html.push_str("<h2>Host functions</h2>");
     html.push_str(&table(

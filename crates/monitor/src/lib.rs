@@ -19,15 +19,16 @@
 //! # Example
 //!
 //! ```
+//! use std::sync::Arc;
 //! use xwasm_monitor::{CallRecord, Monitor, Observer, Report};
 //!
 //! let monitor = Monitor::default();
-//! monitor.record(&CallRecord {
+//! monitor.record(&Arc::new(CallRecord {
 //!     unix_ms: 1, kind: "call".into(), contract: "ab".repeat(32), method: "transfer".into(),
 //!     status: "ok".into(), gas_used: 5_000, gas_limit: 10_000, host_gas: 4_000,
 //!     instantiate_ns: 2_000, execute_ns: 5_000, commit_ns: 1_000, total_ns: 9_000,
 //!     peak_memory_pages: 1, cache_tier: "memory".into(), compile_ns: None, host_calls: vec![],
-//! });
+//! }));
 //! let report = Report::new(&monitor.snapshot());
 //! assert_eq!((report.calls, report.gas_used, report.wasm_gas), (1, 5_000, 1_000));
 //! assert!(xwasm_monitor::prometheus(&monitor.snapshot()).contains("xwasm_calls_total{status=\"ok\"} 1"));
@@ -46,5 +47,5 @@ pub use html::dashboard;
 pub use monitor::{
     Alert, AlertSink, MethodStats, Monitor, MonitorConfig, Snapshot, Thresholds, TracingAlerts,
 };
-pub use record::{CallRecord, HostCallRecord, Observer};
+pub use record::{CallRecord, HostCallRecord, Label, Observer};
 pub use report::{HostRow, MethodRow, Percentiles, Report, prometheus};

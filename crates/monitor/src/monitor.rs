@@ -3,7 +3,7 @@
 //! bounded memory.
 
 use crate::histogram::LogHistogram;
-use crate::record::{CallRecord, Observer};
+use crate::record::{CallRecord, Label, Observer};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -96,12 +96,12 @@ pub struct MethodStats {
 }
 
 /// Everything the monitor holds at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub calls: u64,
-    pub by_status: BTreeMap<String, u64>,
-    pub by_kind: BTreeMap<String, u64>,
-    pub by_cache_tier: BTreeMap<String, u64>,
+    pub by_status: BTreeMap<Label, u64>,
+    pub by_kind: BTreeMap<Label, u64>,
+    pub by_cache_tier: BTreeMap<Label, u64>,
     pub gas_used: u64,
     pub host_gas: u64,
     /// Sum of the calls' wall times.
@@ -114,14 +114,14 @@ pub struct Snapshot {
     pub instantiate_ns: LogHistogram,
     pub execute_ns: LogHistogram,
     /// Per host function: calls and gas.
-    pub host_functions: BTreeMap<String, (u64, u64)>,
+    pub host_functions: BTreeMap<Label, (u64, u64)>,
     /// Per `contract::method`.
     pub methods: BTreeMap<String, MethodStats>,
     pub first_unix_ms: u64,
     pub last_unix_ms: u64,
     pub alerts: Vec<Alert>,
     /// The history, oldest first.
-    pub history: Vec<CallRecord>,
+    pub history: Vec<Arc<CallRecord>>,
 }
 
 impl Snapshot {
@@ -140,9 +140,11 @@ impl Snapshot {
 
 struct State {
     snapshot: Snapshot,
-    history: VecDeque<CallRecord>,
+    history: VecDeque<Arc<CallRecord>>,
     alerts: VecDeque<Alert>,
-    methods: HashMap<String, MethodStats>,
+    /// Per contract, per method.
+    methods: HashMap<String, HashMap<String, MethodStats>>,
+    method_count: usize,
 }
 
 /// The built-in observer.
@@ -171,6 +173,7 @@ impl Monitor {
             history: VecDeque::with_capacity(config.history_capacity.min(1 << 16)),
             alerts: VecDeque::new(),
             methods: HashMap::new(),
+            method_count: 0,
         };
         Self { config, state: Mutex::new(state), sink }
     }
@@ -185,12 +188,18 @@ impl Monitor {
         let mut snapshot = state.snapshot.clone();
         snapshot.history = state.history.iter().cloned().collect();
         snapshot.alerts = state.alerts.iter().cloned().collect();
-        snapshot.methods = state.methods.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        snapshot.methods = state
+            .methods
+            .iter()
+            .flat_map(|(contract, methods)| {
+                methods.iter().map(move |(m, v)| (format!("{contract}::{m}"), v.clone()))
+            })
+            .collect();
         snapshot
     }
 
     /// The calls of the history that finished in `[from_ms, to_ms]`.
-    pub fn history_between(&self, from_ms: u64, to_ms: u64) -> Vec<CallRecord> {
+    pub fn history_between(&self, from_ms: u64, to_ms: u64) -> Vec<Arc<CallRecord>> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.history.iter().filter(|r| (from_ms..=to_ms).contains(&r.unix_ms)).cloned().collect()
     }
@@ -227,8 +236,27 @@ impl Monitor {
     }
 }
 
+impl State {
+    fn evict_coldest_method(&mut self) {
+        let coldest = self
+            .methods
+            .iter()
+            .flat_map(|(c, methods)| methods.iter().map(move |(m, stats)| (stats.calls, c, m)))
+            .min()
+            .map(|(_, c, m)| (c.clone(), m.clone()));
+        if let Some((contract, method)) = coldest {
+            let methods = self.methods.get_mut(&contract).expect("found above");
+            methods.remove(&method);
+            if methods.is_empty() {
+                self.methods.remove(&contract);
+            }
+            self.method_count -= 1;
+        }
+    }
+}
+
 impl Observer for Monitor {
-    fn record(&self, call: &CallRecord) {
+    fn record(&self, call: &Arc<CallRecord>) {
         let alerts = self.anomalies(call);
         {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -259,14 +287,19 @@ impl Observer for Monitor {
             }
             s.last_unix_ms = s.last_unix_ms.max(call.unix_ms);
 
-            let key = format!("{}::{}", call.contract, call.method);
-            if !state.methods.contains_key(&key) && state.methods.len() >= self.config.max_methods {
-                let coldest = state.methods.iter().min_by_key(|(_, m)| m.calls).map(|(k, _)| k.clone());
-                if let Some(coldest) = coldest {
-                    state.methods.remove(&coldest);
+            let known = state.methods.get(&*call.contract).is_some_and(|m| m.contains_key(&*call.method));
+            if !known {
+                if state.method_count >= self.config.max_methods {
+                    state.evict_coldest_method();
                 }
+                state.method_count += 1;
             }
-            let method = state.methods.entry(key).or_default();
+            let method = state
+                .methods
+                .entry(call.contract.clone())
+                .or_default()
+                .entry(call.method.clone())
+                .or_default();
             method.calls += 1;
             method.failures += (call.status != "ok") as u64;
             method.gas_used += call.gas_used;

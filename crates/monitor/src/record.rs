@@ -1,11 +1,17 @@
 //! What the monitor is told: plain records, with no execution types.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Text that is nearly always a static string (a status, a tier, a host
+/// function's name): no allocation on the call path.
+pub type Label = Cow<'static, str>;
 
 /// One host function's share of a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostCallRecord {
-    pub name: String,
+    pub name: Label,
     pub calls: u32,
     pub gas: u64,
 }
@@ -17,13 +23,13 @@ pub struct CallRecord {
     /// When it finished, ms since the Unix epoch (the node's clock).
     pub unix_ms: u64,
     /// `deploy`, `call`, `query` or `nested`.
-    pub kind: String,
+    pub kind: Label,
     /// The contract's address, hex.
     pub contract: String,
     pub method: String,
     /// The outcome status (`ok`, `abort`, `limit`, `trap`, `out_of_gas`,
     /// `timeout`).
-    pub status: String,
+    pub status: Label,
     pub gas_used: u64,
     pub gas_limit: u64,
     /// Of `gas_used`, what host functions charged (nested calls included).
@@ -35,7 +41,7 @@ pub struct CallRecord {
     pub total_ns: u64,
     pub peak_memory_pages: u64,
     /// Which cache tier served the code: `memory`, `disk` or `compiled`.
-    pub cache_tier: String,
+    pub cache_tier: Label,
     /// Time spent compiling, when the code was compiled for this call.
     pub compile_ns: Option<u64>,
     pub host_calls: Vec<HostCallRecord>,
@@ -49,7 +55,8 @@ impl CallRecord {
 }
 
 /// Receives every finished call. Implementations must be cheap: they run on
-/// the call path.
+/// the call path. The record is shared (an `Arc`), so keeping it costs no
+/// copy.
 pub trait Observer: Send + Sync {
-    fn record(&self, call: &CallRecord);
+    fn record(&self, call: &Arc<CallRecord>);
 }

@@ -36,8 +36,8 @@ pub struct HostRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub calls: u64,
-    pub by_status: std::collections::BTreeMap<String, u64>,
-    pub by_kind: std::collections::BTreeMap<String, u64>,
+    pub by_status: std::collections::BTreeMap<crate::Label, u64>,
+    pub by_kind: std::collections::BTreeMap<crate::Label, u64>,
     pub gas_used: u64,
     pub wasm_gas: u64,
     pub host_gas: u64,
@@ -46,7 +46,7 @@ pub struct Report {
     pub execute_us: Percentiles,
     pub gas_per_call: Percentiles,
     pub calls_per_second: f64,
-    pub cache: std::collections::BTreeMap<String, u64>,
+    pub cache: std::collections::BTreeMap<crate::Label, u64>,
     pub memory_hit_rate: f64,
     pub disk_hit_rate: f64,
     pub compiles: u64,
@@ -92,7 +92,7 @@ impl Report {
         let mut host_functions: Vec<HostRow> = s
             .host_functions
             .iter()
-            .map(|(name, (calls, gas))| HostRow { function: name.clone(), calls: *calls, gas: *gas })
+            .map(|(name, (calls, gas))| HostRow { function: name.to_string(), calls: *calls, gas: *gas })
             .collect();
         host_functions.sort_by(|a, b| b.gas.cmp(&a.gas).then(a.function.cmp(&b.function)));
         Report {

@@ -50,6 +50,9 @@ impl StateBackend for MemoryBackend {
     }
 
     fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         for (key, value) in changes {
             match value {

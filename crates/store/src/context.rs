@@ -178,6 +178,9 @@ pub struct WasmContext {
     /// Calls and gas per host function, in order of first use (for the
     /// monitor; not consensus-relevant).
     pub host_calls: Vec<HostCallStat>,
+    /// The instance's exported `memory`, resolved once after instantiation
+    /// so host functions need not look it up by name.
+    pub memory: Option<wasmtime::Memory>,
 }
 
 /// How often one host function was called in an execution, and the gas it
@@ -324,6 +327,7 @@ impl WasmContext {
             stop: StopSignal::default(),
             stack_base: 0,
             host_calls: Vec::new(),
+            memory: None,
         }
     }
 

@@ -23,6 +23,14 @@ pub struct CallOptions {
     pub timeout: Option<Duration>,
 }
 
+/// The entry for `method` of `code`, resolved to its export when known.
+fn resolved<'a>(code: &'a LoadedCode, method: &'a str) -> Entry<'a> {
+    match code.methods.get(method) {
+        Some(export) => Entry::Resolved(method, export),
+        None => Entry::Method(method),
+    }
+}
+
 /// Sampled frames of exported functions without a name-section entry
 /// (`func[N]` in the compiled module's index space) and their export
 /// names.
@@ -198,7 +206,8 @@ impl Vm {
             read_only,
             Some(options),
         );
-        let execution = self.execute(frame, Entry::Method(method), tx.gas_limit)?;
+        let entry = resolved(&code, method);
+        let execution = self.execute(frame, entry, tx.gas_limit)?;
         trace.ran(&execution, self.observed());
         if let Some(Halt::Permission(denied)) = &execution.context.halt {
             self.audit(
@@ -227,18 +236,33 @@ impl Vm {
         if method == "init" {
             return Err(VmError::InitNotCallable);
         }
-        let key = keys::contract(address);
-        let record = match journal.get(&key)? {
-            None => return Err(VmError::NoContract { address: *address }),
-            Some(bytes) => ContractRecord::from_bytes(&bytes).ok_or_else(|| {
-                xwasm_store::StateError::CorruptRecord { key_hex: hex::encode(&key), what: "contract record" }
-            })?,
+        let record = match self.inner.contracts.get(address) {
+            Some(record) => record,
+            None => {
+                let key = keys::contract(address);
+                let record = match journal.get(&key)? {
+                    None => return Err(VmError::NoContract { address: *address }),
+                    Some(bytes) => ContractRecord::from_bytes(&bytes).ok_or_else(|| {
+                        xwasm_store::StateError::CorruptRecord {
+                            key_hex: hex::encode(&key),
+                            what: "contract record",
+                        }
+                    })?,
+                };
+                // Records never change once committed; one in the journal
+                // only may still be rolled back, so only committed ones
+                // are remembered.
+                if !journal.changes().contains_key(&key) {
+                    self.inner.contracts.insert(*address, record);
+                }
+                record
+            }
         };
         let (code, source) = self.load_code(record.code_hash, || {
             let wasm = journal.get(&keys::code(&record.code_hash))?;
             wasm.map(Arc::from).ok_or(VmError::MissingCode { address: *address })
         })?;
-        if !code.info.methods().any(|m| m == method) {
+        if !code.methods.contains_key(method) {
             let available = code.info.methods().filter(|m| *m != "init").collect::<Vec<_>>().join(", ");
             return Err(VmError::UnknownMethod { address: *address, method: method.to_owned(), available });
         }
@@ -520,7 +544,7 @@ impl Vm {
 
     fn observe(&self, trace: Trace, address: &Address, method: &str, outcome: &Outcome) {
         if self.observed() {
-            let record = trace.record(address, method, outcome);
+            let record = std::sync::Arc::new(trace.record(address, method, outcome));
             for observer in &self.inner.observers {
                 observer.record(&record);
             }

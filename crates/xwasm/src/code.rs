@@ -15,11 +15,36 @@ pub struct LoadedCode {
     /// Linked for read-only calls: host functions with side effects refuse.
     pub pre_read_only: InstancePre<WasmContext>,
     pub info: Arc<ModuleInfo>,
+    /// The callable methods, each resolved once to its export.
+    pub methods: std::collections::HashMap<String, wasmtime::ModuleExport>,
 }
 
 impl std::fmt::Debug for LoadedCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedCode").field("code_hash", &hex::encode(self.code_hash)).finish_non_exhaustive()
+    }
+}
+
+/// Committed contract records by address, read once. Bounded: past
+/// `CAPACITY` entries it starts over.
+#[derive(Debug, Default)]
+pub(crate) struct RecordCache {
+    records: std::sync::RwLock<std::collections::HashMap<xwasm_store::Address, xwasm_store::ContractRecord>>,
+}
+
+impl RecordCache {
+    const CAPACITY: usize = 100_000;
+
+    pub(crate) fn get(&self, address: &xwasm_store::Address) -> Option<xwasm_store::ContractRecord> {
+        self.records.read().unwrap_or_else(|e| e.into_inner()).get(address).copied()
+    }
+
+    pub(crate) fn insert(&self, address: xwasm_store::Address, record: xwasm_store::ContractRecord) {
+        let mut records = self.records.write().unwrap_or_else(|e| e.into_inner());
+        if records.len() >= Self::CAPACITY {
+            records.clear();
+        }
+        records.insert(address, record);
     }
 }
 
@@ -64,7 +89,11 @@ impl Vm {
             let pre_read_only = link(&self.inner.read_only_linker)?;
             let image = module.image_range();
             let bytes = (image.end as usize - image.start as usize).max(wasm.len());
-            let code = LoadedCode { code_hash, module, pre, pre_read_only, info: Arc::new(info) };
+            let methods = info
+                .methods()
+                .filter_map(|name| Some((name.to_owned(), module.get_export_index(name)?)))
+                .collect();
+            let code = LoadedCode { code_hash, module, pre, pre_read_only, info: Arc::new(info), methods };
             Ok::<_, VmError>((Arc::new(code), bytes))
         })?;
         Ok((code, source))

@@ -111,7 +111,7 @@ impl VirtualMachine for Vm {
     }
 
     fn get_execution_state(&self) -> ExecutionState {
-        *self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state()
     }
 
     fn reset(&mut self) -> Result<(), VmError> {

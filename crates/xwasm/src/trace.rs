@@ -44,7 +44,7 @@ impl Trace {
                 .context
                 .host_calls
                 .iter()
-                .map(|h| HostCallRecord { name: h.name.to_owned(), calls: h.calls, gas: h.gas })
+                .map(|h| HostCallRecord { name: h.name.into(), calls: h.calls, gas: h.gas })
                 .collect();
         }
     }
@@ -60,10 +60,10 @@ impl Trace {
     pub(crate) fn record(self, address: &Address, method: &str, outcome: &Outcome) -> CallRecord {
         CallRecord {
             unix_ms: xwasm_security::AuditEntry::now_ms(),
-            kind: self.kind.to_owned(),
+            kind: self.kind.into(),
             contract: address.to_hex(),
             method: method.to_owned(),
-            status: outcome.status.as_str().to_owned(),
+            status: outcome.status.as_str().into(),
             gas_used: outcome.gas_used,
             gas_limit: outcome.gas_limit,
             host_gas: outcome.host_gas,
@@ -72,7 +72,7 @@ impl Trace {
             commit_ns: self.commit.as_nanos() as u64,
             total_ns: self.started.elapsed().as_nanos() as u64,
             peak_memory_pages: self.timing.peak_memory_pages,
-            cache_tier: self.source.as_str().to_owned(),
+            cache_tier: self.source.as_str().into(),
             compile_ns: (self.source == CodeSource::Compiled).then_some(self.load.as_nanos() as u64),
             host_calls: self.host_calls,
         }

@@ -241,7 +241,8 @@ impl VmBuilder {
             audit: self.audit,
             monitor,
             nested: Arc::new(crate::calls::NestedCalls(vm.clone())),
-            state: Mutex::new(ExecutionState::Idle),
+            state: std::sync::atomic::AtomicU8::new(0),
+            contracts: Default::default(),
             instances: Mutex::default(),
             config: self.config,
         });
@@ -276,6 +277,9 @@ fn val_types(types: &[WasmType]) -> Vec<ValType> {
         .collect()
 }
 
+const STATES: [ExecutionState; 4] =
+    [ExecutionState::Idle, ExecutionState::Running, ExecutionState::Finished, ExecutionState::Failed];
+
 pub(crate) struct Inner {
     pub(crate) config: VmConfig,
     pub(crate) engine: wasmtime::Engine,
@@ -292,7 +296,10 @@ pub(crate) struct Inner {
     pub(crate) monitor: Option<Arc<Monitor>>,
     /// Runs the `call` host function's nested calls on this VM.
     pub(crate) nested: Arc<dyn ContractCaller>,
-    pub(crate) state: Mutex<ExecutionState>,
+    /// The last `ExecutionState`, as its index in `STATES`.
+    pub(crate) state: std::sync::atomic::AtomicU8,
+    /// Contract records already read (they never change once committed).
+    pub(crate) contracts: crate::code::RecordCache,
     pub(crate) instances: Mutex<crate::machine::Instances>,
 }
 
@@ -351,6 +358,11 @@ impl Vm {
     }
 
     pub(crate) fn set_state(&self, state: ExecutionState) {
-        *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = state;
+        let index = STATES.iter().position(|s| *s == state).expect("every state is listed");
+        self.inner.state.store(index as u8, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn state(&self) -> ExecutionState {
+        STATES[self.inner.state.load(std::sync::atomic::Ordering::Relaxed) as usize]
     }
 }
