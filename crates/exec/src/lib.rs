@@ -138,6 +138,11 @@ pub struct Executor {
     engine: wasmtime::Engine,
     ticker: EpochTicker,
     sampler: Option<std::sync::Arc<Sampler>>,
+    /// Measure [`Timing`] (a few clock reads per call).
+    timed: bool,
+    /// Install the `ResourceLimiter` (not needed when the pooling
+    /// allocator already caps every memory).
+    limited: bool,
 }
 
 /// Far enough in the future that a call without a timeout never reaches it.
@@ -145,7 +150,21 @@ const NO_DEADLINE: u64 = u64::MAX / 2;
 
 impl Executor {
     pub fn new(engine: wasmtime::Engine) -> Self {
-        Self { engine, ticker: EpochTicker::default(), sampler: None }
+        Self { engine, ticker: EpochTicker::default(), sampler: None, timed: true, limited: true }
+    }
+
+    /// Whether to measure each call's [`Timing`] (default: yes).
+    pub fn timed(mut self, timed: bool) -> Self {
+        self.timed = timed;
+        self
+    }
+
+    /// Whether to enforce the context's `StoreLimits` through a
+    /// `ResourceLimiter` (default: yes). Turn it off only when the engine's
+    /// pooling allocator already caps memories at the same size.
+    pub fn limited(mut self, limited: bool) -> Self {
+        self.limited = limited;
+        self
     }
 
     /// An executor that samples the WebAssembly stack of every call it runs
@@ -155,7 +174,13 @@ impl Executor {
         interval: std::time::Duration,
         sampler: std::sync::Arc<Sampler>,
     ) -> Self {
-        Self { engine, ticker: EpochTicker::new(interval), sampler: Some(sampler) }
+        Self {
+            engine,
+            ticker: EpochTicker::new(interval),
+            sampler: Some(sampler),
+            timed: true,
+            limited: true,
+        }
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {
@@ -221,7 +246,9 @@ impl Executor {
         context.state = ExecutionState::Running;
         let stop = context.stop.clone();
         let mut store = Store::new(&self.engine, context);
-        store.limiter(|context| &mut context.resources);
+        if self.limited {
+            store.limiter(|context| &mut context.resources);
+        }
         if stop.is_set() || self.sampler.is_some() {
             // On every epoch tick: sample the stack when profiling, and
             // check the deadline and the interrupt handle of the call (and
@@ -253,9 +280,11 @@ impl Executor {
         // Instantiation runs no contract code under the xwasm policy (no
         // start function); it gets the call's gas, reset afterwards.
         store.set_fuel(budget.gas_limit).map_err(setup)?;
-        let started = Instant::now();
+        let started = self.timed.then(Instant::now);
         let instantiated = pre.instantiate(&mut *store);
-        timing.instantiate = started.elapsed();
+        if let Some(started) = started {
+            timing.instantiate = started.elapsed();
+        }
         let instance = match instantiated {
             Ok(instance) => instance,
             // A start function that trapped or that a host function halted.
@@ -275,9 +304,11 @@ impl Executor {
             global.set(&mut *store, Val::I32(base as i32)).map_err(setup)?;
         }
         store.set_fuel(budget.gas_limit).map_err(setup)?;
-        let started = Instant::now();
+        let started = self.timed.then(Instant::now);
         let result = self.call_entry(store, &instance, entry, results);
-        timing.execute = started.elapsed();
+        if let Some(started) = started {
+            timing.execute = started.elapsed();
+        }
         timing.peak_memory_pages =
             instance.get_memory(&mut *store, "memory").map_or(0, |memory| memory.size(&*store));
         result

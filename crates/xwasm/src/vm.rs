@@ -230,7 +230,10 @@ impl VmBuilder {
         };
         let inner = Arc::new_cyclic(|vm| Inner {
             artifacts,
-            executor: Executor::new(engine.clone()),
+            // The pool caps memories itself; timing is for observers.
+            executor: Executor::new(engine.clone())
+                .limited(self.config.engine.pooling.is_none())
+                .timed(!observers.is_empty()),
             engine,
             linker,
             read_only_linker,

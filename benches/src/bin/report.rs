@@ -1,0 +1,416 @@
+//! The side-by-side performance report: every comparison of the
+//! performance targets, measured in one process so the machine's noise
+//! cancels, printed as a markdown table and written as JSON
+//! (`target/xwasm-report.json`).
+//!
+//! `cargo run --release -p xwasm-benches --bin report [-- --quick]`
+
+use std::sync::Arc;
+use std::time::Instant;
+use xwasm::cache::{ArtifactCache, ArtifactStore, MemoryTier, MemoryTierConfig};
+use xwasm::engine::{EngineConfig, Strategy};
+use xwasm::{Transaction, Vm};
+use xwasm_benches::{
+    CHAIN, EMPTY_CONTRACT, MinimalEmbedding, RECIPIENT, SENDER, TOKEN, deployed_on, transfer_input,
+};
+
+/// A pure function of an argument, with no imports: fib, recursively.
+const FIB: &str = r#"(module (memory (export "memory") 1)
+  (func $fib (export "fib") (param $n i32) (result i64)
+    (if (result i64) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (i64.extend_i32_u (local.get $n)))
+      (else (i64.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2))))))))"#;
+
+/// A loop-heavy kernel with no imports: `rounds` rounds of an integer hash
+/// over a 64-word table in memory.
+const MIX: &str = r#"(module (memory (export "memory") 1)
+  (func (export "mix") (param $rounds i32) (result i64) (local $r i32) (local $i i32) (local $x i64) (local $sum i64)
+    (loop $round
+      (local.set $i (i32.const 0))
+      (loop $each
+        (local.set $x (i64.load offset=1024 (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $x (i64.xor (local.get $x) (i64.extend_i32_u (local.get $r))))
+        (local.set $x (i64.mul (local.get $x) (i64.const 0x100000001b3)))
+        (local.set $x (i64.xor (local.get $x) (i64.shr_u (local.get $x) (i64.const 29))))
+        (i64.store offset=1024 (i32.shl (local.get $i) (i32.const 3)) (local.get $x))
+        (local.set $sum (i64.add (local.get $sum) (local.get $x)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $each (i32.lt_u (local.get $i) (i32.const 64))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $round (i32.lt_u (local.get $r) (local.get $rounds))))
+    (local.get $sum)))"#;
+
+/// Runs `function(arg)` of `wasm` on an engine without fuel (the unmetered
+/// baseline), in a fresh store.
+fn unmetered(wasm: &[u8], function: &str, arg: i32, samples: usize) -> f64 {
+    let mut config = EngineConfig::default().to_wasmtime();
+    config.consume_fuel(false).epoch_interruption(false);
+    let engine = wasmtime::Engine::new(&config).unwrap();
+    let module = wasmtime::Module::new(&engine, wasm).unwrap();
+    median_ns(samples, 3, || {
+        let mut store = wasmtime::Store::new(&engine, ());
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let f = instance.get_typed_func::<i32, i64>(&mut store, function).unwrap();
+        std::hint::black_box(f.call(&mut store, arg).unwrap());
+    })
+}
+
+/// Runs `function(arg)` of `wasm` in wasmi with fuel.
+fn wasmi_ns(wasm: &[u8], function: &str, arg: i32, samples: usize) -> f64 {
+    let mut config = wasmi::Config::default();
+    config.consume_fuel(true);
+    let engine = wasmi::Engine::new(&config);
+    let module = wasmi::Module::new(&engine, wasm).unwrap();
+    median_ns(samples, 1, || {
+        let mut store = wasmi::Store::new(&engine, ());
+        store.set_fuel(u64::MAX / 4).unwrap();
+        let instance = wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module).unwrap();
+        let f = instance.get_typed_func::<i32, i64>(&store, function).unwrap();
+        std::hint::black_box(f.call(&mut store, arg).unwrap());
+    })
+}
+
+struct Row {
+    name: &'static str,
+    what: String,
+    value: f64,
+    unit: &'static str,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+/// The median time of one call of `f`, in nanoseconds, over `samples`
+/// batches of `batch` calls.
+fn median_ns(samples: usize, batch: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..batch {
+        f();
+    }
+    let mut times: Vec<f64> = (0..samples)
+        .map(|_| {
+            let started = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            started.elapsed().as_nanos() as f64 / batch as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn human_ns(ns: f64) -> String {
+    match ns {
+        n if n >= 1e9 => format!("{:.2} s", n / 1e9),
+        n if n >= 1e6 => format!("{:.2} ms", n / 1e6),
+        n if n >= 1e3 => format!("{:.2} µs", n / 1e3),
+        n => format!("{n:.0} ns"),
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (samples, scale) = if quick { (15, 1) } else { (41, 4) };
+    let mut rows = Vec::new();
+
+    // 1. Framework overhead on an empty method.
+    let baseline = MinimalEmbedding::new(EMPTY_CONTRACT);
+    let minimal = median_ns(samples, 2_000 * scale, || {
+        std::hint::black_box(baseline.call("noop", 1_000_000));
+    });
+    let (vm, noop) = deployed_on(Vm::builder(), EMPTY_CONTRACT, &[]);
+    let tx = Transaction::new(SENDER, 1_000_000, Vec::new());
+    let empty = median_ns(samples, 2_000 * scale, || {
+        std::hint::black_box(vm.call(&noop, "noop", &CHAIN, &tx).unwrap());
+    });
+    let (quiet_vm, quiet_noop) = deployed_on(Vm::builder().monitoring(None), EMPTY_CONTRACT, &[]);
+    let empty_quiet = median_ns(samples, 2_000 * scale, || {
+        std::hint::black_box(quiet_vm.call(&quiet_noop, "noop", &CHAIN, &tx).unwrap());
+    });
+    rows.push(Row {
+        name: "empty call vs minimal wasmtime",
+        what: format!("{} vs {}", human_ns(empty), human_ns(minimal)),
+        value: empty / minimal,
+        unit: "x",
+        target: "≤ 1.2x",
+        met: Some(empty / minimal <= 1.2),
+    });
+    rows.push(Row {
+        name: "  same, monitoring off",
+        what: format!("{} vs {}", human_ns(empty_quiet), human_ns(minimal)),
+        value: empty_quiet / minimal,
+        unit: "x",
+        target: "≤ 1.2x",
+        met: Some(empty_quiet / minimal <= 1.2),
+    });
+
+    // 2. A token transfer against the empty call; monitoring's cost.
+    let (vm, token) = deployed_on(Vm::builder(), TOKEN, &u64::MAX.to_le_bytes());
+    let transfer = Transaction::new(SENDER, 1_000_000, transfer_input(&RECIPIENT, 1));
+    let transfer_ns = median_ns(samples, 500 * scale, || {
+        std::hint::black_box(vm.call(&token, "transfer", &CHAIN, &transfer).unwrap());
+    });
+    let (quiet_vm, quiet_token) = deployed_on(Vm::builder().monitoring(None), TOKEN, &u64::MAX.to_le_bytes());
+    let transfer_quiet = median_ns(samples, 500 * scale, || {
+        std::hint::black_box(quiet_vm.call(&quiet_token, "transfer", &CHAIN, &transfer).unwrap());
+    });
+    rows.push(Row {
+        name: "token transfer vs empty call",
+        what: format!("{} vs {}", human_ns(transfer_ns), human_ns(empty)),
+        value: transfer_ns / empty,
+        unit: "x",
+        target: "≤ 2x",
+        met: Some(transfer_ns / empty <= 2.0),
+    });
+    rows.push(Row {
+        name: "monitoring on vs off (transfer)",
+        what: format!("{} vs {}", human_ns(transfer_ns), human_ns(transfer_quiet)),
+        value: transfer_ns / transfer_quiet,
+        unit: "x",
+        target: "≤ 1.05x",
+        met: Some(transfer_ns / transfer_quiet <= 1.05),
+    });
+
+    // 3. Metered vs unmetered compute, and 4. against wasmi: a
+    // loop-heavy kernel, and call-heavy recursion (the worst case for the
+    // per-call stack accounting).
+    let metered_vm = Vm::builder().profile(xwasm::security::Profile::Permissive).build().unwrap();
+    let xwasm_ns = |wasm: &[u8], function: &str, arg: i32| {
+        median_ns(7, 3, || {
+            let run = metered_vm.run_function(wasm, function, &[xwasm::Val::I32(arg)], u64::MAX / 4).unwrap();
+            assert_eq!(run.outcome.status, xwasm::Status::Ok);
+        })
+    };
+    let fib_arg = 25;
+    let fib_wasm = wat::parse_str(FIB).unwrap();
+    let mix_wasm = wat::parse_str(MIX).unwrap();
+    let mix_arg = 20_000;
+    let metered = xwasm_ns(&fib_wasm, "fib", fib_arg);
+    let metered_mix = xwasm_ns(&mix_wasm, "mix", mix_arg);
+    let plain_mix = unmetered(&mix_wasm, "mix", mix_arg, 7);
+    let plain_fib = unmetered(&fib_wasm, "fib", fib_arg, 7);
+    rows.push(Row {
+        name: "metered vs unmetered (loop kernel)",
+        what: format!("{} vs {}", human_ns(metered_mix), human_ns(plain_mix)),
+        value: metered_mix / plain_mix,
+        unit: "x",
+        target: "≤ 1.3x",
+        met: Some(metered_mix / plain_mix <= 1.3),
+    });
+    rows.push(Row {
+        name: "metered vs unmetered (fib 25, call-heavy)",
+        what: format!("{} vs {}", human_ns(metered), human_ns(plain_fib)),
+        value: metered / plain_fib,
+        unit: "x",
+        target: "≤ 1.3x",
+        met: Some(metered / plain_fib <= 1.3),
+    });
+    let wasmi_mix = wasmi_ns(&mix_wasm, "mix", mix_arg, 5);
+    let wasmi_fib = wasmi_ns(&fib_wasm, "fib", fib_arg, 5);
+    rows.push(Row {
+        name: "xwasm vs wasmi with fuel (loop kernel)",
+        what: format!("{} vs {}", human_ns(metered_mix), human_ns(wasmi_mix)),
+        value: wasmi_mix / metered_mix,
+        unit: "x faster",
+        target: "≥ 10x",
+        met: Some(wasmi_mix / metered_mix >= 10.0),
+    });
+    rows.push(Row {
+        name: "xwasm vs wasmi with fuel (fib 25)",
+        what: format!("{} vs {}", human_ns(metered), human_ns(wasmi_fib)),
+        value: wasmi_fib / metered,
+        unit: "x faster",
+        target: "≥ 10x",
+        met: Some(wasmi_fib / metered >= 10.0),
+    });
+
+    // 5. Disk tier vs cold compile, memory tier, on a corpus contract.
+    let corpus = format!("{}/../../shared/corpus/hackatom.wasm", env!("CARGO_MANIFEST_DIR"));
+    if let Ok(hackatom) = std::fs::read(&corpus) {
+        let engine = xwasm::engine::build_engine(&EngineConfig::default()).unwrap();
+        let policy = xwasm::security::ModulePolicy::new(xwasm::security::Profile::Permissive, Vec::new());
+        let prepared = policy.preprocess(&hackatom).unwrap();
+        let cold = median_ns(if quick { 3 } else { 5 }, 1, || {
+            std::hint::black_box(xwasm::aot::compile(&engine, &prepared).unwrap());
+        });
+        let dir = std::env::temp_dir().join(format!("xwasm-report-{}", std::process::id()));
+        let store = ArtifactStore::open(&dir, xwasm::artifact_namespace(&engine, &policy), 1 << 30).unwrap();
+        let hash = xwasm::security::code_hash(&hackatom);
+        store.insert(&hash, &xwasm::aot::precompile(&engine, &prepared).unwrap());
+        let disk = median_ns(samples, 3, || {
+            let artifact = store.get(&hash).unwrap();
+            // SAFETY: verified by the disk tier's checksum; written above.
+            std::hint::black_box(unsafe { xwasm::aot::load_precompiled(&engine, &artifact) }.unwrap());
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        rows.push(Row {
+            name: "disk-tier hit vs cold compile (hackatom)",
+            what: format!("{} vs {}", human_ns(disk), human_ns(cold)),
+            value: cold / disk,
+            unit: "x faster",
+            target: "≥ 50x",
+            met: Some(cold / disk >= 50.0),
+        });
+        let tier: MemoryTier<[u8; 32], Arc<wasmtime::Module>> = MemoryTier::new(MemoryTierConfig::default());
+        tier.insert(hash, Arc::new(xwasm::aot::compile(&engine, &prepared).unwrap()), 1);
+        let hit = median_ns(samples, 10_000, || {
+            std::hint::black_box(tier.get(&hash).unwrap());
+        });
+        rows.push(Row {
+            name: "memory-tier hit",
+            what: human_ns(hit),
+            value: hit / 1e3,
+            unit: "µs",
+            target: "≤ 1 µs",
+            met: Some(hit <= 1_000.0),
+        });
+
+        // 6. Winch vs Cranelift.
+        let winch =
+            xwasm::engine::build_engine(&EngineConfig { strategy: Strategy::Winch, ..Default::default() })
+                .unwrap();
+        let winch_compile = median_ns(if quick { 3 } else { 5 }, 1, || {
+            std::hint::black_box(xwasm::aot::compile(&winch, &prepared).unwrap());
+        });
+        rows.push(Row {
+            name: "compile: Winch vs Cranelift (hackatom)",
+            what: format!("{} vs {}", human_ns(winch_compile), human_ns(cold)),
+            value: cold / winch_compile,
+            unit: "x faster",
+            target: "-",
+            met: None,
+        });
+    }
+    let winch_vm = Vm::builder()
+        .engine(EngineConfig { strategy: Strategy::Winch, ..Default::default() })
+        .profile(xwasm::security::Profile::Permissive)
+        .build()
+        .unwrap();
+    let winch_run = median_ns(7, 3, || {
+        std::hint::black_box(
+            winch_vm.run_function(&fib_wasm, "fib", &[xwasm::Val::I32(fib_arg)], u64::MAX / 4).unwrap(),
+        );
+    });
+    rows.push(Row {
+        name: "execute: Winch vs Cranelift (fib 25)",
+        what: format!("{} vs {}", human_ns(winch_run), human_ns(metered)),
+        value: winch_run / metered,
+        unit: "x slower",
+        target: "-",
+        met: None,
+    });
+
+    // 7. Throughput on every core vs one.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (vm, token) = deployed_on(Vm::builder().monitoring(None), TOKEN, &u64::MAX.to_le_bytes());
+    let calls = 2_000 * scale;
+    let throughput = |threads: usize| {
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    let tx = Transaction::new(SENDER, 1_000_000, RECIPIENT.0.to_vec());
+                    for _ in 0..calls {
+                        std::hint::black_box(vm.call(&token, "balance_of", &CHAIN, &tx).unwrap());
+                    }
+                });
+            }
+        });
+        (threads * calls) as f64 / started.elapsed().as_secs_f64()
+    };
+    let one = throughput(1);
+    let all = throughput(cores);
+    let minimal_throughput = |threads: usize| {
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    for _ in 0..calls {
+                        std::hint::black_box(baseline.call("noop", 1_000_000));
+                    }
+                });
+            }
+        });
+        (threads * calls) as f64 / started.elapsed().as_secs_f64()
+    };
+    let (minimal_one, minimal_all) = (minimal_throughput(1), minimal_throughput(cores));
+    rows.push(Row {
+        name: "  minimal wasmtime, all cores vs one",
+        what: format!("{cores} cores: {:.0}/s vs {:.0}/s", minimal_all, minimal_one),
+        value: minimal_all / minimal_one,
+        unit: "x",
+        target: "(reference)",
+        met: None,
+    });
+    rows.push(Row {
+        name: "throughput: all cores vs one",
+        what: format!("{cores} cores: {:.0}/s vs {:.0}/s", all, one),
+        value: all / one,
+        unit: "x",
+        target: "≥ 0.8 × cores",
+        met: Some(all / one >= 0.8 * cores as f64),
+    });
+
+    // 8. Memory.
+    let statm = || -> f64 {
+        std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            * 4096.0
+    };
+    let before = statm();
+    let many = Vm::builder().monitoring(None).build().unwrap();
+    let count = 50;
+    for i in 0..count {
+        let wat =
+            format!(r#"(module (memory (export "memory") 1) (func (export "m{i}") (drop (i32.const {i}))))"#);
+        let wasm = wat::parse_str(wat).unwrap();
+        many.deploy(&wasm, &CHAIN, &Transaction::new(SENDER, 1_000_000, Vec::new())).unwrap();
+    }
+    let per_module = (statm() - before) / count as f64;
+    rows.push(Row {
+        name: "resident memory per cached small module",
+        what: format!("{:.1} KiB", per_module / 1024.0),
+        value: per_module / 1024.0,
+        unit: "KiB",
+        target: "-",
+        met: None,
+    });
+    let slot = EngineConfig::default().max_memory_bytes as f64;
+    rows.push(Row {
+        name: "address space per pooled instance slot",
+        what: format!("{:.0} MiB reserved, resident only when touched", slot / 1048576.0),
+        value: slot / 1048576.0,
+        unit: "MiB",
+        target: "-",
+        met: None,
+    });
+
+    print_table(&rows, quick);
+    let json: Vec<_> = rows
+        .iter()
+        .map(|r| serde_json::json!({"name": r.name.trim(), "measured": r.what, "value": r.value, "unit": r.unit, "target": r.target, "met": r.met}))
+        .collect();
+    let out = format!("{}/../target/xwasm-report.json", env!("CARGO_MANIFEST_DIR"));
+    let report = serde_json::json!({"quick": quick, "cores": cores, "rows": json});
+    if std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).is_ok() {
+        println!("\nwritten to {out}");
+    }
+}
+
+fn print_table(rows: &[Row], quick: bool) {
+    println!("| comparison | measured | ratio | target | met |");
+    println!("|---|---|---|---|---|");
+    for r in rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "-",
+        };
+        println!("| {} | {} | {:.2} {} | {} | {} |", r.name.trim(), r.what, r.value, r.unit, r.target, met);
+    }
+    if quick {
+        println!("\n(--quick: fewer samples)");
+    }
+}
