@@ -13,7 +13,8 @@ pub(crate) struct Trace {
     source: CodeSource,
     load: Duration,
     timing: Timing,
-    commit: Duration,
+    /// When the commit started (its end is the call's end).
+    commit_started: Option<Instant>,
     host_calls: Vec<HostCallRecord>,
 }
 
@@ -25,7 +26,7 @@ impl Trace {
             source: CodeSource::Memory,
             load: Duration::ZERO,
             timing: Timing::default(),
-            commit: Duration::ZERO,
+            commit_started: None,
             host_calls: Vec::new(),
         }
     }
@@ -49,15 +50,15 @@ impl Trace {
         }
     }
 
-    /// Runs `commit` and records how long it took.
+    /// Runs `commit`, the call's last step, noting when it started.
     pub(crate) fn commit<T>(&mut self, commit: impl FnOnce() -> T) -> T {
-        let started = Instant::now();
-        let result = commit();
-        self.commit = started.elapsed();
-        result
+        self.commit_started = Some(Instant::now());
+        commit()
     }
 
     pub(crate) fn record(self, address: &Address, method: &str, outcome: &Outcome) -> CallRecord {
+        let now = Instant::now();
+        let commit = self.commit_started.map_or(Duration::ZERO, |started| now - started);
         CallRecord {
             unix_ms: xwasm_security::AuditEntry::now_ms(),
             kind: self.kind.into(),
@@ -69,8 +70,8 @@ impl Trace {
             host_gas: outcome.host_gas,
             instantiate_ns: self.timing.instantiate.as_nanos() as u64,
             execute_ns: self.timing.execute.as_nanos() as u64,
-            commit_ns: self.commit.as_nanos() as u64,
-            total_ns: self.started.elapsed().as_nanos() as u64,
+            commit_ns: commit.as_nanos() as u64,
+            total_ns: (now - self.started).as_nanos() as u64,
             peak_memory_pages: self.timing.peak_memory_pages,
             cache_tier: self.source.as_str().into(),
             compile_ns: (self.source == CodeSource::Compiled).then_some(self.load.as_nanos() as u64),
