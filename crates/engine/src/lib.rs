@@ -248,8 +248,10 @@ mod tests {
 
     #[test]
     fn zero_pool_is_refused() {
-        let config =
-            EngineConfig { pooling: Some(PoolingConfig { total_instances: 0 }), ..Default::default() };
+        let config = EngineConfig {
+            pooling: Some(PoolingConfig { total_instances: 0, ..Default::default() }),
+            ..Default::default()
+        };
         assert!(matches!(build_engine(&config), Err(EngineError::InvalidConfig { .. })));
     }
 }
