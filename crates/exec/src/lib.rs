@@ -47,11 +47,13 @@ use xwasm_store::{ExecutionState, Halt, StateError, WasmContext};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     pub gas_limit: u64,
+    /// Measure the call's [`Timing`] (a few clock reads).
+    pub timed: bool,
 }
 
 impl Budget {
     pub fn gas(gas_limit: u64) -> Self {
-        Self { gas_limit }
+        Self { gas_limit, timed: false }
     }
 }
 
@@ -138,8 +140,6 @@ pub struct Executor {
     engine: wasmtime::Engine,
     ticker: EpochTicker,
     sampler: Option<std::sync::Arc<Sampler>>,
-    /// Measure [`Timing`] (a few clock reads per call).
-    timed: bool,
     /// Install the `ResourceLimiter` (not needed when the pooling
     /// allocator already caps every memory).
     limited: bool,
@@ -150,13 +150,7 @@ const NO_DEADLINE: u64 = u64::MAX / 2;
 
 impl Executor {
     pub fn new(engine: wasmtime::Engine) -> Self {
-        Self { engine, ticker: EpochTicker::default(), sampler: None, timed: true, limited: true }
-    }
-
-    /// Whether to measure each call's [`Timing`] (default: yes).
-    pub fn timed(mut self, timed: bool) -> Self {
-        self.timed = timed;
-        self
+        Self { engine, ticker: EpochTicker::default(), sampler: None, limited: true }
     }
 
     /// Whether to enforce the context's `StoreLimits` through a
@@ -174,13 +168,7 @@ impl Executor {
         interval: std::time::Duration,
         sampler: std::sync::Arc<Sampler>,
     ) -> Self {
-        Self {
-            engine,
-            ticker: EpochTicker::new(interval),
-            sampler: Some(sampler),
-            timed: true,
-            limited: true,
-        }
+        Self { engine, ticker: EpochTicker::new(interval), sampler: Some(sampler), limited: true }
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {
@@ -280,7 +268,7 @@ impl Executor {
         // Instantiation runs no contract code under the xwasm policy (no
         // start function); it gets the call's gas, reset afterwards.
         store.set_fuel(budget.gas_limit).map_err(setup)?;
-        let started = self.timed.then(Instant::now);
+        let started = budget.timed.then(Instant::now);
         let instantiated = pre.instantiate(&mut *store);
         if let Some(started) = started {
             timing.instantiate = started.elapsed();
@@ -304,7 +292,7 @@ impl Executor {
             global.set(&mut *store, Val::I32(base as i32)).map_err(setup)?;
         }
         store.set_fuel(budget.gas_limit).map_err(setup)?;
-        let started = self.timed.then(Instant::now);
+        let started = budget.timed.then(Instant::now);
         let result = self.call_entry(store, &instance, entry, results);
         if let Some(started) = started {
             timing.execute = started.elapsed();

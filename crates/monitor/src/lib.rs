@@ -45,7 +45,7 @@ pub use histogram::LogHistogram;
 pub use history::{HistoryFile, load as load_history};
 pub use html::dashboard;
 pub use monitor::{
-    Alert, AlertSink, MethodStats, Monitor, MonitorConfig, Snapshot, Thresholds, TracingAlerts,
+    Alert, AlertSink, CallCounts, MethodStats, Monitor, MonitorConfig, Snapshot, Thresholds, TracingAlerts,
 };
 pub use record::{CallRecord, HostCallRecord, Label, Observer};
 pub use report::{HostRow, MethodRow, Percentiles, Report, prometheus};

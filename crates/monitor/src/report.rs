@@ -36,6 +36,9 @@ pub struct HostRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub calls: u64,
+    /// Calls observed in detail: the percentiles, busiest methods and host
+    /// figures cover these (see `MonitorConfig::detail_every`).
+    pub detailed_calls: u64,
     pub by_status: std::collections::BTreeMap<crate::Label, u64>,
     pub by_kind: std::collections::BTreeMap<crate::Label, u64>,
     pub gas_used: u64,
@@ -97,6 +100,7 @@ impl Report {
         host_functions.sort_by(|a, b| b.gas.cmp(&a.gas).then(a.function.cmp(&b.function)));
         Report {
             calls: s.calls,
+            detailed_calls: s.detailed_calls,
             by_status: s.by_status.clone(),
             by_kind: s.by_kind.clone(),
             gas_used: s.gas_used,

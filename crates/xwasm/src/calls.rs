@@ -8,6 +8,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use wasmtime::Val;
 use xwasm_exec::{Budget, Entry, Execution, Executor, FunctionSamples, Outcome, Sampler, Status};
+use xwasm_monitor::Observer;
 use xwasm_security::{AuditEntry, AuditKind};
 use xwasm_store::{
     Address, CallFrame, ChainContext, ContractCaller, ContractRecord, ExecutionState, Halt, InterruptHandle,
@@ -88,7 +89,7 @@ impl Vm {
     /// The contract's address is
     /// [`Address::derive_contract`]`(sender, sender's deploy count, code hash)`.
     pub fn deploy(&self, wasm: &[u8], chain: &ChainContext, tx: &Transaction) -> Result<Outcome, VmError> {
-        let mut trace = Trace::start("deploy");
+        let mut trace = Trace::start("deploy", self.detailed());
         let code_hash = xwasm_security::code_hash(wasm);
         let (code, source) = match self.load_code(code_hash, || Ok(Arc::from(wasm))) {
             Ok(loaded) => loaded,
@@ -122,8 +123,8 @@ impl Vm {
 
         let mut outcome = if code.info.export("init").is_some() {
             let frame = self.transaction_frame(&code, address, record.owner, chain, tx, journal, false, None);
-            let execution = self.execute(frame, Entry::Method("init"), tx.gas_limit)?;
-            trace.ran(&execution, self.observed());
+            let execution = self.execute(frame, Entry::Method("init"), tx.gas_limit, trace.detailed())?;
+            trace.ran(&execution);
             trace.commit(|| execution.settle())?
         } else {
             trace.commit(|| journal.commit())?;
@@ -192,7 +193,7 @@ impl Vm {
         read_only: bool,
         options: &CallOptions,
     ) -> Result<Outcome, VmError> {
-        let mut trace = Trace::start(if read_only { "query" } else { "call" });
+        let mut trace = Trace::start(if read_only { "query" } else { "call" }, self.detailed());
         let journal = Journal::new(self.inner.backend.clone());
         let (record, code, source) = self.callable(&journal, address, method)?;
         trace.loaded(source);
@@ -207,8 +208,8 @@ impl Vm {
             Some(options),
         );
         let entry = resolved(&code, method);
-        let execution = self.execute(frame, entry, tx.gas_limit)?;
-        trace.ran(&execution, self.observed());
+        let execution = self.execute(frame, entry, tx.gas_limit, trace.detailed())?;
+        trace.ran(&execution);
         if let Some(Halt::Permission(denied)) = &execution.context.halt {
             self.audit(
                 AuditKind::HostFunctionDenied,
@@ -271,7 +272,7 @@ impl Vm {
 
     /// Runs a nested call made with the `call` host function.
     fn run_nested(&self, call: NestedCall) -> Result<NestedOutcome, String> {
-        let mut trace = Trace::start("nested");
+        let mut trace = Trace::start("nested", self.detailed());
         let mut journal = call.journal;
         let (record, code, source) = match self.callable(&journal, &call.callee, &call.method) {
             Ok(found) => found,
@@ -307,9 +308,10 @@ impl Vm {
             journal,
             code: &code,
         };
-        let execution =
-            self.execute(frame, Entry::Method(&call.method), call.gas_limit).map_err(|e| e.to_string())?;
-        trace.ran(&execution, self.observed());
+        let execution = self
+            .execute(frame, resolved(&code, &call.method), call.gas_limit, trace.detailed())
+            .map_err(|e| e.to_string())?;
+        trace.ran(&execution);
         let Execution { outcome, context, .. } = execution;
         let mut journal = context.journal;
         let success = outcome.status == Status::Ok;
@@ -363,7 +365,9 @@ impl Vm {
             names = unnamed_exports(&code);
             let frame =
                 self.transaction_frame(&code, *address, record.owner, chain, tx, journal, false, None);
-            outcome = Some(self.execute_on(&executor, frame, Entry::Method(method), tx.gas_limit)?.outcome);
+            outcome = Some(
+                self.execute_on(&executor, frame, Entry::Method(method), Budget::gas(tx.gas_limit))?.outcome,
+            );
         }
         let mut functions = sampler.functions();
         for function in &mut functions {
@@ -423,7 +427,7 @@ impl Vm {
             false,
             None,
         );
-        let execution = self.execute(frame, Entry::Function { name: function, params }, gas_limit)?;
+        let execution = self.execute(frame, Entry::Function { name: function, params }, gas_limit, false)?;
         Ok(FunctionRun { outcome: execution.outcome, results: execution.results })
     }
 
@@ -496,8 +500,14 @@ impl Vm {
         }
     }
 
-    fn execute(&self, frame: Frame<'_>, entry: Entry<'_>, gas_limit: u64) -> Result<Execution, VmError> {
-        self.execute_on(&self.inner.executor, frame, entry, gas_limit)
+    fn execute(
+        &self,
+        frame: Frame<'_>,
+        entry: Entry<'_>,
+        gas_limit: u64,
+        timed: bool,
+    ) -> Result<Execution, VmError> {
+        self.execute_on(&self.inner.executor, frame, entry, Budget { gas_limit, timed })
     }
 
     fn execute_on(
@@ -505,7 +515,7 @@ impl Vm {
         executor: &Executor,
         frame: Frame<'_>,
         entry: Entry<'_>,
-        gas_limit: u64,
+        budget: Budget,
     ) -> Result<Execution, VmError> {
         let call = CallFrame {
             chain: frame.chain,
@@ -528,7 +538,7 @@ impl Vm {
             .build();
         let pre = if frame.read_only { &frame.code.pre_read_only } else { &frame.code.pre };
         self.set_state(ExecutionState::Running);
-        let result = executor.run(pre, context, entry, Budget::gas(gas_limit));
+        let result = executor.run(pre, context, entry, budget);
         let finished = match &result {
             Ok(execution) if execution.outcome.is_ok() => ExecutionState::Finished,
             _ => ExecutionState::Failed,
@@ -537,17 +547,32 @@ impl Vm {
         Ok(result?)
     }
 
-    /// Whether anyone watches calls (records are built only then).
-    fn observed(&self) -> bool {
-        !self.inner.observers.is_empty()
+    /// Whether the next call is observed in detail: always when an
+    /// observer of the embedder's watches, else as often as the monitor
+    /// asks.
+    fn detailed(&self) -> bool {
+        if !self.inner.observers.is_empty() {
+            return true;
+        }
+        match &self.inner.monitor {
+            Some(monitor) => {
+                monitor.wants_detail(self.inner.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+            }
+            None => false,
+        }
     }
 
     fn observe(&self, trace: Trace, address: &Address, method: &str, outcome: &Outcome) {
-        if self.observed() {
+        if trace.detailed() {
             let record = std::sync::Arc::new(trace.record(address, method, outcome));
+            if let Some(monitor) = &self.inner.monitor {
+                monitor.record(&record);
+            }
             for observer in &self.inner.observers {
                 observer.record(&record);
             }
+        } else if let Some(monitor) = &self.inner.monitor {
+            monitor.count(&trace.counts(outcome));
         }
     }
 

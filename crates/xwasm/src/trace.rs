@@ -4,11 +4,14 @@
 use crate::code::CodeSource;
 use std::time::{Duration, Instant};
 use xwasm_exec::{Execution, Outcome, Timing};
-use xwasm_monitor::{CallRecord, HostCallRecord};
+use xwasm_monitor::{CallCounts, CallRecord, HostCallRecord};
 use xwasm_store::Address;
 
 pub(crate) struct Trace {
     kind: &'static str,
+    /// Observed in detail: timed and turned into a `CallRecord`. Otherwise
+    /// only counted, and no clock is read.
+    detailed: bool,
     started: Instant,
     source: CodeSource,
     load: Duration,
@@ -19,10 +22,12 @@ pub(crate) struct Trace {
 }
 
 impl Trace {
-    pub(crate) fn start(kind: &'static str) -> Self {
+    pub(crate) fn start(kind: &'static str, detailed: bool) -> Self {
         Self {
             kind,
-            started: Instant::now(),
+            detailed,
+            // A placeholder when not detailed: never read then.
+            started: if detailed { Instant::now() } else { epoch() },
             source: CodeSource::Memory,
             load: Duration::ZERO,
             timing: Timing::default(),
@@ -34,13 +39,30 @@ impl Trace {
     /// The code was found (or compiled): `source` says where.
     pub(crate) fn loaded(&mut self, source: CodeSource) {
         self.source = source;
-        self.load = self.started.elapsed();
+        if self.detailed {
+            self.load = self.started.elapsed();
+        }
+    }
+
+    pub(crate) fn detailed(&self) -> bool {
+        self.detailed
+    }
+
+    /// What every call is counted as.
+    pub(crate) fn counts(&self, outcome: &Outcome) -> CallCounts {
+        CallCounts {
+            kind: self.kind,
+            status: outcome.status.as_str(),
+            cache_tier: self.source.as_str(),
+            gas_used: outcome.gas_used,
+            host_gas: outcome.host_gas,
+        }
     }
 
     /// The execution finished; its journal is not settled yet.
-    pub(crate) fn ran(&mut self, execution: &Execution, detailed: bool) {
+    pub(crate) fn ran(&mut self, execution: &Execution) {
         self.timing = execution.timing;
-        if detailed {
+        if self.detailed {
             self.host_calls = execution
                 .context
                 .host_calls
@@ -52,7 +74,9 @@ impl Trace {
 
     /// Runs `commit`, the call's last step, noting when it started.
     pub(crate) fn commit<T>(&mut self, commit: impl FnOnce() -> T) -> T {
-        self.commit_started = Some(Instant::now());
+        if self.detailed {
+            self.commit_started = Some(Instant::now());
+        }
         commit()
     }
 
@@ -78,4 +102,10 @@ impl Trace {
             host_calls: self.host_calls,
         }
     }
+}
+
+/// A fixed instant, read once per process.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }

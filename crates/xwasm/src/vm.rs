@@ -208,10 +208,7 @@ impl VmBuilder {
         policy.allow_floats = self.config.allow_floats;
         policy.stack_limit = self.config.stack_limit;
         let monitor = self.monitor.map(|config| Arc::new(Monitor::new(config, self.alerts)));
-        let mut observers = self.observers;
-        if let Some(monitor) = &monitor {
-            observers.push(monitor.clone());
-        }
+        let observers = self.observers;
         let code = MemoryTier::new(MemoryTierConfig {
             max_entries: self.config.cache_entries,
             max_bytes: self.config.cache_bytes,
@@ -230,10 +227,8 @@ impl VmBuilder {
         };
         let inner = Arc::new_cyclic(|vm| Inner {
             artifacts,
-            // The pool caps memories itself; timing is for observers.
-            executor: Executor::new(engine.clone())
-                .limited(self.config.engine.pooling.is_none())
-                .timed(!observers.is_empty()),
+            // The pool caps memories itself.
+            executor: Executor::new(engine.clone()).limited(self.config.engine.pooling.is_none()),
             engine,
             linker,
             read_only_linker,
@@ -243,6 +238,7 @@ impl VmBuilder {
             observers,
             audit: self.audit,
             monitor,
+            calls: std::sync::atomic::AtomicU64::new(0),
             nested: Arc::new(crate::calls::NestedCalls(vm.clone())),
             state: std::sync::atomic::AtomicU8::new(0),
             contracts: Default::default(),
@@ -294,9 +290,12 @@ pub(crate) struct Inner {
     pub(crate) backend: Arc<dyn StateBackend>,
     pub(crate) code: MemoryTier<CodeHash, Arc<LoadedCode>>,
     pub(crate) artifacts: Option<Arc<dyn ArtifactCache>>,
+    /// The embedder's observers (the built-in monitor is apart).
     pub(crate) observers: Vec<Arc<dyn Observer>>,
     pub(crate) audit: Option<Arc<dyn AuditSink>>,
     pub(crate) monitor: Option<Arc<Monitor>>,
+    /// Calls started, for the monitor's sampling of detail.
+    pub(crate) calls: std::sync::atomic::AtomicU64,
     /// Runs the `call` host function's nested calls on this VM.
     pub(crate) nested: Arc<dyn ContractCaller>,
     /// The last `ExecutionState`, as its index in `STATES`.

@@ -214,3 +214,34 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn the_monitor_counts_every_call_and_details_one_in_thirty_two() {
+    let vm = vm_on(Arc::new(MemoryBackend::new()));
+    let token = deploy_token(&vm, 100);
+    for i in 0..70u64 {
+        let amount = if i % 10 == 9 { 1_000 } else { 1 };
+        vm.call(&token, "transfer", &CHAIN, &tx(ALICE, transfer(&BOB, amount))).unwrap();
+    }
+    let snapshot = vm.monitor().unwrap().snapshot();
+    assert_eq!(snapshot.calls, 71);
+    assert_eq!((snapshot.by_status["ok"], snapshot.by_status["abort"]), (64, 7));
+    assert_eq!(snapshot.by_kind["call"], 70);
+    assert_eq!(snapshot.detailed_calls, 3, "calls 0, 32 and 64");
+    assert_eq!(snapshot.history.len(), 3);
+    assert_eq!(snapshot.latency_ns.count(), 3);
+    // Every call's gas is counted, detailed or not.
+    let detailed = Vm::builder()
+        .monitoring(Some(xwasm::monitor::MonitorConfig { detail_every: 1, ..Default::default() }))
+        .backend(Arc::new(MemoryBackend::new()))
+        .build()
+        .unwrap();
+    let token = deploy_token(&detailed, 100);
+    let mut gas = 0;
+    for _ in 0..5 {
+        gas += detailed.call(&token, "transfer", &CHAIN, &tx(ALICE, transfer(&BOB, 1))).unwrap().gas_used;
+    }
+    let all = detailed.monitor().unwrap().snapshot();
+    assert_eq!((all.calls, all.detailed_calls), (6, 6));
+    assert_eq!(all.gas_used - all.history[0].gas_used, gas);
+}
