@@ -338,7 +338,7 @@ fn count(s: &mut Snapshot, kind: &Label, status: &Label, tier: &Label, gas_used:
 impl Monitor {
     /// Whether the `n`-th call (from 0) is to be observed in detail.
     pub fn wants_detail(&self, n: u64) -> bool {
-        n % self.config.detail_every.max(1) as u64 == 0
+        n.is_multiple_of(self.config.detail_every.max(1) as u64)
     }
 
     /// Counts a call observed without detail: a few atomic additions.
