@@ -184,7 +184,7 @@ pub fn check_artifact_mutation(data: &[u8]) {
         let position = pair[0] as usize * 7919 % bytes.len();
         bytes[position] ^= pair.get(1).copied().unwrap_or(1) | 1;
     }
-    if data.len() % 5 == 0 {
+    if data.len().is_multiple_of(5) {
         bytes.truncate(bytes.len() - 1 - data[1] as usize % 8);
     }
     std::fs::write(&file, &bytes).unwrap();
