@@ -46,6 +46,11 @@ pub enum Command {
         /// Worker threads (default: every core).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Compile for another target triple (for example
+        /// x86_64-apple-darwin). The artifacts land in that target's own
+        /// folder of the disk tier; this host never loads them.
+        #[arg(long)]
+        target: Option<String>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]

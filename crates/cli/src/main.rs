@@ -184,10 +184,11 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             };
             observe::profile(request, &out, json)
         }
-        Command::Precompile { files, cache_dir, policy, jobs, json, exec } => {
+        Command::Precompile { files, cache_dir, policy, jobs, target, json, exec } => {
             let profile: Profile = policy.parse().map_err(Failure)?;
             let mut config = vm_config(&exec)?;
             config.profile = profile;
+            config.engine.target = target;
             maintain::precompile(&files, &cache_dir, config, jobs, json)
         }
         Command::Cache { action, state, cache_dir, json, exec } => {

@@ -358,3 +358,24 @@ fn a_second_process_loads_the_contract_from_the_disk_tier() {
         assert_eq!(outcome["return_hex"], hex::encode(10u64.to_le_bytes()), "{strategy}");
     }
 }
+
+#[test]
+fn precompile_for_another_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    let output =
+        xwasm(&["precompile", TOKEN, "--cache-dir", cache, "--target", "x86_64-apple-darwin", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json_of(&output);
+    assert_eq!(report["modules"][0]["status"], "ok");
+    // The artifact sits in the target's own folder: this host's tier does
+    // not list it, and a call never loads it.
+    let host = json_of(&xwasm(&["cache", "stats", "--json", "--cache-dir", cache]));
+    assert_eq!(host["artifacts"], 0);
+    assert_ne!(host["dir"], report["cache_dir"]);
+    assert_one_line_error(
+        &xwasm(&["precompile", TOKEN, "--cache-dir", cache, "--target", "aarch64-unknown-linux-gnu"]),
+        "aarch64",
+    );
+}

@@ -111,6 +111,9 @@ pub struct EngineConfig {
     /// (`memory.grow` past it returns -1). Consensus-relevant.
     pub max_memory_bytes: u64,
     pub determinism: DeterminismProfile,
+    /// Compile for another target triple (precompilation only: such an
+    /// engine's artifacts do not run on this host). `None` is the host.
+    pub target: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -123,6 +126,7 @@ impl Default for EngineConfig {
             max_wasm_stack: 1 << 20,
             max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES,
             determinism: DeterminismProfile::default(),
+            target: None,
         }
     }
 }
@@ -221,8 +225,18 @@ pub fn build_engine(config: &EngineConfig) -> Result<wasmtime::Engine, EngineErr
             reason: "max_memory_bytes must hold at least one 64 KiB page".into(),
         });
     }
-    wasmtime::Engine::new(&config.to_wasmtime())
-        .map_err(|e| EngineError::InvalidConfig { reason: format!("{e:#}") })
+    let mut wasmtime_config = config.to_wasmtime();
+    if let Some(target) = &config.target {
+        wasmtime_config
+            .target(target)
+            .map_err(|e| EngineError::InvalidConfig { reason: format!("target {target}: {e:#}") })?;
+    }
+    wasmtime::Engine::new(&wasmtime_config).map_err(|e| EngineError::InvalidConfig {
+        reason: match &config.target {
+            Some(target) => format!("target {target}: {e:#}"),
+            None => format!("{e:#}"),
+        },
+    })
 }
 
 #[cfg(test)]
