@@ -122,7 +122,7 @@ fn a_profile_names_the_hot_function_first() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.folded");
     let output =
-        xwasm(&["profile", COMPUTE, "mix", "--runs", "40", "--json", "--out", out.to_str().unwrap()]);
+        xwasm(&["profile", COMPUTE, "mix", "--runs", "200", "--json", "--out", out.to_str().unwrap()]);
     let profile = json(&output);
     assert_eq!(profile["status"], "ok", "{profile}");
     assert!(profile["samples"].as_u64().unwrap() >= 10, "{profile}");

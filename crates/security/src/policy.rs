@@ -1,7 +1,7 @@
 //! [`ModulePolicy`]: what a module must be to be deployed.
 
 use crate::info::{self, FuncSig, ItemType, ModuleInfo};
-use crate::preprocess::StackLimit;
+use crate::preprocess::{RewriteOptions, StackLimit};
 use serde::{Deserialize, Serialize};
 use wasmparser::{Validator, WasmFeatures};
 
@@ -114,6 +114,8 @@ pub struct ModulePolicy {
     pub allow_floats: bool,
     /// The deterministic stack limit the preprocessing enforces.
     pub stack_limit: StackLimit,
+    /// The preprocessing's optional passes.
+    pub rewrite: RewriteOptions,
     allowed_imports: Vec<ImportSpec>,
 }
 
@@ -126,6 +128,7 @@ impl ModulePolicy {
             limits: ModuleLimits::default(),
             allow_floats: true,
             stack_limit: StackLimit::default(),
+            rewrite: RewriteOptions::default(),
             allowed_imports,
         }
     }
@@ -178,7 +181,7 @@ impl ModulePolicy {
     /// deterministic stack limit and bulk-memory metering added (see
     /// [`crate::preprocess`]).
     pub fn preprocess(&self, bytes: &[u8]) -> Result<Vec<u8>, PolicyViolation> {
-        crate::preprocess::preprocess(bytes, self.stack_limit, self.features())
+        crate::preprocess::preprocess(bytes, self.stack_limit, self.rewrite, self.features())
             .map_err(|e| PolicyViolation::Preprocess(e.0))
     }
 

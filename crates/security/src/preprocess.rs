@@ -175,10 +175,27 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
     Ok(analysis)
 }
 
+/// What the rewrite does besides the stack limit and bulk metering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RewriteOptions {
+    /// Drop custom sections (debug info, producers, ...) from what is
+    /// compiled and cached, keeping only `name` (backtraces and profiles
+    /// use it). The stored code keeps them. Not consensus-relevant.
+    pub strip_custom_sections: bool,
+}
+
+impl Default for RewriteOptions {
+    fn default() -> Self {
+        Self { strip_custom_sections: true }
+    }
+}
+
 /// The rewriting pass.
 struct Rewriter {
     analysis: Analysis,
     limit: StackLimit,
+    options: RewriteOptions,
     next_function: usize,
     types_done: bool,
     imports_done: bool,
@@ -261,6 +278,17 @@ impl Reencode for Rewriter {
 
     fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Self::Error>> {
         Ok(func + IMPORTED)
+    }
+
+    fn parse_custom_section(
+        &mut self,
+        module: &mut wasm_encoder::Module,
+        section: wasmparser::CustomSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        if self.options.strip_custom_sections && section.name() != "name" {
+            return Ok(());
+        }
+        reencode::utils::parse_custom_section(self, module, section)
     }
 
     fn parse_type_section(
@@ -419,12 +447,14 @@ impl Reencode for Rewriter {
 pub fn preprocess(
     wasm: &[u8],
     limit: StackLimit,
+    options: RewriteOptions,
     features: WasmFeatures,
 ) -> Result<Vec<u8>, PreprocessError> {
     let analysis = analyze(wasm, features)?;
     let mut rewriter = Rewriter {
         analysis,
         limit,
+        options,
         next_function: 0,
         types_done: false,
         imports_done: false,

@@ -11,7 +11,7 @@ use xwasm_exec::Executor;
 use xwasm_host::GasSchedule;
 use xwasm_linker::{HostFnDescriptor, HostFunction, HostRegistry, WasmType};
 use xwasm_monitor::{AlertSink, Monitor, MonitorConfig, Observer, TracingAlerts};
-use xwasm_security::preprocess::StackLimit;
+use xwasm_security::preprocess::{RewriteOptions, StackLimit};
 use xwasm_security::{AuditSink, FuncSig, ImportSpec, ModuleLimits, ModulePolicy, Profile, ValType};
 use xwasm_store::{
     CallLimits, CodeHash, ContractCaller, ExecutionState, MemoryBackend, StateBackend, WasmContext,
@@ -33,6 +33,8 @@ pub struct VmConfig {
     /// The deterministic call-stack limit (see
     /// `xwasm_security::preprocess`).
     pub stack_limit: StackLimit,
+    /// Optional passes of the load-time rewrite.
+    pub rewrite: RewriteOptions,
     /// Host functions contracts may import, by name; `None` allows all.
     /// The others are never linked, and a module importing one is refused.
     pub host_functions: Option<Vec<String>>,
@@ -59,6 +61,7 @@ impl Default for VmConfig {
             module_limits: ModuleLimits::default(),
             allow_floats: true,
             stack_limit: StackLimit::default(),
+            rewrite: RewriteOptions::default(),
             host_functions: None,
             cache_entries: cache.max_entries,
             cache_bytes: cache.max_bytes,
@@ -207,6 +210,7 @@ impl VmBuilder {
         policy.limits = self.config.module_limits.clone();
         policy.allow_floats = self.config.allow_floats;
         policy.stack_limit = self.config.stack_limit;
+        policy.rewrite = self.config.rewrite;
         let monitor = self.monitor.map(|config| Arc::new(Monitor::new(config, self.alerts)));
         let observers = self.observers;
         let code = MemoryTier::new(MemoryTierConfig {
@@ -255,10 +259,11 @@ impl VmBuilder {
 pub fn artifact_namespace(engine: &wasmtime::Engine, policy: &ModulePolicy) -> ArtifactNamespace {
     ArtifactNamespace {
         compiler_version: format!(
-            "{}+pre{}.{}",
+            "{}+pre{}.{}{}",
             xwasm_aot::COMPILER_VERSION,
             xwasm_security::preprocess::PREPROCESS_VERSION,
-            policy.stack_limit.max_units
+            policy.stack_limit.max_units,
+            if policy.rewrite.strip_custom_sections { ".strip" } else { "" }
         ),
         engine_fingerprint: xwasm_aot::engine_fingerprint(engine),
     }
