@@ -315,6 +315,36 @@ fn main() {
             met: Some(hit <= 1_000.0),
         });
 
+        // Batch precompilation: the corpus on one thread vs every core,
+        // each module compiled single-threaded.
+        let serial_engine =
+            xwasm::engine::build_engine(&EngineConfig { parallel_compilation: false, ..Default::default() })
+                .unwrap();
+        let names = ["hackatom.wasm", "cyberpunk.wasm", "ibc_reflect.wasm", "floaty_2.0.wasm", "empty.wasm"];
+        let dir = format!("{}/../../shared/corpus", env!("CARGO_MANIFEST_DIR"));
+        let modules: Vec<Vec<u8>> = names
+            .iter()
+            .filter_map(|n| std::fs::read(format!("{dir}/{n}")).ok())
+            .map(|wasm| policy.preprocess(&wasm).unwrap())
+            .collect();
+        let slices: Vec<&[u8]> = modules.iter().map(Vec::as_slice).collect();
+        let batch = |threads: usize| {
+            let started = Instant::now();
+            let results = xwasm::aot::precompile_batch(&serial_engine, &slices, threads, &|_, _| {});
+            assert!(results.iter().all(Result::is_ok));
+            started.elapsed().as_nanos() as f64
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (one, all) = (batch(1), batch(cores));
+        rows.push(Row {
+            name: "batch precompile (corpus): all cores vs one",
+            what: format!("{cores} cores: {} vs {}", human_ns(all), human_ns(one)),
+            value: one / all,
+            unit: "x",
+            target: "≥ 0.8 × cores",
+            met: Some(one / all >= 0.8 * cores as f64),
+        });
+
         // 6. Winch vs Cranelift.
         let winch =
             xwasm::engine::build_engine(&EngineConfig { strategy: Strategy::Winch, ..Default::default() })

@@ -379,3 +379,15 @@ fn precompile_for_another_target() {
         "aarch64",
     );
 }
+
+#[test]
+fn an_unusable_cache_folder_is_a_clear_error() {
+    let chain = Chain::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, "x").unwrap();
+    let output = chain.run(&["deploy", COUNTER, "--cache-dir", file.to_str().unwrap()]);
+    assert_one_line_error(&output, "cache folder");
+    let output = xwasm(&["precompile", COUNTER, "--cache-dir", file.to_str().unwrap()]);
+    assert_one_line_error(&output, "cache folder");
+}

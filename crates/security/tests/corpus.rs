@@ -111,3 +111,16 @@ fn truncated_and_random_bytes_are_invalid() {
     assert!(policy.check(&random).is_err());
     assert!(matches!(policy.check(&[]), Err(PolicyViolation::Empty)));
 }
+
+#[test]
+fn invalid_utf8_in_names_is_invalid() {
+    // An export named with the bytes ff fe: the name section and export
+    // names must be UTF-8.
+    let mut wasm = wat::parse_str(r#"(module (func (export "ab")))"#).unwrap();
+    let position = wasm.windows(2).position(|w| w == b"ab").unwrap();
+    wasm[position] = 0xff;
+    wasm[position + 1] = 0xfe;
+    let err = ModulePolicy::new(Profile::Permissive, Vec::new()).check(&wasm).unwrap_err();
+    assert!(matches!(err, PolicyViolation::Invalid { .. }), "{err}");
+    assert!(err.to_string().contains("UTF-8"), "{err}");
+}
