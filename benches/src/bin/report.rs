@@ -345,6 +345,32 @@ fn main() {
             met: Some(one / all >= 0.8 * cores as f64),
         });
 
+        // Tiered compilation: the first call of a cold contract waits for
+        // Winch instead of Cranelift.
+        let first_load = |tiered: bool| {
+            let vm = Vm::builder()
+                .config(xwasm::VmConfig {
+                    tiered,
+                    profile: xwasm::security::Profile::Permissive,
+                    ..Default::default()
+                })
+                .monitoring(None)
+                .build()
+                .unwrap();
+            let started = Instant::now();
+            vm.function_type(&hackatom, "allocate").unwrap();
+            started.elapsed().as_nanos() as f64
+        };
+        let (tiered_first, cranelift_first) = (first_load(true), first_load(false));
+        rows.push(Row {
+            name: "first call of a cold contract: tiered vs Cranelift (hackatom)",
+            what: format!("{} vs {}", human_ns(tiered_first), human_ns(cranelift_first)),
+            value: cranelift_first / tiered_first,
+            unit: "x faster",
+            target: "-",
+            met: None,
+        });
+
         // 6. Winch vs Cranelift.
         let winch =
             xwasm::engine::build_engine(&EngineConfig { strategy: Strategy::Winch, ..Default::default() })

@@ -355,18 +355,24 @@ impl Vm {
         interval: Duration,
     ) -> Result<ProfileReport, VmError> {
         let sampler = Arc::new(Sampler::new());
-        let executor = Executor::sampling(self.inner.engine.clone(), interval, sampler.clone());
         let started = Instant::now();
         let mut outcome = None;
         let mut names = std::collections::HashMap::new();
+        let mut executor: Option<Executor> = None;
         for _ in 0..runs.max(1) {
             let journal = Journal::new(self.inner.backend.clone());
             let (record, code, _) = self.callable(&journal, address, method)?;
             names = unnamed_exports(&code);
+            // On the engine that compiled the code (a tiered VM's code may
+            // still be the baseline's).
+            if executor.as_ref().is_none_or(|e| !wasmtime::Engine::same(e.engine(), code.module.engine())) {
+                executor = Some(Executor::sampling(code.module.engine().clone(), interval, sampler.clone()));
+            }
+            let executor = executor.as_ref().expect("set above");
             let frame =
                 self.transaction_frame(&code, *address, record.owner, chain, tx, journal, false, None);
             outcome = Some(
-                self.execute_on(&executor, frame, Entry::Method(method), Budget::gas(tx.gas_limit))?.outcome,
+                self.execute_on(executor, frame, Entry::Method(method), Budget::gas(tx.gas_limit))?.outcome,
             );
         }
         let mut functions = sampler.functions();
@@ -461,6 +467,18 @@ impl Vm {
         Ok(entries.into_iter().map(|(k, v)| (k[prefix.len()..].to_vec(), v)).collect())
     }
 
+    /// Which tier's code serves the contract at `address` now: `baseline`
+    /// (Winch, in a tiered VM, until the optimizing compile finishes) or
+    /// `optimizing`. Loads the code if it is not loaded.
+    pub fn loaded_tier(&self, address: &Address) -> Result<&'static str, VmError> {
+        let record = self.contract(address)?.ok_or(VmError::NoContract { address: *address })?;
+        let (code, _) = self.load_code(record.code_hash, || {
+            let wasm = self.inner.backend.get(&keys::code(&record.code_hash))?;
+            wasm.map(Arc::from).ok_or(VmError::MissingCode { address: *address })
+        })?;
+        Ok(if code.baseline { "baseline" } else { "optimizing" })
+    }
+
     /// Describes `wasm` with this VM's policy verdict.
     pub fn inspect(&self, wasm: &[u8]) -> Result<xwasm_security::ModuleInfo, VmError> {
         Ok(self.inner.policy.inspect(wasm)?)
@@ -507,7 +525,12 @@ impl Vm {
         gas_limit: u64,
         timed: bool,
     ) -> Result<Execution, VmError> {
-        self.execute_on(&self.inner.executor, frame, entry, Budget { gas_limit, timed })
+        // Baseline code runs on the baseline tier's engine.
+        let executor = match (&self.inner.baseline, frame.code.baseline) {
+            (Some(tier), true) => &tier.executor,
+            _ => &self.inner.executor,
+        };
+        self.execute_on(executor, frame, entry, Budget { gas_limit, timed })
     }
 
     fn execute_on(

@@ -17,6 +17,9 @@ pub struct LoadedCode {
     pub info: Arc<ModuleInfo>,
     /// The callable methods, each resolved once to its export.
     pub methods: std::collections::HashMap<String, wasmtime::ModuleExport>,
+    /// Compiled by the baseline tier (Winch) of a tiered VM, to be
+    /// replaced by the optimizing tier's code once it is ready.
+    pub baseline: bool,
 }
 
 impl std::fmt::Debug for LoadedCode {
@@ -78,25 +81,79 @@ impl Vm {
         let code = self.inner.code.get_or_try_insert_with(&code_hash, || {
             source = CodeSource::Compiled;
             let wasm = wasm()?;
-            let info = self.inner.policy.check(&wasm)?;
+            let info = Arc::new(self.inner.policy.check(&wasm)?);
             let wasm = self.inner.policy.preprocess(&wasm)?;
+            // Tiered: a new contract runs first on the baseline compiler
+            // while the optimizing one works in the background.
+            if let Some(baseline) = &self.inner.baseline
+                && self.disk_module(&code_hash).is_none()
+            {
+                let module = xwasm_aot::compile(&baseline.engine, &wasm)?;
+                let code = self.link(code_hash, module, info.clone(), true)?;
+                let vm = self.clone();
+                std::thread::Builder::new()
+                    .name("xwasm-tier-up".into())
+                    .spawn(move || vm.tier_up(code_hash, &wasm, info))
+                    .map_err(|e| VmError::Link { reason: format!("cannot start the tier-up thread: {e}") })?;
+                return Ok(code);
+            }
             let (module, from) = self.module_for(&code_hash, &wasm)?;
             source = from;
-            let link = |linker: &wasmtime::Linker<WasmContext>| {
-                linker.instantiate_pre(&module).map_err(|e| VmError::Link { reason: format!("{e:#}") })
-            };
-            let pre = link(&self.inner.linker)?;
-            let pre_read_only = link(&self.inner.read_only_linker)?;
-            let image = module.image_range();
-            let bytes = (image.end as usize - image.start as usize).max(wasm.len());
-            let methods = info
-                .methods()
-                .filter_map(|name| Some((name.to_owned(), module.get_export_index(name)?)))
-                .collect();
-            let code = LoadedCode { code_hash, module, pre, pre_read_only, info: Arc::new(info), methods };
-            Ok::<_, VmError>((Arc::new(code), bytes))
+            self.link(code_hash, module, info, false)
         })?;
         Ok((code, source))
+    }
+
+    /// Compiles `wasm` with the optimizing tier and replaces the baseline
+    /// code in the memory tier (and stores the artifact). A failure leaves
+    /// the baseline code in place: it is correct, only slower.
+    fn tier_up(&self, code_hash: CodeHash, wasm: &[u8], info: Arc<ModuleInfo>) {
+        let Ok((module, _)) = self.module_for(&code_hash, wasm) else { return };
+        if let Ok((code, bytes)) = self.link(code_hash, module, info, false) {
+            self.inner.code.insert(code_hash, code, bytes);
+        }
+    }
+
+    /// Links a compiled module into ready-to-instantiate code.
+    fn link(
+        &self,
+        code_hash: CodeHash,
+        module: Module,
+        info: Arc<ModuleInfo>,
+        baseline: bool,
+    ) -> Result<(Arc<LoadedCode>, usize), VmError> {
+        let (linker, read_only_linker) = match (&self.inner.baseline, baseline) {
+            (Some(tier), true) => (&tier.linker, &tier.read_only_linker),
+            _ => (&self.inner.linker, &self.inner.read_only_linker),
+        };
+        let link = |linker: &wasmtime::Linker<WasmContext>| {
+            linker.instantiate_pre(&module).map_err(|e| VmError::Link { reason: format!("{e:#}") })
+        };
+        let pre = link(linker)?;
+        let pre_read_only = link(read_only_linker)?;
+        let image = module.image_range();
+        let bytes = (image.end as usize - image.start as usize).max(info.size);
+        let methods = info
+            .methods()
+            .filter_map(|name| Some((name.to_owned(), module.get_export_index(name)?)))
+            .collect();
+        let code = LoadedCode { code_hash, module, pre, pre_read_only, info, methods, baseline };
+        Ok((Arc::new(code), bytes))
+    }
+
+    /// A verified artifact of `code_hash` from the disk tier, if any.
+    fn disk_module(&self, code_hash: &CodeHash) -> Option<Module> {
+        let artifacts = self.inner.artifacts.as_ref()?;
+        let artifact = artifacts.get(code_hash)?;
+        // SAFETY: the disk tier hands out only artifacts whose header and
+        // SHA-256 checksum verified: bytes this VM's engine wrote.
+        match unsafe { xwasm_aot::load_precompiled(&self.inner.engine, &artifact) } {
+            Ok(module) => Some(module),
+            Err(_) => {
+                artifacts.reject(code_hash);
+                None
+            }
+        }
     }
 
     /// The compiled module: a verified artifact from the disk tier, or a
@@ -106,13 +163,8 @@ impl Vm {
         let Some(artifacts) = &self.inner.artifacts else {
             return Ok((xwasm_aot::compile(engine, wasm)?, CodeSource::Compiled));
         };
-        if let Some(artifact) = artifacts.get(code_hash) {
-            // SAFETY: the disk tier hands out only artifacts whose header
-            // and SHA-256 checksum verified: bytes this VM's engine wrote.
-            match unsafe { xwasm_aot::load_precompiled(engine, &artifact) } {
-                Ok(module) => return Ok((module, CodeSource::Disk)),
-                Err(_) => artifacts.reject(code_hash),
-            }
+        if let Some(module) = self.disk_module(code_hash) {
+            return Ok((module, CodeSource::Disk));
         }
         let module = xwasm_aot::compile(engine, wasm)?;
         if let Ok(artifact) = xwasm_aot::serialize(&module) {

@@ -48,6 +48,10 @@ pub struct VmConfig {
     /// Wall-clock limit of one call, in milliseconds (node-level, not
     /// consensus).
     pub timeout_ms: Option<u64>,
+    /// Tiered compilation: a new contract first runs on Winch (fast to
+    /// compile) while Cranelift compiles it in the background; calls switch
+    /// once it is ready. Gas and results are the same in both tiers.
+    pub tiered: bool,
 }
 
 impl Default for VmConfig {
@@ -68,6 +72,7 @@ impl Default for VmConfig {
             cache_dir: None,
             disk_cache_bytes: 1 << 30,
             timeout_ms: None,
+            tiered: false,
         }
     }
 }
@@ -197,6 +202,19 @@ impl VmBuilder {
         };
         let linker = registry.build_linker(&engine, &allow)?;
         let read_only_linker = registry.build_read_only_linker(&engine, &allow)?;
+        let baseline = if self.config.tiered && self.config.engine.strategy != xwasm_engine::Strategy::Winch {
+            let config =
+                EngineConfig { strategy: xwasm_engine::Strategy::Winch, ..self.config.engine.clone() };
+            let engine = xwasm_engine::build_engine(&config)?;
+            Some(Baseline {
+                executor: Executor::new(engine.clone()).limited(config.pooling.is_none()),
+                linker: registry.build_linker(&engine, &allow)?,
+                read_only_linker: registry.build_read_only_linker(&engine, &allow)?,
+                engine,
+            })
+        } else {
+            None
+        };
         let allowed = registry
             .descriptors()
             .filter(|d| allow(d) && d.namespace != xwasm_host::INTERNAL_NAMESPACE)
@@ -231,6 +249,7 @@ impl VmBuilder {
         };
         let inner = Arc::new_cyclic(|vm| Inner {
             artifacts,
+            baseline,
             // The pool caps memories itself.
             executor: Executor::new(engine.clone()).limited(self.config.engine.pooling.is_none()),
             engine,
@@ -284,7 +303,16 @@ fn val_types(types: &[WasmType]) -> Vec<ValType> {
 const STATES: [ExecutionState; 4] =
     [ExecutionState::Idle, ExecutionState::Running, ExecutionState::Finished, ExecutionState::Failed];
 
+/// The baseline tier of a tiered VM: Winch, with its own linkers.
+pub(crate) struct Baseline {
+    pub(crate) engine: wasmtime::Engine,
+    pub(crate) executor: Executor,
+    pub(crate) linker: wasmtime::Linker<WasmContext>,
+    pub(crate) read_only_linker: wasmtime::Linker<WasmContext>,
+}
+
 pub(crate) struct Inner {
+    pub(crate) baseline: Option<Baseline>,
     pub(crate) config: VmConfig,
     pub(crate) engine: wasmtime::Engine,
     pub(crate) executor: Executor,

@@ -279,3 +279,30 @@ fn vals(values: &[Val]) -> Vec<String> {
         })
         .collect()
 }
+
+#[test]
+fn tiered_compilation_switches_tiers_with_the_same_results_and_gas() {
+    let tiered = Vm::builder().config(VmConfig { tiered: true, ..Default::default() }).build().unwrap();
+    let plain = vm(Strategy::Cranelift, None);
+    let (a, b) = (deploy(&tiered, RECURSION), deploy(&plain, RECURSION));
+    let first = call(&tiered, &a, "down", &300u32.to_le_bytes());
+    // Wait (bounded) for the optimizing tier to take over.
+    let mut upgraded = false;
+    for _ in 0..500 {
+        let probe = call(&tiered, &a, "down", &300u32.to_le_bytes());
+        assert_eq!((probe.status, probe.gas_used), (first.status, first.gas_used));
+        if tiered.loaded_tier(&a).unwrap() == "optimizing" {
+            upgraded = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(upgraded, "the optimizing tier never took over");
+    let later = call(&tiered, &a, "down", &300u32.to_le_bytes());
+    let reference = call(&plain, &b, "down", &300u32.to_le_bytes());
+    assert_eq!((first.status, first.gas_used), (reference.status, reference.gas_used));
+    assert_eq!(
+        (later.status, later.gas_used, later.return_data),
+        (reference.status, reference.gas_used, reference.return_data)
+    );
+}
