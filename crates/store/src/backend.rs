@@ -29,6 +29,12 @@ pub trait StateBackend: Send + Sync {
     /// Every committed entry whose key starts with `prefix`, in ascending
     /// key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError>;
+
+    /// Whether `key` has a committed value. Provided; a backend that can
+    /// answer without copying the value should.
+    fn contains(&self, key: &[u8]) -> Result<bool, StateError> {
+        Ok(self.get(key)?.is_some())
+    }
 }
 
 /// A backend that keeps state in a `BTreeMap`: the library default, for

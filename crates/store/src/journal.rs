@@ -56,6 +56,15 @@ impl Journal {
         }
     }
 
+    /// Whether `key` has a value, as this transaction sees it (without
+    /// copying the value).
+    pub fn contains(&self, key: &[u8]) -> Result<bool, StateError> {
+        match self.writes.get(key) {
+            Some(value) => Ok(value.is_some()),
+            None => self.backend.contains(key),
+        }
+    }
+
     pub fn set(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.record(key, Some(value));
     }

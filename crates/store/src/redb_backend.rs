@@ -73,6 +73,13 @@ impl StateBackend for RedbBackend {
         Ok(value.map(|v| v.value().to_vec()))
     }
 
+    fn contains(&self, key: &[u8]) -> Result<bool, StateError> {
+        let err = db_error("read", &self.path);
+        let txn = self.db.begin_read().map_err(|e| err(e.into()))?;
+        let table = txn.open_table(STATE).map_err(|e| err(e.into()))?;
+        Ok(table.get(key).map_err(|e| err(e.into()))?.is_some())
+    }
+
     fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
         if changes.is_empty() {
             return Ok(());

@@ -66,6 +66,7 @@ fn run(backend: Arc<dyn StateBackend>, ops: &[Op]) {
         }
         for k in 0u8..6 {
             assert_eq!(journal.get(&[k]).unwrap(), current.get(&vec![k]).cloned(), "after {op:?}");
+            assert_eq!(journal.contains(&[k]).unwrap(), current.contains_key(&vec![k]), "after {op:?}");
         }
     }
     let stored: Model = backend.scan_prefix(&[]).unwrap().into_iter().collect();

@@ -68,12 +68,7 @@ pub struct FunctionRun {
 
 /// Where a contract call starts: a transaction's own call or a nested one.
 struct Frame<'a> {
-    chain: ChainContext,
-    origin: Address,
-    caller: Address,
-    contract: Address,
-    owner: Address,
-    input: Vec<u8>,
+    call: CallFrame,
     depth: u32,
     read_only: bool,
     stop: StopSignal,
@@ -115,7 +110,7 @@ impl Vm {
         let address = Address::derive_contract(&tx.sender, count, &code_hash);
         journal.set(count_key, (count + 1).to_be_bytes().to_vec());
         let code_key = keys::code(&code_hash);
-        if journal.get(&code_key)?.is_none() {
+        if !journal.contains(&code_key)? {
             journal.set(code_key, wasm.to_vec());
         }
         let record = ContractRecord { code_hash, owner: tx.sender };
@@ -259,15 +254,26 @@ impl Vm {
                 record
             }
         };
-        let (code, source) = self.load_code(record.code_hash, || {
-            let wasm = journal.get(&keys::code(&record.code_hash))?;
-            wasm.map(Arc::from).ok_or(VmError::MissingCode { address: *address })
-        })?;
+        let (code, source) = self.stored_code(journal, address, &record)?;
         if !code.methods.contains_key(method) {
             let available = code.info.methods().filter(|m| *m != "init").collect::<Vec<_>>().join(", ");
             return Err(VmError::UnknownMethod { address: *address, method: method.to_owned(), available });
         }
         Ok((record, code, source))
+    }
+
+    /// The loaded code of a deployed contract (its bytes come from state on
+    /// a cache miss).
+    fn stored_code(
+        &self,
+        journal: &Journal,
+        address: &Address,
+        record: &ContractRecord,
+    ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
+        self.load_code(record.code_hash, || {
+            let wasm = journal.get(&keys::code(&record.code_hash))?;
+            wasm.map(Arc::from).ok_or(VmError::MissingCode { address: *address })
+        })
     }
 
     /// Runs a nested call made with the `call` host function.
@@ -295,12 +301,14 @@ impl Vm {
         trace.loaded(source);
         let checkpoint = journal.checkpoint();
         let frame = Frame {
-            chain: call.chain,
-            origin: call.origin,
-            caller: call.caller,
-            contract: call.callee,
-            owner: record.owner,
-            input: call.input,
+            call: CallFrame {
+                chain: call.chain,
+                origin: call.origin,
+                caller: call.caller,
+                contract: call.callee,
+                owner: record.owner,
+                input: call.input,
+            },
             depth: call.depth,
             read_only: call.read_only,
             stop: call.stop,
@@ -472,10 +480,8 @@ impl Vm {
     /// `optimizing`. Loads the code if it is not loaded.
     pub fn loaded_tier(&self, address: &Address) -> Result<&'static str, VmError> {
         let record = self.contract(address)?.ok_or(VmError::NoContract { address: *address })?;
-        let (code, _) = self.load_code(record.code_hash, || {
-            let wasm = self.inner.backend.get(&keys::code(&record.code_hash))?;
-            wasm.map(Arc::from).ok_or(VmError::MissingCode { address: *address })
-        })?;
+        let journal = Journal::new(self.inner.backend.clone());
+        let (code, _) = self.stored_code(&journal, address, &record)?;
         Ok(if code.baseline { "baseline" } else { "optimizing" })
     }
 
@@ -500,12 +506,14 @@ impl Vm {
             .and_then(|o| o.timeout)
             .or_else(|| self.inner.config.timeout_ms.map(Duration::from_millis));
         Frame {
-            chain: *chain,
-            origin: tx.sender,
-            caller: tx.sender,
-            contract,
-            owner,
-            input: tx.input.clone(),
+            call: CallFrame {
+                chain: *chain,
+                origin: tx.sender,
+                caller: tx.sender,
+                contract,
+                owner,
+                input: tx.input.clone(),
+            },
             depth: 0,
             read_only,
             stop: StopSignal {
@@ -540,15 +548,7 @@ impl Vm {
         entry: Entry<'_>,
         budget: Budget,
     ) -> Result<Execution, VmError> {
-        let call = CallFrame {
-            chain: frame.chain,
-            origin: frame.origin,
-            caller: frame.caller,
-            contract: frame.contract,
-            owner: frame.owner,
-            input: frame.input,
-        };
-        let mut context = WasmContext::new(call, frame.journal, self.inner.config.limits);
+        let mut context = WasmContext::new(frame.call, frame.journal, self.inner.config.limits);
         context.depth = frame.depth;
         context.read_only = frame.read_only;
         context.stop = frame.stop;
