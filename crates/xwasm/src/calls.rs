@@ -7,9 +7,8 @@ use crate::{Vm, VmError};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use wasmtime::Val;
-use xwasm_exec::{Budget, Entry, Execution, Executor, FunctionSamples, Outcome, Sampler, Status};
-use xwasm_monitor::Observer;
-use xwasm_security::{AuditEntry, AuditKind};
+use xwasm_exec::{Budget, Entry, Execution, Executor, Outcome, Status};
+use xwasm_security::AuditKind;
 use xwasm_store::{
     Address, CallFrame, ChainContext, ContractCaller, ContractRecord, ExecutionState, Halt, InterruptHandle,
     Journal, MemoryBackend, NestedCall, NestedOutcome, StopSignal, Transaction, WasmContext, keys,
@@ -32,33 +31,6 @@ fn resolved<'a>(code: &'a LoadedCode, method: &'a str) -> Entry<'a> {
     }
 }
 
-/// Sampled frames of exported functions without a name-section entry
-/// (`func[N]` in the compiled module's index space) and their export
-/// names.
-fn unnamed_exports(code: &LoadedCode) -> std::collections::HashMap<String, String> {
-    code.info
-        .exports
-        .iter()
-        .filter(|e| e.ty.kind() == "func")
-        .map(|e| (format!("func[{}]", e.index + xwasm_security::preprocess::ADDED_IMPORTS), e.name.clone()))
-        .collect()
-}
-
-/// The result of [`Vm::profile`].
-#[derive(Debug, Clone)]
-pub struct ProfileReport {
-    /// The outcome of the last run (nothing was committed).
-    pub outcome: Outcome,
-    pub runs: u32,
-    pub wall_time: Duration,
-    pub samples: u64,
-    /// Per function, busiest first (self samples).
-    pub functions: Vec<FunctionSamples>,
-    /// The samples as collapsed stacks (`outer;inner count` lines), for
-    /// flame graph tools such as inferno, flamegraph.pl or speedscope.
-    pub collapsed: String,
-}
-
 /// The result of [`Vm::run_function`].
 #[derive(Debug, Clone)]
 pub struct FunctionRun {
@@ -67,7 +39,7 @@ pub struct FunctionRun {
 }
 
 /// Where a contract call starts: a transaction's own call or a nested one.
-struct Frame<'a> {
+pub(crate) struct Frame<'a> {
     call: CallFrame,
     depth: u32,
     read_only: bool,
@@ -223,7 +195,7 @@ impl Vm {
     }
 
     /// The contract at `address` and its code, if `method` may be called.
-    fn callable(
+    pub(crate) fn callable(
         &self,
         journal: &Journal,
         address: &Address,
@@ -350,64 +322,6 @@ impl Vm {
         })
     }
 
-    /// Profiles `method` of the contract at `address`: runs it `runs` times
-    /// (never committing anything), sampling the WebAssembly stack every
-    /// `interval`. Returns the last outcome and the samples.
-    pub fn profile(
-        &self,
-        address: &Address,
-        method: &str,
-        chain: &ChainContext,
-        tx: &Transaction,
-        runs: u32,
-        interval: Duration,
-    ) -> Result<ProfileReport, VmError> {
-        let sampler = Arc::new(Sampler::new());
-        let started = Instant::now();
-        let mut outcome = None;
-        let mut names = std::collections::HashMap::new();
-        let mut executor: Option<Executor> = None;
-        for _ in 0..runs.max(1) {
-            let journal = Journal::new(self.inner.backend.clone());
-            let (record, code, _) = self.callable(&journal, address, method)?;
-            names = unnamed_exports(&code);
-            // On the engine that compiled the code (a tiered VM's code may
-            // still be the baseline's).
-            if executor.as_ref().is_none_or(|e| !wasmtime::Engine::same(e.engine(), code.module.engine())) {
-                executor = Some(Executor::sampling(code.module.engine().clone(), interval, sampler.clone()));
-            }
-            let executor = executor.as_ref().expect("set above");
-            let frame =
-                self.transaction_frame(&code, *address, record.owner, chain, tx, journal, false, None);
-            outcome = Some(
-                self.execute_on(executor, frame, Entry::Method(method), Budget::gas(tx.gas_limit))?.outcome,
-            );
-        }
-        let mut functions = sampler.functions();
-        for function in &mut functions {
-            if let Some(name) = names.get(&function.name) {
-                function.name = name.clone();
-            }
-        }
-        let collapsed = sampler
-            .stacks()
-            .iter()
-            .map(|(stack, count)| {
-                let frames: Vec<&str> =
-                    stack.split(';').map(|f| names.get(f).map_or(f, String::as_str)).collect();
-                format!("{} {count}\n", frames.join(";"))
-            })
-            .collect();
-        Ok(ProfileReport {
-            outcome: outcome.expect("at least one run"),
-            runs: runs.max(1),
-            wall_time: started.elapsed(),
-            samples: sampler.stacks().values().sum(),
-            collapsed,
-            functions,
-        })
-    }
-
     /// Runs any exported function of `wasm` with `params`, against an empty
     /// state that is thrown away (for `xwasm run`).
     pub fn run_function(
@@ -491,7 +405,7 @@ impl Vm {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn transaction_frame<'a>(
+    pub(crate) fn transaction_frame<'a>(
         &self,
         code: &'a LoadedCode,
         contract: Address,
@@ -541,7 +455,7 @@ impl Vm {
         self.execute_on(executor, frame, entry, Budget { gas_limit, timed })
     }
 
-    fn execute_on(
+    pub(crate) fn execute_on(
         &self,
         executor: &Executor,
         frame: Frame<'_>,
@@ -568,81 +482,6 @@ impl Vm {
         };
         self.set_state(finished);
         Ok(result?)
-    }
-
-    /// Whether the next call is observed in detail: always when an
-    /// observer of the embedder's watches, else as often as the monitor
-    /// asks.
-    fn detailed(&self) -> bool {
-        if !self.inner.observers.is_empty() {
-            return true;
-        }
-        match &self.inner.monitor {
-            Some(monitor) => {
-                monitor.wants_detail(self.inner.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-            }
-            None => false,
-        }
-    }
-
-    fn observe(&self, trace: Trace, address: &Address, method: &str, outcome: &Outcome) {
-        if trace.detailed() {
-            let record = std::sync::Arc::new(trace.record(address, method, outcome));
-            if let Some(monitor) = &self.inner.monitor {
-                monitor.record(&record);
-            }
-            for observer in &self.inner.observers {
-                observer.record(&record);
-            }
-        } else if let Some(monitor) = &self.inner.monitor {
-            monitor.count(&trace.counts(outcome));
-        }
-    }
-
-    fn report(
-        &self,
-        trace: Trace,
-        kind: AuditKind,
-        address: &Address,
-        method: &str,
-        tx: &Transaction,
-        outcome: &Outcome,
-    ) {
-        self.observe(trace, address, method, outcome);
-        self.audit(
-            kind,
-            Some(address),
-            method,
-            tx,
-            outcome.status.as_str(),
-            outcome.gas_used,
-            outcome.error.clone(),
-        );
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn audit(
-        &self,
-        kind: AuditKind,
-        address: Option<&Address>,
-        method: &str,
-        tx: &Transaction,
-        status: &str,
-        gas_used: u64,
-        detail: Option<String>,
-    ) {
-        if let Some(sink) = &self.inner.audit {
-            sink.record(&AuditEntry {
-                unix_ms: AuditEntry::now_ms(),
-                kind,
-                contract: address.map(Address::to_hex).unwrap_or_default(),
-                method: method.to_owned(),
-                sender: tx.sender.to_hex(),
-                status: status.to_owned(),
-                gas_used,
-                detail,
-            });
-        }
     }
 }
 

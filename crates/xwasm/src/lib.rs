@@ -37,13 +37,15 @@ mod calls;
 mod code;
 mod error;
 mod machine;
+mod profile;
 mod trace;
 mod vm;
 
-pub use calls::{CallOptions, FunctionRun, ProfileReport};
+pub use calls::{CallOptions, FunctionRun};
 pub use code::{CodeSource, LoadedCode};
 pub use error::VmError;
 pub use machine::{DEFAULT_FUNCTION_GAS, InstanceHandle, ModuleHandle, VirtualMachine};
+pub use profile::ProfileReport;
 pub use vm::{Vm, VmBuilder, VmConfig, artifact_namespace};
 
 pub use xwasm_aot as aot;

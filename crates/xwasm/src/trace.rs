@@ -1,11 +1,15 @@
 //! What the monitor learns of one call, gathered as the call runs, and how
 //! it becomes a `CallRecord`.
 
+use crate::Vm;
 use crate::code::CodeSource;
 use std::time::{Duration, Instant};
 use xwasm_exec::{Execution, Outcome, Timing};
+use xwasm_monitor::Observer;
 use xwasm_monitor::{CallCounts, CallRecord, HostCallRecord};
+use xwasm_security::{AuditEntry, AuditKind};
 use xwasm_store::Address;
+use xwasm_store::Transaction;
 
 pub(crate) struct Trace {
     kind: &'static str,
@@ -108,4 +112,81 @@ impl Trace {
 fn epoch() -> Instant {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     *EPOCH.get_or_init(Instant::now)
+}
+
+impl Vm {
+    /// Whether the next call is observed in detail: always when an
+    /// observer of the embedder's watches, else as often as the monitor
+    /// asks.
+    pub(crate) fn detailed(&self) -> bool {
+        if !self.inner.observers.is_empty() {
+            return true;
+        }
+        match &self.inner.monitor {
+            Some(monitor) => {
+                monitor.wants_detail(self.inner.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn observe(&self, trace: Trace, address: &Address, method: &str, outcome: &Outcome) {
+        if trace.detailed() {
+            let record = std::sync::Arc::new(trace.record(address, method, outcome));
+            if let Some(monitor) = &self.inner.monitor {
+                monitor.record(&record);
+            }
+            for observer in &self.inner.observers {
+                observer.record(&record);
+            }
+        } else if let Some(monitor) = &self.inner.monitor {
+            monitor.count(&trace.counts(outcome));
+        }
+    }
+
+    pub(crate) fn report(
+        &self,
+        trace: Trace,
+        kind: AuditKind,
+        address: &Address,
+        method: &str,
+        tx: &Transaction,
+        outcome: &Outcome,
+    ) {
+        self.observe(trace, address, method, outcome);
+        self.audit(
+            kind,
+            Some(address),
+            method,
+            tx,
+            outcome.status.as_str(),
+            outcome.gas_used,
+            outcome.error.clone(),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn audit(
+        &self,
+        kind: AuditKind,
+        address: Option<&Address>,
+        method: &str,
+        tx: &Transaction,
+        status: &str,
+        gas_used: u64,
+        detail: Option<String>,
+    ) {
+        if let Some(sink) = &self.inner.audit {
+            sink.record(&AuditEntry {
+                unix_ms: AuditEntry::now_ms(),
+                kind,
+                contract: address.map(Address::to_hex).unwrap_or_default(),
+                method: method.to_owned(),
+                sender: tx.sender.to_hex(),
+                status: status.to_owned(),
+                gas_used,
+                detail,
+            });
+        }
+    }
 }

@@ -1,0 +1,95 @@
+//! Profiling a contract method: [`Vm::profile`].
+
+use crate::code::LoadedCode;
+use crate::{Vm, VmError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use xwasm_exec::{Budget, Entry, Executor, FunctionSamples, Outcome, Sampler};
+use xwasm_store::{Address, ChainContext, Journal, Transaction};
+
+/// Sampled frames of exported functions without a name-section entry
+/// (`func[N]` in the compiled module's index space) and their export
+/// names.
+fn unnamed_exports(code: &LoadedCode) -> std::collections::HashMap<String, String> {
+    code.info
+        .exports
+        .iter()
+        .filter(|e| e.ty.kind() == "func")
+        .map(|e| (format!("func[{}]", e.index + xwasm_security::preprocess::ADDED_IMPORTS), e.name.clone()))
+        .collect()
+}
+
+/// The result of [`Vm::profile`].
+#[derive(Debug, Clone)]
+pub struct ProfileReport {
+    /// The outcome of the last run (nothing was committed).
+    pub outcome: Outcome,
+    pub runs: u32,
+    pub wall_time: Duration,
+    pub samples: u64,
+    /// Per function, busiest first (self samples).
+    pub functions: Vec<FunctionSamples>,
+    /// The samples as collapsed stacks (`outer;inner count` lines), for
+    /// flame graph tools such as inferno, flamegraph.pl or speedscope.
+    pub collapsed: String,
+}
+
+impl Vm {
+    /// Profiles `method` of the contract at `address`: runs it `runs` times
+    /// (never committing anything), sampling the WebAssembly stack every
+    /// `interval`. Returns the last outcome and the samples.
+    pub fn profile(
+        &self,
+        address: &Address,
+        method: &str,
+        chain: &ChainContext,
+        tx: &Transaction,
+        runs: u32,
+        interval: Duration,
+    ) -> Result<ProfileReport, VmError> {
+        let sampler = Arc::new(Sampler::new());
+        let started = Instant::now();
+        let mut outcome = None;
+        let mut names = std::collections::HashMap::new();
+        let mut executor: Option<Executor> = None;
+        for _ in 0..runs.max(1) {
+            let journal = Journal::new(self.inner.backend.clone());
+            let (record, code, _) = self.callable(&journal, address, method)?;
+            names = unnamed_exports(&code);
+            // On the engine that compiled the code (a tiered VM's code may
+            // still be the baseline's).
+            if executor.as_ref().is_none_or(|e| !wasmtime::Engine::same(e.engine(), code.module.engine())) {
+                executor = Some(Executor::sampling(code.module.engine().clone(), interval, sampler.clone()));
+            }
+            let executor = executor.as_ref().expect("set above");
+            let frame =
+                self.transaction_frame(&code, *address, record.owner, chain, tx, journal, false, None);
+            outcome = Some(
+                self.execute_on(executor, frame, Entry::Method(method), Budget::gas(tx.gas_limit))?.outcome,
+            );
+        }
+        let mut functions = sampler.functions();
+        for function in &mut functions {
+            if let Some(name) = names.get(&function.name) {
+                function.name = name.clone();
+            }
+        }
+        let collapsed = sampler
+            .stacks()
+            .iter()
+            .map(|(stack, count)| {
+                let frames: Vec<&str> =
+                    stack.split(';').map(|f| names.get(f).map_or(f, String::as_str)).collect();
+                format!("{} {count}\n", frames.join(";"))
+            })
+            .collect();
+        Ok(ProfileReport {
+            outcome: outcome.expect("at least one run"),
+            runs: runs.max(1),
+            wall_time: started.elapsed(),
+            samples: sampler.stacks().values().sum(),
+            collapsed,
+            functions,
+        })
+    }
+}
