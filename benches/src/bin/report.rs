@@ -219,7 +219,7 @@ fn main() {
         compile_ns: None,
         host_calls: ["input_len", "input_read", "caller", "storage_read", "storage_write", "emit_event"]
             .iter()
-            .map(|n| xwasm::monitor::HostCallRecord { name: (*n).into(), calls: 1, gas: 100 })
+            .map(|n| xwasm::monitor::HostCallRecord { name: (*n).into(), calls: 1, gas: 100, nanos: 50 })
             .collect(),
     });
     let aggregate = median_ns(samples, 5_000 * scale, || {

@@ -183,7 +183,7 @@ impl Executor {
         entry: Entry<'_>,
         budget: Budget,
     ) -> Result<Execution, ExecError> {
-        let mut store = self.prepare(context);
+        let mut store = self.prepare(context, budget.timed);
         let mut results = Vec::new();
         let mut timing = Timing::default();
         let result = self.execute(&mut store, pre, entry, budget, &mut results, &mut timing);
@@ -230,12 +230,25 @@ impl Executor {
     /// A fresh store with the call's resource caps and wall-clock bounds;
     /// fuel is set after instantiation (instantiation may consume fuel that
     /// depends on copy-on-write, wasmtime #14331).
-    fn prepare(&self, mut context: WasmContext) -> Store<WasmContext> {
+    fn prepare(&self, mut context: WasmContext, timed: bool) -> Store<WasmContext> {
         context.state = ExecutionState::Running;
+        if timed {
+            context.host_timing = Some(xwasm_store::HostTiming::default());
+        }
         let stop = context.stop.clone();
         let mut store = Store::new(&self.engine, context);
         if self.limited {
             store.limiter(|context| &mut context.resources);
+        }
+        if timed {
+            store.call_hook(|mut context, hook| {
+                match hook {
+                    wasmtime::CallHook::CallingHost => context.data_mut().host_entered(),
+                    wasmtime::CallHook::ReturningFromHost => context.data_mut().host_returned(),
+                    _ => {}
+                }
+                Ok(())
+            });
         }
         if stop.is_set() || self.sampler.is_some() {
             // On every epoch tick: sample the stack when profiling, and

@@ -14,6 +14,9 @@ pub struct HostCallRecord {
     pub name: Label,
     pub calls: u32,
     pub gas: u64,
+    /// Wall time inside the function.
+    #[serde(default)]
+    pub nanos: u64,
 }
 
 /// One finished call (a deployment's `init`, a call, a query or a nested

@@ -30,6 +30,8 @@ pub struct HostRow {
     pub function: String,
     pub calls: u64,
     pub gas: u64,
+    /// Mean wall time of one call, in microseconds.
+    pub mean_us: f64,
 }
 
 /// The JSON summary.
@@ -95,7 +97,12 @@ impl Report {
         let mut host_functions: Vec<HostRow> = s
             .host_functions
             .iter()
-            .map(|(name, (calls, gas))| HostRow { function: name.to_string(), calls: *calls, gas: *gas })
+            .map(|(name, (calls, gas, nanos))| HostRow {
+                function: name.to_string(),
+                calls: *calls,
+                gas: *gas,
+                mean_us: *nanos as f64 / (*calls).max(1) as f64 / 1e3,
+            })
             .collect();
         host_functions.sort_by(|a, b| b.gas.cmp(&a.gas).then(a.function.cmp(&b.function)));
         Report {
@@ -210,7 +217,7 @@ pub fn prometheus(s: &Snapshot) -> String {
         "Host function calls.",
         s.host_functions
             .iter()
-            .map(|(f, (calls, _))| format!("xwasm_host_calls_total{{function=\"{}\"}} {calls}", label(f)))
+            .map(|(f, (calls, _, _))| format!("xwasm_host_calls_total{{function=\"{}\"}} {calls}", label(f)))
             .collect(),
     );
     section(
@@ -219,7 +226,18 @@ pub fn prometheus(s: &Snapshot) -> String {
         "Gas charged by host functions.",
         s.host_functions
             .iter()
-            .map(|(f, (_, gas))| format!("xwasm_host_gas_total{{function=\"{}\"}} {gas}", label(f)))
+            .map(|(f, (_, gas, _))| format!("xwasm_host_gas_total{{function=\"{}\"}} {gas}", label(f)))
+            .collect(),
+    );
+    section(
+        "xwasm_host_seconds_total",
+        "counter",
+        "Wall time inside host functions (calls observed in detail).",
+        s.host_functions
+            .iter()
+            .map(|(f, (_, _, nanos))| {
+                format!("xwasm_host_seconds_total{{function=\"{}\"}} {}", label(f), *nanos as f64 / 1e9)
+            })
             .collect(),
     );
     section(

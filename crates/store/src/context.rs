@@ -181,6 +181,16 @@ pub struct WasmContext {
     /// The instance's exported `memory`, resolved once after instantiation
     /// so host functions need not look it up by name.
     pub memory: Option<wasmtime::Memory>,
+    /// Set when host calls are timed (the executor's call hook feeds it).
+    pub host_timing: Option<HostTiming>,
+}
+
+/// The host call in progress, for timing host functions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostTiming {
+    entered: Option<std::time::Instant>,
+    /// The host function running now (it names itself when it charges).
+    current: Option<&'static str>,
 }
 
 /// How often one host function was called in an execution, and the gas it
@@ -190,6 +200,8 @@ pub struct HostCallStat {
     pub name: &'static str,
     pub calls: u32,
     pub gas: u64,
+    /// Wall time inside the function (only when host calls are timed).
+    pub nanos: u64,
 }
 
 /// Stops a running call from another thread: [`InterruptHandle::interrupt`]
@@ -328,6 +340,7 @@ impl WasmContext {
             stack_base: 0,
             host_calls: Vec::new(),
             memory: None,
+            host_timing: None,
         }
     }
 
@@ -339,7 +352,28 @@ impl WasmContext {
                 stat.calls += new_call as u32;
                 stat.gas += gas;
             }
-            None => self.host_calls.push(HostCallStat { name, calls: new_call as u32, gas }),
+            None => self.host_calls.push(HostCallStat { name, calls: new_call as u32, gas, nanos: 0 }),
+        }
+        if let Some(timing) = &mut self.host_timing {
+            timing.current = Some(name);
+        }
+    }
+
+    /// The guest called into the host.
+    pub fn host_entered(&mut self) {
+        if let Some(timing) = &mut self.host_timing {
+            *timing = HostTiming { entered: Some(std::time::Instant::now()), current: None };
+        }
+    }
+
+    /// The host returned to the guest: the time since [`Self::host_entered`]
+    /// goes to the host function that ran (the one that charged gas).
+    pub fn host_returned(&mut self) {
+        let Some(timing) = &mut self.host_timing else { return };
+        let (Some(entered), Some(name)) = (timing.entered.take(), timing.current.take()) else { return };
+        let nanos = entered.elapsed().as_nanos() as u64;
+        if let Some(stat) = self.host_calls.iter_mut().find(|s| s.name == name) {
+            stat.nanos += nanos;
         }
     }
 }

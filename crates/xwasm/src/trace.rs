@@ -71,7 +71,7 @@ impl Trace {
                 .context
                 .host_calls
                 .iter()
-                .map(|h| HostCallRecord { name: h.name.into(), calls: h.calls, gas: h.gas })
+                .map(|h| HostCallRecord { name: h.name.into(), calls: h.calls, gas: h.gas, nanos: h.nanos })
                 .collect();
         }
     }
