@@ -103,6 +103,11 @@ pub fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
     hex::decode(text).map_err(|e| Failure(format!("{what}: not hex ({e})")))
 }
 
+/// Hex input if given, else no bytes.
+pub fn parse_optional_hex(text: Option<&str>, what: &str) -> Result<Vec<u8>, Failure> {
+    text.map(|hex| parse_hex(hex, what)).transpose().map(Option::unwrap_or_default)
+}
+
 /// Parses `args` by the parameter types of `func`.
 pub fn parse_params(
     func: &str,

@@ -14,7 +14,7 @@ mod output;
 
 use args::{CallArgs, Cli, Command, ExecArgs, StrategyArg, TxArgs};
 use clap::Parser;
-use input::{Failure, open_state, parse_address, parse_hex, read_module};
+use input::{Failure, open_state, parse_address, parse_hex, parse_optional_hex, read_module};
 use std::process::ExitCode;
 use std::sync::Arc;
 use xwasm::engine::Strategy;
@@ -120,7 +120,7 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Deploy { file, tx, input, exec } => {
             let wasm = read_module(&file)?;
-            let input = input.as_deref().map(|h| parse_hex(h, "--input")).transpose()?.unwrap_or_default();
+            let input = parse_optional_hex(input.as_deref(), "--input")?;
             let vm = chain_vm(&tx, &exec)?;
             let (chain, transaction) = transaction(&tx, input)?;
             let outcome = vm.deploy(&wasm, &chain, &transaction)?;
@@ -166,12 +166,8 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             out,
             json,
         } => {
-            let input = input.as_deref().map(|h| parse_hex(h, "--input")).transpose()?.unwrap_or_default();
-            let deploy_input = deploy_input
-                .as_deref()
-                .map(|h| parse_hex(h, "--deploy-input"))
-                .transpose()?
-                .unwrap_or_default();
+            let input = parse_optional_hex(input.as_deref(), "--input")?;
+            let deploy_input = parse_optional_hex(deploy_input.as_deref(), "--deploy-input")?;
             let request = observe::ProfileRequest {
                 target,
                 method,
