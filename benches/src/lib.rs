@@ -2,7 +2,7 @@
 //! hand-written minimal wasmtime embedding that xwasm is measured against.
 //!
 //! The baseline uses the very engine configuration xwasm uses (pooling
-//! allocator, fuel, epoch interruption), an `InstancePre`, and a fresh store
+//! allocator, fuel, no epoch checks), an `InstancePre`, and a fresh store
 //! per call, so a ratio against it is the framework's own overhead.
 //!
 //! # Example
@@ -19,6 +19,33 @@ use xwasm::{Address, ChainContext, Transaction, Vm};
 pub const EMPTY_CONTRACT: &str = r#"(module (memory (export "memory") 1) (func (export "noop")))"#;
 /// The example token of `examples/contracts/`.
 pub const TOKEN: &str = include_str!("../../examples/contracts/token.wat");
+
+/// A pure function of an argument, with no imports: fib, recursively.
+pub const FIB: &str = r#"(module (memory (export "memory") 1)
+  (func $fib (export "fib") (param $n i32) (result i64)
+    (if (result i64) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (i64.extend_i32_u (local.get $n)))
+      (else (i64.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2))))))))"#;
+
+/// A loop-heavy kernel with no imports: `rounds` rounds of an integer hash
+/// over a 64-word table in memory.
+pub const MIX: &str = r#"(module (memory (export "memory") 1)
+  (func (export "mix") (param $rounds i32) (result i64) (local $r i32) (local $i i32) (local $x i64) (local $sum i64)
+    (loop $round
+      (local.set $i (i32.const 0))
+      (loop $each
+        (local.set $x (i64.load offset=1024 (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $x (i64.xor (local.get $x) (i64.extend_i32_u (local.get $r))))
+        (local.set $x (i64.mul (local.get $x) (i64.const 0x100000001b3)))
+        (local.set $x (i64.xor (local.get $x) (i64.shr_u (local.get $x) (i64.const 29))))
+        (i64.store offset=1024 (i32.shl (local.get $i) (i32.const 3)) (local.get $x))
+        (local.set $sum (i64.add (local.get $sum) (local.get $x)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $each (i32.lt_u (local.get $i) (i32.const 64))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $round (i32.lt_u (local.get $r) (local.get $rounds))))
+    (local.get $sum)))"#;
 
 pub const SENDER: Address = Address([0xa1; 32]);
 pub const RECIPIENT: Address = Address([0xb0; 32]);
@@ -42,7 +69,6 @@ impl MinimalEmbedding {
     /// Calls `method` in a fresh store; returns the fuel left.
     pub fn call(&self, method: &str, gas: u64) -> u64 {
         let mut store = wasmtime::Store::new(&self.engine, ());
-        store.set_epoch_deadline(u64::MAX / 2);
         let instance = self.pre.instantiate(&mut store).expect("instantiates");
         store.set_fuel(gas).expect("fuel is on");
         let func = instance.get_typed_func::<(), ()>(&mut store, method).expect("method");

@@ -201,6 +201,11 @@ mod tests {
         let winch = build_engine(&EngineConfig { strategy: Strategy::Winch, ..Default::default() }).unwrap();
         assert_eq!(engine_fingerprint(&cranelift), engine_fingerprint(&cranelift.clone()));
         assert_ne!(engine_fingerprint(&cranelift), engine_fingerprint(&winch));
+        // Epoch checks are compiled into the code: an interruptible engine
+        // keeps its artifacts apart from a plain one's.
+        let interruptible =
+            build_engine(&EngineConfig { interruptible: true, ..Default::default() }).unwrap();
+        assert_ne!(engine_fingerprint(&cranelift), engine_fingerprint(&interruptible));
     }
 
     #[test]

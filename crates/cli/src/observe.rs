@@ -68,7 +68,7 @@ pub fn profile(request: ProfileRequest, out: &Path, as_json: bool) -> Result<Exi
         path.exists() || request.target.ends_with(".wat") || request.target.ends_with(".wasm");
     let (vm, address) = if looks_like_file {
         let wasm = read_module(path)?;
-        let vm = Vm::builder().build()?;
+        let vm = Vm::builder().interruptible(true).build()?;
         let deployed =
             vm.deploy(&wasm, &chain, &Transaction::new(PROFILER, request.gas, request.deploy_input))?;
         let address = deployed.address.ok_or_else(|| {
@@ -77,7 +77,7 @@ pub fn profile(request: ProfileRequest, out: &Path, as_json: bool) -> Result<Exi
         (vm, address)
     } else {
         let address = parse_address(&request.target, "TARGET")?;
-        (Vm::builder().backend(Arc::new(open_state(&request.state)?)).build()?, address)
+        (Vm::builder().interruptible(true).backend(Arc::new(open_state(&request.state)?)).build()?, address)
     };
     let tx = Transaction::new(PROFILER, request.gas, request.input);
     let interval = Duration::from_micros(request.interval_us.max(10));

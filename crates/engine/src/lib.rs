@@ -5,9 +5,12 @@
 //! allocator's sizes and the determinism profile; it knows nothing of
 //! modules, state or host functions.
 //!
-//! Every engine it builds meters execution with fuel (xwasm's gas) and
-//! supports epoch interruption (wall-clock deadlines), because a contract VM
-//! cannot run without either.
+//! Every engine it builds meters execution with fuel (xwasm's gas): a
+//! contract VM cannot run without it. Wall-clock checks (epoch
+//! interruption: timeouts, interrupt handles, the sampling profiler) are
+//! compiled in only when [`EngineConfig::interruptible`] asks for them:
+//! gas already bounds every call deterministically, and the checks cost
+//! about 1.3x on a tight loop (`benches/examples/meter_probe.rs`).
 //!
 //! Winch does not charge the per-byte cost of bulk-memory instructions
 //! (see `DESIGN.md`), so the engine's per-byte costs are zero under both
@@ -114,6 +117,11 @@ pub struct EngineConfig {
     /// Compile for another target triple (precompilation only: such an
     /// engine's artifacts do not run on this host). `None` is the host.
     pub target: Option<String>,
+    /// Compile epoch checks into the code so that a call can be stopped
+    /// from outside (timeouts, interrupt handles, sampling profiles). Off
+    /// by default: a metered loop kernel ran about 1.3x slower with them
+    /// (`benches/examples/meter_probe.rs`).
+    pub interruptible: bool,
 }
 
 impl Default for EngineConfig {
@@ -127,6 +135,7 @@ impl Default for EngineConfig {
             max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES,
             determinism: DeterminismProfile::default(),
             target: None,
+            interruptible: false,
         }
     }
 }
@@ -160,7 +169,7 @@ impl EngineConfig {
         config
             .operator_cost(cost)
             .consume_fuel(true)
-            .epoch_interruption(true)
+            .epoch_interruption(self.interruptible)
             .max_wasm_stack(self.max_wasm_stack)
             .parallel_compilation(self.parallel_compilation)
             .strategy(match self.strategy {

@@ -68,6 +68,11 @@ pub enum ExecError {
     BadArguments { function: String, expected: usize, found: usize },
     #[error("could not create an instance: {reason}")]
     Instantiate { reason: String },
+    #[error(
+        "this VM cannot stop a call from outside (no timeout was configured): build it with \
+         `interruptible` on, or give it a timeout"
+    )]
+    NotInterruptible,
     #[error("the state backend failed during the call: {reason}")]
     Backend { reason: String },
     #[error("could not commit the call's state changes: {0}")]
@@ -143,6 +148,10 @@ pub struct Executor {
     /// Install the `ResourceLimiter` (not needed when the pooling
     /// allocator already caps every memory).
     limited: bool,
+    /// The engine compiles epoch checks in (`EngineConfig::interruptible`):
+    /// only then can a deadline, an interrupt handle or the sampler stop
+    /// or look into a running call.
+    interruptible: bool,
 }
 
 /// Far enough in the future that a call without a timeout never reaches it.
@@ -150,7 +159,16 @@ const NO_DEADLINE: u64 = u64::MAX / 2;
 
 impl Executor {
     pub fn new(engine: wasmtime::Engine) -> Self {
-        Self { engine, ticker: EpochTicker::default(), sampler: None, limited: true }
+        Self { engine, ticker: EpochTicker::default(), sampler: None, limited: true, interruptible: false }
+    }
+
+    /// Whether the engine was built with `EngineConfig::interruptible`
+    /// (default: no). A call with a deadline or an interrupt handle on an
+    /// executor that is not is refused with
+    /// [`ExecError::NotInterruptible`] rather than left unstoppable.
+    pub fn interruptible(mut self, interruptible: bool) -> Self {
+        self.interruptible = interruptible;
+        self
     }
 
     /// Whether to enforce the context's `StoreLimits` through a
@@ -163,12 +181,19 @@ impl Executor {
 
     /// An executor that samples the WebAssembly stack of every call it runs
     /// every `interval` (a profiler; its ticker stops when it is dropped).
+    /// The engine must be interruptible.
     pub fn sampling(
         engine: wasmtime::Engine,
         interval: std::time::Duration,
         sampler: std::sync::Arc<Sampler>,
     ) -> Self {
-        Self { engine, ticker: EpochTicker::new(interval), sampler: Some(sampler), limited: true }
+        Self {
+            engine,
+            ticker: EpochTicker::new(interval),
+            sampler: Some(sampler),
+            limited: true,
+            interruptible: true,
+        }
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {
@@ -183,6 +208,9 @@ impl Executor {
         entry: Entry<'_>,
         budget: Budget,
     ) -> Result<Execution, ExecError> {
+        if context.stop.is_set() && !self.interruptible {
+            return Err(ExecError::NotInterruptible);
+        }
         let mut store = self.prepare(context, budget.timed);
         let mut results = Vec::new();
         let mut timing = Timing::default();
@@ -250,7 +278,7 @@ impl Executor {
                 Ok(())
             });
         }
-        if stop.is_set() || self.sampler.is_some() {
+        if self.interruptible && (stop.is_set() || self.sampler.is_some()) {
             // On every epoch tick: sample the stack when profiling, and
             // check the deadline and the interrupt handle of the call (and
             // of the calls around it).
@@ -263,7 +291,7 @@ impl Executor {
                 }
                 Ok(if stop.should_stop() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
             });
-        } else {
+        } else if self.interruptible {
             store.set_epoch_deadline(NO_DEADLINE);
         }
         store

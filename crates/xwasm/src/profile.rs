@@ -37,7 +37,9 @@ pub struct ProfileReport {
 impl Vm {
     /// Profiles `method` of the contract at `address`: runs it `runs` times
     /// (never committing anything), sampling the WebAssembly stack every
-    /// `interval`. Returns the last outcome and the samples.
+    /// `interval`. Returns the last outcome and the samples. The VM must be
+    /// interruptible ([`VmBuilder::interruptible`](crate::VmBuilder::interruptible)):
+    /// samples are taken at the checks that makes it compile in.
     pub fn profile(
         &self,
         address: &Address,
@@ -47,6 +49,9 @@ impl Vm {
         runs: u32,
         interval: Duration,
     ) -> Result<ProfileReport, VmError> {
+        if !self.inner.config.engine.interruptible {
+            return Err(xwasm_exec::ExecError::NotInterruptible.into());
+        }
         let sampler = Arc::new(Sampler::new());
         let started = Instant::now();
         let mut outcome = None;

@@ -46,7 +46,8 @@ pub struct VmConfig {
     /// The disk tier's size bound.
     pub disk_cache_bytes: u64,
     /// Wall-clock limit of one call, in milliseconds (node-level, not
-    /// consensus).
+    /// consensus). Setting one makes the engine interruptible
+    /// (`engine.interruptible`).
     pub timeout_ms: Option<u64>,
     /// Tiered compilation: a new contract first runs on Winch (fast to
     /// compile) while Cranelift compiles it in the background; calls switch
@@ -140,8 +141,19 @@ impl VmBuilder {
         self
     }
 
+    /// A wall-clock limit on every call (makes the VM interruptible).
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.timeout_ms = timeout.map(|t| t.as_millis() as u64);
+        self
+    }
+
+    /// Compiles wall-clock checks into contract code, so that calls can
+    /// be given a timeout or an [`InterruptHandle`](crate::InterruptHandle)
+    /// ([`CallOptions`](crate::CallOptions)) and be profiled
+    /// ([`Vm::profile`]). Off by default: gas bounds every call, and the
+    /// checks slow loops down. A configured timeout turns it on.
+    pub fn interruptible(mut self, interruptible: bool) -> Self {
+        self.config.engine.interruptible = interruptible;
         self
     }
 
@@ -189,7 +201,11 @@ impl VmBuilder {
         self
     }
 
-    pub fn build(self) -> Result<Vm, VmError> {
+    pub fn build(mut self) -> Result<Vm, VmError> {
+        if self.config.timeout_ms.is_some() {
+            self.config.engine.interruptible = true;
+        }
+        let interruptible = self.config.engine.interruptible;
         let engine = xwasm_engine::build_engine(&self.config.engine)?;
         let mut registry = HostRegistry::new();
         xwasm_host::register_abi(&mut registry, Arc::new(self.config.gas.clone()));
@@ -207,7 +223,9 @@ impl VmBuilder {
                 EngineConfig { strategy: xwasm_engine::Strategy::Winch, ..self.config.engine.clone() };
             let engine = xwasm_engine::build_engine(&config)?;
             Some(Baseline {
-                executor: Executor::new(engine.clone()).limited(config.pooling.is_none()),
+                executor: Executor::new(engine.clone())
+                    .limited(config.pooling.is_none())
+                    .interruptible(interruptible),
                 linker: registry.build_linker(&engine, &allow)?,
                 read_only_linker: registry.build_read_only_linker(&engine, &allow)?,
                 engine,
@@ -251,7 +269,9 @@ impl VmBuilder {
             artifacts,
             baseline,
             // The pool caps memories itself.
-            executor: Executor::new(engine.clone()).limited(self.config.engine.pooling.is_none()),
+            executor: Executor::new(engine.clone())
+                .limited(self.config.engine.pooling.is_none())
+                .interruptible(interruptible),
             engine,
             linker,
             read_only_linker,

@@ -214,7 +214,7 @@ fn an_endless_loop_with_plenty_of_gas_times_out() {
 
 #[test]
 fn another_thread_can_interrupt_a_call() {
-    let vm = Vm::builder().build().unwrap();
+    let vm = Vm::builder().interruptible(true).build().unwrap();
     let callee = deploy(&vm, CALLEE, &[]);
     let handle = InterruptHandle::new();
     let options = CallOptions { interrupt: Some(handle.clone()), timeout: None };
@@ -228,6 +228,25 @@ fn another_thread_can_interrupt_a_call() {
     stopper.join().unwrap();
     assert_eq!(outcome.status, Status::Timeout);
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_vm_that_is_not_interruptible_refuses_a_stoppable_call() {
+    // Its code has no epoch checks: a timeout could never fire, so the
+    // call is refused instead of running unstoppable.
+    let vm = Vm::builder().build().unwrap();
+    assert!(!vm.config().engine.interruptible);
+    let callee = deploy(&vm, CALLEE, &[]);
+    let options = CallOptions { interrupt: None, timeout: Some(Duration::from_millis(10)) };
+    let tx = Transaction::new(SENDER, 1_000, vec![]);
+    let error = vm.call_with(&callee, "spin", &CHAIN, &tx, &options).unwrap_err();
+    assert!(error.to_string().contains("interruptible"), "{error}");
+    // Nothing was committed; a plain call still runs (out of gas here).
+    assert!(vm.storage(&callee).unwrap().is_empty());
+    assert_eq!(vm.call(&callee, "spin", &CHAIN, &tx).unwrap().status, Status::OutOfGas);
+    // A timeout makes a VM interruptible.
+    let timed = Vm::builder().timeout(Some(Duration::from_secs(5))).build().unwrap();
+    assert!(timed.config().engine.interruptible);
 }
 
 const MEMORY_BOMB: &str = r#"(module
