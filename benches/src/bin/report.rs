@@ -11,35 +11,8 @@ use xwasm::cache::{ArtifactCache, ArtifactStore, MemoryTier, MemoryTierConfig};
 use xwasm::engine::{EngineConfig, Strategy};
 use xwasm::{Transaction, Vm};
 use xwasm_benches::{
-    CHAIN, EMPTY_CONTRACT, MinimalEmbedding, RECIPIENT, SENDER, TOKEN, deployed_on, transfer_input,
+    CHAIN, EMPTY_CONTRACT, FIB, MIX, MinimalEmbedding, RECIPIENT, SENDER, TOKEN, deployed_on, transfer_input,
 };
-
-/// A pure function of an argument, with no imports: fib, recursively.
-const FIB: &str = r#"(module (memory (export "memory") 1)
-  (func $fib (export "fib") (param $n i32) (result i64)
-    (if (result i64) (i32.lt_u (local.get $n) (i32.const 2))
-      (then (i64.extend_i32_u (local.get $n)))
-      (else (i64.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
-                     (call $fib (i32.sub (local.get $n) (i32.const 2))))))))"#;
-
-/// A loop-heavy kernel with no imports: `rounds` rounds of an integer hash
-/// over a 64-word table in memory.
-const MIX: &str = r#"(module (memory (export "memory") 1)
-  (func (export "mix") (param $rounds i32) (result i64) (local $r i32) (local $i i32) (local $x i64) (local $sum i64)
-    (loop $round
-      (local.set $i (i32.const 0))
-      (loop $each
-        (local.set $x (i64.load offset=1024 (i32.shl (local.get $i) (i32.const 3))))
-        (local.set $x (i64.xor (local.get $x) (i64.extend_i32_u (local.get $r))))
-        (local.set $x (i64.mul (local.get $x) (i64.const 0x100000001b3)))
-        (local.set $x (i64.xor (local.get $x) (i64.shr_u (local.get $x) (i64.const 29))))
-        (i64.store offset=1024 (i32.shl (local.get $i) (i32.const 3)) (local.get $x))
-        (local.set $sum (i64.add (local.get $sum) (local.get $x)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br_if $each (i32.lt_u (local.get $i) (i32.const 64))))
-      (local.set $r (i32.add (local.get $r) (i32.const 1)))
-      (br_if $round (i32.lt_u (local.get $r) (local.get $rounds))))
-    (local.get $sum)))"#;
 
 /// A large xwasm contract: `functions` arithmetic functions, all called by
 /// the method `run`.
@@ -217,6 +190,9 @@ fn main() {
         peak_memory_pages: 1,
         cache_tier: "memory".into(),
         compile_ns: None,
+        load_ns: 0,
+        code_hash: "cd".repeat(32),
+        artifact_bytes: 4_096,
         host_calls: ["input_len", "input_read", "caller", "storage_read", "storage_write", "emit_event"]
             .iter()
             .map(|n| xwasm::monitor::HostCallRecord { name: (*n).into(), calls: 1, gas: 100, nanos: 50 })

@@ -56,6 +56,22 @@ fn assert_exposition_format(text: &str) -> std::collections::BTreeMap<String, f6
     samples
 }
 
+/// The code hash and payload length of the only artifact under `cache`
+/// (the disk tier's header: magic, format, version length and version,
+/// fingerprint, code hash, then the payload length).
+fn only_artifact(cache: &std::path::Path) -> (String, u64) {
+    let namespaces: Vec<_> = std::fs::read_dir(cache).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(namespaces.len(), 1, "{namespaces:?}");
+    let files: Vec<_> = std::fs::read_dir(&namespaces[0]).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let bytes = std::fs::read(&files[0]).unwrap();
+    let version_len = u16::from_le_bytes([bytes[12], bytes[13]]) as usize;
+    let at = 14 + version_len + 64;
+    let payload_len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let stem = files[0].file_stem().unwrap().to_str().unwrap().to_owned();
+    (stem, payload_len)
+}
+
 #[test]
 fn reports_hold_the_figures_of_the_calls() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,6 +106,17 @@ fn reports_hold_the_figures_of_the_calls() {
     // Separate processes: the first compiled, the others found the disk tier.
     assert_eq!(report["cache"]["compiled"], 1);
     assert_eq!(report["cache"]["disk"], 4);
+    // Per module: the one artifact in the disk tier, its size as its
+    // header records it.
+    let (code_hash, payload_len) = only_artifact(&std::path::Path::new(state).join("cache"));
+    let modules = report["modules"].as_array().unwrap();
+    assert_eq!(modules.len(), 1);
+    let module = &modules[0];
+    assert_eq!(module["code_hash"], code_hash.as_str());
+    assert_eq!((module["calls"].as_u64(), module["compiles"].as_u64()), (Some(5), Some(1)));
+    assert_eq!((module["disk_loads"].as_u64(), module["memory_hits"].as_u64()), (Some(4), Some(0)));
+    assert_eq!(module["artifact_bytes"].as_u64(), Some(payload_len));
+    assert!(module["mean_compile_ms"].as_f64().unwrap() > 0.0);
 
     let prometheus = xwasm(&["report", "--state", state, "--format", "prometheus"]);
     let samples = assert_exposition_format(&String::from_utf8(prometheus.stdout).unwrap());
@@ -103,6 +130,11 @@ fn reports_hold_the_figures_of_the_calls() {
         samples[&format!("xwasm_method_calls_total{{contract=\"{token}\",method=\"transfer\"}}")],
         3.0
     );
+    assert_eq!(samples[&format!("xwasm_module_loads_total{{code_hash=\"{code_hash}\",tier=\"disk\"}}")], 4.0);
+    assert_eq!(
+        samples[&format!("xwasm_module_artifact_bytes{{code_hash=\"{code_hash}\"}}")],
+        payload_len as f64
+    );
 
     let page = dir.path().join("dashboard.html");
     let out = xwasm(&["report", "--state", state, "--format", "html", "--out", page.to_str().unwrap()]);
@@ -115,6 +147,7 @@ fn reports_hold_the_figures_of_the_calls() {
         "offline, no script"
     );
     assert!(html.contains("transfer") && html.contains("<b>5</b><span>calls</span>"));
+    assert!(html.contains(&code_hash[..6]), "the modules table names the module");
 }
 
 #[test]

@@ -207,10 +207,30 @@ h2{margin-top:22px}
     ));
     html.push_str("<h2>Host functions</h2>");
     html.push_str(&table(
-        &["function", "calls", "gas"],
+        &["function", "calls", "gas", "mean µs"],
         r.host_functions
             .iter()
-            .map(|h| vec![h.function.clone(), h.calls.to_string(), h.gas.to_string()])
+            .map(|h| {
+                vec![h.function.clone(), h.calls.to_string(), h.gas.to_string(), format!("{:.2}", h.mean_us)]
+            })
+            .collect(),
+    ));
+    html.push_str("<h2>Modules</h2>");
+    html.push_str(&table(
+        &["code hash", "calls", "memory hits", "disk loads", "compiles", "mean compile ms", "artifact KiB"],
+        r.modules
+            .iter()
+            .map(|m| {
+                vec![
+                    short(&m.code_hash),
+                    m.calls.to_string(),
+                    m.memory_hits.to_string(),
+                    m.disk_loads.to_string(),
+                    m.compiles.to_string(),
+                    format!("{:.2}", m.mean_compile_ms),
+                    format!("{:.1}", m.artifact_bytes as f64 / 1024.0),
+                ]
+            })
             .collect(),
     ));
     html.push_str("<h2>Alerts</h2>");

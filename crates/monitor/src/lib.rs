@@ -3,12 +3,13 @@
 //! The VM reports each finished call as a plain [`CallRecord`] (wall time
 //! split into instantiate / execute / commit, gas split into WebAssembly
 //! and host functions, calls and gas per host function, peak memory, the
-//! cache tier that served the code) to an [`Observer`]. This crate depends
+//! cache tier that served the code, the module's compile or load time and
+//! artifact size) to an [`Observer`]. This crate depends
 //! on no execution crate, so anything that can fill a record can feed it.
 //!
 //! - [`Monitor`]: the built-in observer. Totals, percentiles from
 //!   fixed-size [`LogHistogram`]s, a bounded history with time-range
-//!   queries, per-method figures, and anomaly [`Alert`]s on configurable
+//!   queries, per-method and per-module figures, and anomaly [`Alert`]s on configurable
 //!   [`Thresholds`] sent to an [`AlertSink`] (by default a `tracing`
 //!   warning). Its memory is bounded whatever the number of calls.
 //! - [`HistoryFile`]: an observer appending calls to a JSON-lines file, so
@@ -27,7 +28,8 @@
 //!     unix_ms: 1, kind: "call".into(), contract: "ab".repeat(32), method: "transfer".into(),
 //!     status: "ok".into(), gas_used: 5_000, gas_limit: 10_000, host_gas: 4_000,
 //!     instantiate_ns: 2_000, execute_ns: 5_000, commit_ns: 1_000, total_ns: 9_000,
-//!     peak_memory_pages: 1, cache_tier: "memory".into(), compile_ns: None, host_calls: vec![],
+//!     peak_memory_pages: 1, cache_tier: "memory".into(), compile_ns: None, load_ns: 0,
+//!     code_hash: "cd".repeat(32), artifact_bytes: 4_096, host_calls: vec![],
 //! }));
 //! let report = Report::new(&monitor.snapshot());
 //! assert_eq!((report.calls, report.gas_used, report.wasm_gas), (1, 5_000, 1_000));
@@ -45,7 +47,8 @@ pub use histogram::LogHistogram;
 pub use history::{HistoryFile, load as load_history};
 pub use html::dashboard;
 pub use monitor::{
-    Alert, AlertSink, CallCounts, MethodStats, Monitor, MonitorConfig, Snapshot, Thresholds, TracingAlerts,
+    Alert, AlertSink, CallCounts, MethodStats, ModuleStats, Monitor, MonitorConfig, Snapshot, Thresholds,
+    TracingAlerts,
 };
 pub use record::{CallRecord, HostCallRecord, Label, Observer};
-pub use report::{HostRow, MethodRow, Percentiles, Report, prometheus};
+pub use report::{HostRow, MethodRow, ModuleRow, Percentiles, Report, prometheus};

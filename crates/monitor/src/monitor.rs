@@ -33,6 +33,9 @@ pub struct MonitorConfig {
     /// Contract/method pairs tracked individually (the least called drop
     /// out first).
     pub max_methods: usize,
+    /// Modules (code hashes) tracked individually (the least called drop
+    /// out first).
+    pub max_modules: usize,
     /// Alerts kept.
     pub alert_capacity: usize,
     pub thresholds: Thresholds,
@@ -49,6 +52,7 @@ impl Default for MonitorConfig {
         Self {
             history_capacity: 10_000,
             max_methods: 1_000,
+            max_modules: 1_000,
             alert_capacity: 100,
             thresholds: Thresholds::default(),
             detail_every: 64,
@@ -103,6 +107,21 @@ pub struct MethodStats {
     pub total_ns: u64,
 }
 
+/// Figures of one module (one code hash), from the calls observed in
+/// detail: every call whose code missed the memory tier is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModuleStats {
+    pub calls: u64,
+    /// Code lookups by the tier that served them.
+    pub memory_hits: u64,
+    pub disk_loads: u64,
+    pub compiles: u64,
+    pub compile_ns: u64,
+    pub disk_load_ns: u64,
+    /// Size of the compiled artifact (the latest seen).
+    pub artifact_bytes: u64,
+}
+
 /// What the monitor counts of every call, detailed or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallCounts {
@@ -138,6 +157,8 @@ pub struct Snapshot {
     pub host_functions: BTreeMap<Label, (u64, u64, u64)>,
     /// Per `contract::method`.
     pub methods: BTreeMap<String, MethodStats>,
+    /// Per code hash (hex).
+    pub modules: BTreeMap<String, ModuleStats>,
     pub first_unix_ms: u64,
     pub last_unix_ms: u64,
     pub alerts: Vec<Alert>,
@@ -166,6 +187,7 @@ struct State {
     /// Per contract, per method.
     methods: HashMap<String, HashMap<String, MethodStats>>,
     method_count: usize,
+    modules: HashMap<String, ModuleStats>,
 }
 
 /// Labels the counters of undetailed calls know, each with its slot.
@@ -235,6 +257,7 @@ impl Monitor {
             alerts: VecDeque::new(),
             methods: HashMap::new(),
             method_count: 0,
+            modules: HashMap::new(),
         };
         Self { config, state: Mutex::new(state), counters: Counters::default(), sink }
     }
@@ -257,6 +280,7 @@ impl Monitor {
                 methods.iter().map(move |(m, v)| (format!("{contract}::{m}"), v.clone()))
             })
             .collect();
+        snapshot.modules = state.modules.iter().map(|(hash, m)| (hash.clone(), m.clone())).collect();
         snapshot
     }
 
@@ -298,7 +322,41 @@ impl Monitor {
     }
 }
 
+impl ModuleStats {
+    fn add(&mut self, call: &CallRecord) {
+        self.calls += 1;
+        match &*call.cache_tier {
+            "memory" => self.memory_hits += 1,
+            "disk" => {
+                self.disk_loads += 1;
+                self.disk_load_ns += call.load_ns;
+            }
+            _ => {}
+        }
+        if let Some(ns) = call.compile_ns {
+            self.compiles += 1;
+            self.compile_ns += ns;
+        }
+        if call.artifact_bytes > 0 {
+            self.artifact_bytes = call.artifact_bytes;
+        }
+    }
+}
+
 impl State {
+    /// The figures of module `code_hash`, making room for it (at most
+    /// `max` modules are held) when it is new.
+    fn module(&mut self, code_hash: &str, max: usize) -> &mut ModuleStats {
+        if !self.modules.contains_key(code_hash) && self.modules.len() >= max.max(1) {
+            let coldest =
+                self.modules.iter().min_by_key(|(hash, m)| (m.calls, *hash)).map(|(h, _)| h.clone());
+            if let Some(coldest) = coldest {
+                self.modules.remove(&coldest);
+            }
+        }
+        self.modules.entry(code_hash.to_owned()).or_default()
+    }
+
     fn evict_coldest_method(&mut self) {
         let coldest = self
             .methods
@@ -413,6 +471,10 @@ impl Observer for Monitor {
             method.failures += (call.status != "ok") as u64;
             method.gas_used += call.gas_used;
             method.total_ns += call.total_ns;
+
+            if !call.code_hash.is_empty() {
+                state.module(&call.code_hash, self.config.max_modules).add(call);
+            }
 
             if self.config.history_capacity > 0 {
                 if state.history.len() >= self.config.history_capacity {

@@ -47,6 +47,16 @@ pub struct CallRecord {
     pub cache_tier: Label,
     /// Time spent compiling, when the code was compiled for this call.
     pub compile_ns: Option<u64>,
+    /// Time spent loading the code on a miss of the memory tier (a disk
+    /// load or a compilation); 0 on a memory hit.
+    #[serde(default)]
+    pub load_ns: u64,
+    /// The code's hash, hex (the module the contract runs).
+    #[serde(default)]
+    pub code_hash: String,
+    /// Size of the module's compiled artifact.
+    #[serde(default)]
+    pub artifact_bytes: u64,
     pub host_calls: Vec<HostCallRecord>,
 }
 

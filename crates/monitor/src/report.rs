@@ -34,6 +34,20 @@ pub struct HostRow {
     pub mean_us: f64,
 }
 
+/// One module's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModuleRow {
+    /// The code hash, hex.
+    pub code_hash: String,
+    pub calls: u64,
+    pub memory_hits: u64,
+    pub disk_loads: u64,
+    pub compiles: u64,
+    pub mean_compile_ms: f64,
+    pub mean_disk_load_ms: f64,
+    pub artifact_bytes: u64,
+}
+
 /// The JSON summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -58,10 +72,17 @@ pub struct Report {
     pub mean_compile_ms: f64,
     pub max_memory_pages: u64,
     pub busiest: Vec<MethodRow>,
+    /// Every module held, the most called first.
+    pub modules: Vec<ModuleRow>,
     pub host_functions: Vec<HostRow>,
     pub alerts: Vec<Alert>,
     pub first_unix_ms: u64,
     pub last_unix_ms: u64,
+}
+
+/// `total_ns / count` in milliseconds (0 for no events).
+fn mean_ms(total_ns: u64, count: u64) -> f64 {
+    if count == 0 { 0.0 } else { total_ns as f64 / count as f64 / 1e6 }
 }
 
 fn percentiles(h: &crate::LogHistogram, scale: f64) -> Percentiles {
@@ -105,6 +126,21 @@ impl Report {
             })
             .collect();
         host_functions.sort_by(|a, b| b.gas.cmp(&a.gas).then(a.function.cmp(&b.function)));
+        let mut modules: Vec<ModuleRow> = s
+            .modules
+            .iter()
+            .map(|(hash, m)| ModuleRow {
+                code_hash: hash.clone(),
+                calls: m.calls,
+                memory_hits: m.memory_hits,
+                disk_loads: m.disk_loads,
+                compiles: m.compiles,
+                mean_compile_ms: mean_ms(m.compile_ns, m.compiles),
+                mean_disk_load_ms: mean_ms(m.disk_load_ns, m.disk_loads),
+                artifact_bytes: m.artifact_bytes,
+            })
+            .collect();
+        modules.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.code_hash.cmp(&b.code_hash)));
         Report {
             calls: s.calls,
             detailed_calls: s.detailed_calls,
@@ -122,13 +158,10 @@ impl Report {
             memory_hit_rate: s.hit_rate("memory"),
             disk_hit_rate: s.hit_rate("disk"),
             compiles: s.compiles,
-            mean_compile_ms: if s.compiles == 0 {
-                0.0
-            } else {
-                s.compile_ns as f64 / s.compiles as f64 / 1e6
-            },
+            mean_compile_ms: mean_ms(s.compile_ns, s.compiles),
             max_memory_pages: s.max_memory_pages,
             busiest,
+            modules,
             host_functions,
             alerts: s.alerts.clone(),
             first_unix_ms: s.first_unix_ms,
@@ -253,6 +286,46 @@ pub fn prometheus(s: &Snapshot) -> String {
                     label(contract),
                     label(method),
                     m.calls
+                )
+            })
+            .collect(),
+    );
+    section(
+        "xwasm_module_artifact_bytes",
+        "gauge",
+        "Size of each module's compiled artifact.",
+        s.modules
+            .iter()
+            .map(|(hash, m)| {
+                format!("xwasm_module_artifact_bytes{{code_hash=\"{hash}\"}} {}", m.artifact_bytes)
+            })
+            .collect(),
+    );
+    section(
+        "xwasm_module_loads_total",
+        "counter",
+        "Code lookups per module, by the cache tier that served them.",
+        s.modules
+            .iter()
+            .flat_map(|(hash, m)| {
+                [("memory", m.memory_hits), ("disk", m.disk_loads), ("compiled", m.compiles)].map(
+                    |(tier, n)| {
+                        format!("xwasm_module_loads_total{{code_hash=\"{hash}\",tier=\"{tier}\"}} {n}")
+                    },
+                )
+            })
+            .collect(),
+    );
+    section(
+        "xwasm_module_compile_seconds_total",
+        "counter",
+        "Time spent compiling each module.",
+        s.modules
+            .iter()
+            .map(|(hash, m)| {
+                format!(
+                    "xwasm_module_compile_seconds_total{{code_hash=\"{hash}\"}} {}",
+                    m.compile_ns as f64 / 1e9
                 )
             })
             .collect(),

@@ -67,7 +67,7 @@ impl Vm {
                 return Err(error);
             }
         };
-        trace.loaded(source);
+        trace.loaded(source, &code);
         let mut journal = Journal::new(self.inner.backend.clone());
         let count_key = keys::deploy_count(&tx.sender);
         let count = match journal.get(&count_key)? {
@@ -163,7 +163,7 @@ impl Vm {
         let mut trace = Trace::start(if read_only { "query" } else { "call" }, self.detailed());
         let journal = Journal::new(self.inner.backend.clone());
         let (record, code, source) = self.callable(&journal, address, method)?;
-        trace.loaded(source);
+        trace.loaded(source, &code);
         let frame = self.transaction_frame(
             &code,
             *address,
@@ -270,7 +270,7 @@ impl Vm {
                 });
             }
         };
-        trace.loaded(source);
+        trace.loaded(source, &code);
         let checkpoint = journal.checkpoint();
         let frame = Frame {
             call: CallFrame {

@@ -2,6 +2,7 @@
 
 use crate::{Vm, VmError};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use wasmtime::{InstancePre, Module};
 use xwasm_security::ModuleInfo;
 use xwasm_store::{CodeHash, WasmContext};
@@ -20,6 +21,8 @@ pub struct LoadedCode {
     /// Compiled by the baseline tier (Winch) of a tiered VM, to be
     /// replaced by the optimizing tier's code once it is ready.
     pub baseline: bool,
+    /// Size of the compiled artifact (the code image wasmtime maps).
+    pub artifact_bytes: usize,
 }
 
 impl std::fmt::Debug for LoadedCode {
@@ -51,22 +54,41 @@ impl RecordCache {
     }
 }
 
-/// Which tier served a piece of code.
+/// Which tier served a piece of code, and how long loading it took on a
+/// miss of the memory tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeSource {
     Memory,
-    Disk,
-    Compiled,
+    /// A verified artifact of the disk tier, checked, deserialized and
+    /// linked in this long.
+    Disk(Duration),
+    /// Checked, rewritten, compiled and linked in this long.
+    Compiled(Duration),
 }
 
 impl CodeSource {
     pub fn as_str(self) -> &'static str {
         match self {
             CodeSource::Memory => "memory",
-            CodeSource::Disk => "disk",
-            CodeSource::Compiled => "compiled",
+            CodeSource::Disk(_) => "disk",
+            CodeSource::Compiled(_) => "compiled",
         }
     }
+
+    /// The time spent loading: zero for a memory-tier hit.
+    pub fn load_time(self) -> Duration {
+        match self {
+            CodeSource::Memory => Duration::ZERO,
+            CodeSource::Disk(took) | CodeSource::Compiled(took) => took,
+        }
+    }
+}
+
+/// Where `module_for` found a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Disk,
+    Compiled,
 }
 
 impl Vm {
@@ -79,29 +101,45 @@ impl Vm {
     ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
         let mut source = CodeSource::Memory;
         let code = self.inner.code.get_or_try_insert_with(&code_hash, || {
-            source = CodeSource::Compiled;
-            let wasm = wasm()?;
-            let info = Arc::new(self.inner.policy.check(&wasm)?);
-            let wasm = self.inner.policy.preprocess(&wasm)?;
-            // Tiered: a new contract runs first on the baseline compiler
-            // while the optimizing one works in the background.
-            if let Some(baseline) = &self.inner.baseline
-                && self.disk_module(&code_hash).is_none()
-            {
-                let module = xwasm_aot::compile(&baseline.engine, &wasm)?;
-                let code = self.link(code_hash, module, info.clone(), true)?;
-                let vm = self.clone();
-                std::thread::Builder::new()
-                    .name("xwasm-tier-up".into())
-                    .spawn(move || vm.tier_up(code_hash, &wasm, info))
-                    .map_err(|e| VmError::Link { reason: format!("cannot start the tier-up thread: {e}") })?;
-                return Ok(code);
-            }
-            let (module, from) = self.module_for(&code_hash, &wasm)?;
-            source = from;
-            self.link(code_hash, module, info, false)
+            // A miss: only now is the clock read.
+            let started = Instant::now();
+            let (loaded, origin) = self.load_missing(code_hash, wasm()?)?;
+            source = match origin {
+                Origin::Disk => CodeSource::Disk(started.elapsed()),
+                Origin::Compiled => CodeSource::Compiled(started.elapsed()),
+            };
+            Ok::<_, VmError>(loaded)
         })?;
         Ok((code, source))
+    }
+
+    /// Checks, rewrites and compiles `wasm` (or finds its artifact on
+    /// disk), and links it.
+    fn load_missing(
+        &self,
+        code_hash: CodeHash,
+        wasm: Arc<[u8]>,
+    ) -> Result<((Arc<LoadedCode>, usize), Origin), VmError> {
+        let info = Arc::new(self.inner.policy.check(&wasm)?);
+        let wasm = self.inner.policy.preprocess(&wasm)?;
+        // Tiered: a new contract (no optimized artifact on disk) runs
+        // first on the baseline compiler while the optimizing one works
+        // in the background.
+        if let Some(baseline) = &self.inner.baseline {
+            if let Some(module) = self.disk_module(&code_hash) {
+                return Ok((self.link(code_hash, module, info, false)?, Origin::Disk));
+            }
+            let module = xwasm_aot::compile(&baseline.engine, &wasm)?;
+            let code = self.link(code_hash, module, info.clone(), true)?;
+            let vm = self.clone();
+            std::thread::Builder::new()
+                .name("xwasm-tier-up".into())
+                .spawn(move || vm.tier_up(code_hash, &wasm, info))
+                .map_err(|e| VmError::Link { reason: format!("cannot start the tier-up thread: {e}") })?;
+            return Ok((code, Origin::Compiled));
+        }
+        let (module, origin) = self.module_for(&code_hash, &wasm)?;
+        Ok((self.link(code_hash, module, info, false)?, origin))
     }
 
     /// Compiles `wasm` with the optimizing tier and replaces the baseline
@@ -132,12 +170,14 @@ impl Vm {
         let pre = link(linker)?;
         let pre_read_only = link(read_only_linker)?;
         let image = module.image_range();
-        let bytes = (image.end as usize - image.start as usize).max(info.size);
+        let artifact_bytes = image.end as usize - image.start as usize;
+        let bytes = artifact_bytes.max(info.size);
         let methods = info
             .methods()
             .filter_map(|name| Some((name.to_owned(), module.get_export_index(name)?)))
             .collect();
-        let code = LoadedCode { code_hash, module, pre, pre_read_only, info, methods, baseline };
+        let code =
+            LoadedCode { code_hash, module, pre, pre_read_only, info, methods, baseline, artifact_bytes };
         Ok((Arc::new(code), bytes))
     }
 
@@ -158,18 +198,18 @@ impl Vm {
 
     /// The compiled module: a verified artifact from the disk tier, or a
     /// fresh compilation (then stored there).
-    fn module_for(&self, code_hash: &CodeHash, wasm: &[u8]) -> Result<(Module, CodeSource), VmError> {
+    fn module_for(&self, code_hash: &CodeHash, wasm: &[u8]) -> Result<(Module, Origin), VmError> {
         let engine = &self.inner.engine;
         let Some(artifacts) = &self.inner.artifacts else {
-            return Ok((xwasm_aot::compile(engine, wasm)?, CodeSource::Compiled));
+            return Ok((xwasm_aot::compile(engine, wasm)?, Origin::Compiled));
         };
         if let Some(module) = self.disk_module(code_hash) {
-            return Ok((module, CodeSource::Disk));
+            return Ok((module, Origin::Disk));
         }
         let module = xwasm_aot::compile(engine, wasm)?;
         if let Ok(artifact) = xwasm_aot::serialize(&module) {
             artifacts.insert(code_hash, &artifact);
         }
-        Ok((module, CodeSource::Compiled))
+        Ok((module, Origin::Compiled))
     }
 }

@@ -2,7 +2,7 @@
 //! it becomes a `CallRecord`.
 
 use crate::Vm;
-use crate::code::CodeSource;
+use crate::code::{CodeSource, LoadedCode};
 use std::time::{Duration, Instant};
 use xwasm_exec::{Execution, Outcome, Timing};
 use xwasm_monitor::Observer;
@@ -18,7 +18,8 @@ pub(crate) struct Trace {
     detailed: bool,
     started: Instant,
     source: CodeSource,
-    load: Duration,
+    /// The code's hash (hex) and artifact size, when detailed.
+    code: Option<(String, u64)>,
     timing: Timing,
     /// When the commit started (its end is the call's end).
     commit_started: Option<Instant>,
@@ -33,18 +34,25 @@ impl Trace {
             // A placeholder when not detailed: never read then.
             started: if detailed { Instant::now() } else { epoch() },
             source: CodeSource::Memory,
-            load: Duration::ZERO,
+            code: None,
             timing: Timing::default(),
             commit_started: None,
             host_calls: Vec::new(),
         }
     }
 
-    /// The code was found (or compiled): `source` says where.
-    pub(crate) fn loaded(&mut self, source: CodeSource) {
+    /// The code was found (or compiled): `source` says where. A call whose
+    /// code missed the memory tier is always observed in detail, so that
+    /// every compilation and disk load is on record.
+    pub(crate) fn loaded(&mut self, source: CodeSource, code: &LoadedCode) {
         self.source = source;
+        if !self.detailed && source != CodeSource::Memory {
+            self.detailed = true;
+            let now = Instant::now();
+            self.started = now.checked_sub(source.load_time()).unwrap_or(now);
+        }
         if self.detailed {
-            self.load = self.started.elapsed();
+            self.code = Some((hex::encode(code.code_hash), code.artifact_bytes as u64));
         }
     }
 
@@ -86,6 +94,7 @@ impl Trace {
 
     pub(crate) fn record(self, address: &Address, method: &str, outcome: &Outcome) -> CallRecord {
         let now = Instant::now();
+        let (code_hash, artifact_bytes) = self.code.unwrap_or_default();
         let commit = self.commit_started.map_or(Duration::ZERO, |started| now - started);
         CallRecord {
             unix_ms: xwasm_security::AuditEntry::now_ms(),
@@ -102,7 +111,11 @@ impl Trace {
             total_ns: (now - self.started).as_nanos() as u64,
             peak_memory_pages: self.timing.peak_memory_pages,
             cache_tier: self.source.as_str().into(),
-            compile_ns: (self.source == CodeSource::Compiled).then_some(self.load.as_nanos() as u64),
+            compile_ns: matches!(self.source, CodeSource::Compiled(_))
+                .then_some(self.source.load_time().as_nanos() as u64),
+            load_ns: self.source.load_time().as_nanos() as u64,
+            code_hash,
+            artifact_bytes,
             host_calls: self.host_calls,
         }
     }

@@ -230,6 +230,18 @@ fn the_monitor_counts_every_call_and_details_one_in_sixty_four() {
     assert_eq!(snapshot.detailed_calls, 2, "calls 0 and 64");
     assert_eq!(snapshot.history.len(), 2);
     assert_eq!(snapshot.latency_ns.count(), 2);
+    // A call whose code is compiled (call 71 here) is always detailed, so
+    // every module's compilation is on record.
+    let counter = vm.deploy(&wat::parse_str(COUNTER).unwrap(), &CHAIN, &tx(ALICE, Vec::new())).unwrap();
+    assert!(counter.is_ok());
+    let snapshot = vm.monitor().unwrap().snapshot();
+    assert_eq!(snapshot.detailed_calls, 3);
+    assert_eq!(snapshot.compiles, 2);
+    assert_eq!(snapshot.modules.len(), 2);
+    for module in snapshot.modules.values() {
+        assert_eq!(module.compiles, 1);
+        assert!(module.compile_ns > 0 && module.artifact_bytes > 0, "{module:?}");
+    }
     // Every call's gas is counted, detailed or not.
     let detailed = Vm::builder()
         .monitoring(Some(xwasm::monitor::MonitorConfig { detail_every: 1, ..Default::default() }))
