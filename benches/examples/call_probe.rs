@@ -1,6 +1,9 @@
 //! A repeatable call loop to look into with a profiler: `N` token transfers
-//! or empty calls, monitoring on or off, with the heap allocations per
-//! call counted. Small pool (8 slots) so that valgrind can run it:
+//! or empty calls, or `N` empty calls in the minimal wasmtime embedding,
+//! with the heap allocations per call counted. Monitoring: `on` (the
+//! default monitor), `off`, `never` (every call counted, none detailed),
+//! `every` (every call detailed) or `nohistory` (the default without a
+//! history). Small pool (8 slots) so that valgrind can run it:
 //!
 //! ```text
 //! cargo build --release -p xwasm-benches --example call_probe
@@ -10,8 +13,11 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use xwasm::monitor::MonitorConfig;
 use xwasm::{Transaction, Vm};
-use xwasm_benches::{CHAIN, EMPTY_CONTRACT, RECIPIENT, SENDER, TOKEN, deployed_on, transfer_input};
+use xwasm_benches::{
+    CHAIN, EMPTY_CONTRACT, MinimalEmbedding, RECIPIENT, SENDER, TOKEN, deployed_on, transfer_input,
+};
 
 /// The system allocator, counting allocations and their bytes.
 struct Counting;
@@ -44,7 +50,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const USAGE: &str = "usage: call_probe transfer|empty on|off N";
+const USAGE: &str = "usage: call_probe transfer|empty|minimal on|off|never|every|nohistory N";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,8 +66,31 @@ fn main() {
     if let Some(pooling) = engine.pooling.as_mut() {
         pooling.total_instances = 8;
     }
+    if what == "minimal" {
+        let minimal = MinimalEmbedding::on(&engine, EMPTY_CONTRACT);
+        minimal.call("noop", 1_000_000);
+        let (allocations, bytes) = (ALLOCATIONS.load(Relaxed), BYTES.load(Relaxed));
+        for _ in 0..n {
+            minimal.call("noop", 1_000_000);
+        }
+        report(what, "off", n, allocations, bytes);
+        return;
+    }
     let builder = Vm::builder().engine(engine);
-    let builder = if monitoring == "off" { builder.monitoring(None) } else { builder };
+    let config = |config: MonitorConfig| Some(config);
+    let builder = match monitoring.as_str() {
+        "on" => builder,
+        "off" => builder.monitoring(None),
+        "never" => builder.monitoring(config(MonitorConfig { detail_every: u32::MAX, ..Default::default() })),
+        "every" => builder.monitoring(config(MonitorConfig { detail_every: 1, ..Default::default() })),
+        "nohistory" => {
+            builder.monitoring(config(MonitorConfig { history_capacity: 0, ..Default::default() }))
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
     let (vm, contract, method, tx) = match what.as_str() {
         "transfer" => {
             let (vm, token) = deployed_on(builder, TOKEN, &u64::MAX.to_le_bytes());
@@ -82,6 +111,12 @@ fn main() {
     for _ in 0..n {
         assert!(vm.call(&contract, method, &CHAIN, &tx).unwrap().is_ok());
     }
+    report(what, monitoring, n, allocations, bytes);
+}
+
+/// Prints the allocations per call since the counts were `allocations`
+/// and `bytes`.
+fn report(what: &str, monitoring: &str, n: u64, allocations: u64, bytes: u64) {
     let per_call = |total: u64, before: u64| (total - before) as f64 / n.max(1) as f64;
     println!(
         "{what}, monitoring {monitoring}: {:.1} allocations, {:.0} bytes per call",

@@ -60,7 +60,12 @@ pub struct MinimalEmbedding {
 
 impl MinimalEmbedding {
     pub fn new(wat: &str) -> Self {
-        let engine = xwasm::engine::build_engine(&Default::default()).expect("default engine");
+        Self::on(&Default::default(), wat)
+    }
+
+    /// The embedding on an engine built from `config`.
+    pub fn on(config: &xwasm::engine::EngineConfig, wat: &str) -> Self {
+        let engine = xwasm::engine::build_engine(config).expect("valid engine configuration");
         let module = wasmtime::Module::new(&engine, wat).expect("valid module");
         let pre = wasmtime::Linker::new(&engine).instantiate_pre(&module).expect("no imports");
         Self { engine, pre }

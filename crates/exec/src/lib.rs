@@ -107,11 +107,33 @@ pub struct Timing {
 pub enum Entry<'a> {
     /// A contract method: an exported `() -> ()` function (ABI.md).
     Method(&'a str),
-    /// A contract method whose export was resolved once for the module
-    /// (`Module::get_export_index`): no lookup by name per call.
-    Resolved(&'a str, &'a wasmtime::ModuleExport),
+    /// A contract method whose exports were resolved once for the module:
+    /// no lookup by name per call.
+    Resolved(&'a str, &'a ResolvedMethod),
     /// Any exported function, with arguments (for `xwasm run`).
     Function { name: &'a str, params: &'a [Val] },
+}
+
+/// A method's export and the module's memory export, found once per
+/// module with `Module::get_export_index`.
+#[derive(Clone, Copy)]
+pub struct ResolvedMethod {
+    pub func: wasmtime::ModuleExport,
+    /// The exported `memory`, if the module has one.
+    pub memory: Option<wasmtime::ModuleExport>,
+}
+
+impl ResolvedMethod {
+    /// `method` of `module`, if it exports a function by that name.
+    pub fn of(module: &wasmtime::Module, method: &str) -> Option<Self> {
+        Some(Self { func: module.get_export_index(method)?, memory: module.get_export_index("memory") })
+    }
+}
+
+impl std::fmt::Debug for ResolvedMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedMethod").field("memory", &self.memory.is_some()).finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Entry<'_> {
@@ -324,7 +346,13 @@ impl Executor {
                 return Err(Fault::Setup(ExecError::Instantiate { reason: format!("{error:#}") }));
             }
         };
-        let memory = instance.get_memory(&mut *store, "memory");
+        let memory = match entry {
+            Entry::Resolved(_, resolved) => resolved
+                .memory
+                .and_then(|export| instance.get_module_export(&mut *store, &export))
+                .and_then(wasmtime::Extern::into_memory),
+            _ => instance.get_memory(&mut *store, "memory"),
+        };
         store.data_mut().memory = memory;
         let base = store.data().stack_base;
         if base > 0
@@ -338,8 +366,7 @@ impl Executor {
         if let Some(started) = started {
             timing.execute = started.elapsed();
         }
-        timing.peak_memory_pages =
-            instance.get_memory(&mut *store, "memory").map_or(0, |memory| memory.size(&*store));
+        timing.peak_memory_pages = memory.map_or(0, |memory| memory.size(&*store));
         result
     }
 
@@ -356,9 +383,9 @@ impl Executor {
                 let func = instance.get_typed_func::<(), ()>(&mut *store, name).map_err(|_| unknown())?;
                 func.call(&mut *store, ()).map_err(Fault::Run)
             }
-            Entry::Resolved(_, export) => {
+            Entry::Resolved(_, resolved) => {
                 let func = instance
-                    .get_module_export(&mut *store, export)
+                    .get_module_export(&mut *store, &resolved.func)
                     .and_then(wasmtime::Extern::into_func)
                     .ok_or_else(unknown)?;
                 let func = func.typed::<(), ()>(&*store).map_err(|_| unknown())?;

@@ -60,9 +60,10 @@ fn key_range(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> R<GuestRange> {
     Ok(range)
 }
 
+/// The state key of the calling contract's storage key at `range`, built
+/// straight from guest memory.
 fn storage_key(caller: &mut Ctx<'_>, range: GuestRange) -> R<Vec<u8>> {
-    let key = memory::read(caller, range)?;
-    Ok(keys::storage(&caller.data().contract, &key))
+    memory::read_with(caller, range, |key, context| keys::storage(&context.contract, key))
 }
 
 /// Every host function of ABI.md, priced by `schedule`.

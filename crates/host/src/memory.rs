@@ -51,6 +51,19 @@ pub fn check(caller: &mut Caller<'_, WasmContext>, ptr: i32, len: i32) -> wasmti
     }
 }
 
+/// Runs `f` on a checked range of guest memory and the call's context,
+/// without copying the range.
+pub fn read_with<T>(
+    caller: &mut Caller<'_, WasmContext>,
+    range: GuestRange,
+    f: impl FnOnce(&[u8], &mut WasmContext) -> T,
+) -> wasmtime::Result<T> {
+    let memory = memory(caller)?;
+    let (data, context) = memory.data_and_store_mut(caller);
+    // In bounds: see `read`.
+    Ok(f(&data[range.start..range.end], context))
+}
+
 /// Copies a checked range out of guest memory.
 pub fn read(caller: &mut Caller<'_, WasmContext>, range: GuestRange) -> wasmtime::Result<Vec<u8>> {
     let memory = memory(caller)?;

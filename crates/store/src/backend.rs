@@ -26,6 +26,13 @@ pub trait StateBackend: Send + Sync {
     /// Applies every change in `changes` atomically.
     fn apply(&self, changes: &ChangeSet) -> Result<(), StateError>;
 
+    /// [`StateBackend::apply`], taking the change set. Provided; a backend
+    /// that keeps the keys and values themselves should override it to
+    /// move them rather than copy them.
+    fn apply_owned(&self, changes: ChangeSet) -> Result<(), StateError> {
+        self.apply(&changes)
+    }
+
     /// Every committed entry whose key starts with `prefix`, in ascending
     /// key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError>;
@@ -64,6 +71,20 @@ impl StateBackend for MemoryBackend {
             match value {
                 Some(value) => entries.insert(key.clone(), value.clone()),
                 None => entries.remove(key),
+            };
+        }
+        Ok(())
+    }
+
+    fn apply_owned(&self, changes: ChangeSet) -> Result<(), StateError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        for (key, value) in changes {
+            match value {
+                Some(value) => entries.insert(key, value),
+                None => entries.remove(&key),
             };
         }
         Ok(())

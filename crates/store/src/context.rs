@@ -175,8 +175,8 @@ pub struct WasmContext {
     /// counting from there, so the limit covers the whole call chain.
     /// Consensus-relevant.
     pub stack_base: u32,
-    /// Calls and gas per host function, in order of first use (for the
-    /// monitor; not consensus-relevant).
+    /// Calls and gas per host function, in order of first use, on calls
+    /// observed in detail (for the monitor; not consensus-relevant).
     pub host_calls: Vec<HostCallStat>,
     /// The instance's exported `memory`, resolved once after instantiation
     /// so host functions need not look it up by name.
@@ -345,17 +345,17 @@ impl WasmContext {
     }
 
     /// Records `gas` charged by host function `name`, as a new call or as
-    /// more of the current one.
+    /// more of the current one. Only calls observed in detail (host calls
+    /// timed) keep these figures: the others skip the bookkeeping.
     pub fn record_host_call(&mut self, name: &'static str, gas: u64, new_call: bool) {
+        let Some(timing) = &mut self.host_timing else { return };
+        timing.current = Some(name);
         match self.host_calls.iter_mut().find(|stat| std::ptr::eq(stat.name, name) || stat.name == name) {
             Some(stat) => {
                 stat.calls += new_call as u32;
                 stat.gas += gas;
             }
             None => self.host_calls.push(HostCallStat { name, calls: new_call as u32, gas, nanos: 0 }),
-        }
-        if let Some(timing) = &mut self.host_timing {
-            timing.current = Some(name);
         }
     }
 

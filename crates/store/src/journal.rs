@@ -74,9 +74,15 @@ impl Journal {
     }
 
     fn record(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
-        let previous = self.writes.insert(key.clone(), value);
-        if let Some(log) = self.undo.last_mut() {
-            log.push((key, previous));
+        match self.undo.last_mut() {
+            Some(log) => {
+                let previous = self.writes.insert(key.clone(), value);
+                log.push((key, previous));
+            }
+            // No checkpoint to undo to: nothing to remember.
+            None => {
+                self.writes.insert(key, value);
+            }
         }
     }
 
@@ -118,7 +124,7 @@ impl Journal {
 
     /// Applies every buffered write to the backend atomically.
     pub fn commit(self) -> Result<(), StateError> {
-        self.backend.apply(&self.writes)
+        self.backend.apply_owned(self.writes)
     }
 }
 

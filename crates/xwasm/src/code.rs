@@ -16,8 +16,9 @@ pub struct LoadedCode {
     /// Linked for read-only calls: host functions with side effects refuse.
     pub pre_read_only: InstancePre<WasmContext>,
     pub info: Arc<ModuleInfo>,
-    /// The callable methods, each resolved once to its export.
-    pub methods: std::collections::HashMap<String, wasmtime::ModuleExport>,
+    /// The callable methods, each resolved once to its exports (a B-tree:
+    /// a few string comparisons, no hashing, per call).
+    pub methods: std::collections::BTreeMap<String, xwasm_exec::ResolvedMethod>,
     /// Compiled by the baseline tier (Winch) of a tiered VM, to be
     /// replaced by the optimizing tier's code once it is ready.
     pub baseline: bool,
@@ -35,7 +36,13 @@ impl std::fmt::Debug for LoadedCode {
 /// `CAPACITY` entries it starts over.
 #[derive(Debug, Default)]
 pub(crate) struct RecordCache {
-    records: std::sync::RwLock<std::collections::HashMap<xwasm_store::Address, xwasm_store::ContractRecord>>,
+    records: std::sync::RwLock<
+        std::collections::HashMap<
+            xwasm_store::Address,
+            xwasm_store::ContractRecord,
+            foldhash::fast::RandomState,
+        >,
+    >,
 }
 
 impl RecordCache {
@@ -174,7 +181,7 @@ impl Vm {
         let bytes = artifact_bytes.max(info.size);
         let methods = info
             .methods()
-            .filter_map(|name| Some((name.to_owned(), module.get_export_index(name)?)))
+            .filter_map(|name| Some((name.to_owned(), xwasm_exec::ResolvedMethod::of(&module, name)?)))
             .collect();
         let code =
             LoadedCode { code_hash, module, pre, pre_read_only, info, methods, baseline, artifact_bytes };
