@@ -79,12 +79,13 @@ pub enum ExecError {
     Commit(#[from] StateError),
 }
 
-/// A call that has run: its outcome and the context it ran with (which
-/// still holds the journal of its state changes).
-#[derive(Debug)]
+/// A call that has run: its outcome and the store it ran in, whose
+/// context still holds the journal of its state changes. (The store, a
+/// pointer, travels instead of the context itself: an execution is moved
+/// a few times on the way back to the caller.)
 pub struct Execution {
     pub outcome: Outcome,
-    pub context: WasmContext,
+    store: Store<WasmContext>,
     /// What the function returned (empty for a method, or on failure).
     pub results: Vec<Val>,
     /// Where the wall time went, and the memory used (for the monitor; not
@@ -150,12 +151,34 @@ impl Entry<'_> {
     }
 }
 
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("outcome", &self.outcome)
+            .field("context", self.context())
+            .field("results", &self.results)
+            .field("timing", &self.timing)
+            .finish()
+    }
+}
+
 impl Execution {
+    /// The context the call ran with.
+    pub fn context(&self) -> &WasmContext {
+        self.store.data()
+    }
+
+    /// The outcome and the context the call ran with; the instance is
+    /// released.
+    pub fn into_parts(self) -> (Outcome, WasmContext) {
+        (self.outcome, self.store.into_data())
+    }
+
     /// Commits the journal if the call succeeded and drops it otherwise;
     /// returns the outcome.
     pub fn settle(self) -> Result<Outcome, ExecError> {
         if self.outcome.status == Status::Ok {
-            self.context.journal.commit()?;
+            self.store.into_data().journal.commit()?;
         }
         Ok(self.outcome)
     }
@@ -238,11 +261,11 @@ impl Executor {
         let mut timing = Timing::default();
         let result = self.execute(&mut store, pre, entry, budget, &mut results, &mut timing);
         let fuel_left = store.get_fuel().unwrap_or(0);
-        let mut context = store.into_data();
+        let context = store.data_mut();
         let (status, error, backtrace) = match result {
             Ok(()) => (Status::Ok, None, Vec::new()),
             Err(Fault::Run(error)) => {
-                let (status, message) = classify(&mut context, &error)?;
+                let (status, message) = classify(context, &error)?;
                 let frames =
                     if status == Status::Trap { backtrace(&error, entry.name()) } else { Vec::new() };
                 (status, message, frames)
@@ -274,7 +297,7 @@ impl Executor {
         if status != Status::Ok {
             results.clear();
         }
-        Ok(Execution { outcome, context, results, timing })
+        Ok(Execution { outcome, store, results, timing })
     }
 
     /// A fresh store with the call's resource caps and wall-clock bounds;

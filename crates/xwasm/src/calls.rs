@@ -177,7 +177,7 @@ impl Vm {
         let entry = resolved(&code, method);
         let execution = self.execute(frame, entry, tx.gas_limit, trace.detailed())?;
         trace.ran(&execution);
-        if let Some(Halt::Permission(denied)) = &execution.context.halt {
+        if let Some(Halt::Permission(denied)) = &execution.context().halt {
             self.audit(
                 AuditKind::HostFunctionDenied,
                 Some(address),
@@ -292,7 +292,7 @@ impl Vm {
             .execute(frame, resolved(&code, &call.method), call.gas_limit, trace.detailed())
             .map_err(|e| e.to_string())?;
         trace.ran(&execution);
-        let Execution { outcome, context, .. } = execution;
+        let (outcome, context) = execution.into_parts();
         let mut journal = context.journal;
         let success = outcome.status == Status::Ok;
         if success {

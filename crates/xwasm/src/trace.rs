@@ -76,7 +76,7 @@ impl Trace {
         self.timing = execution.timing;
         if self.detailed {
             self.host_calls = execution
-                .context
+                .context()
                 .host_calls
                 .iter()
                 .map(|h| HostCallRecord { name: h.name.into(), calls: h.calls, gas: h.gas, nanos: h.nanos })
