@@ -58,7 +58,6 @@ fn xwasm_engine(rewrite: bool, wasm: &[u8], function: &str, arg: i32) -> f64 {
     let mut linker = wasmtime::Linker::new(&engine);
     linker.allow_unknown_exports(true);
     linker.func_wrap("xwasm_internal", "charge_bulk", |bytes: i32| bytes).unwrap();
-    linker.func_wrap("xwasm_internal", "stack_exhausted", || {}).unwrap();
     median_us(|| {
         let mut store = wasmtime::Store::new(&engine, ());
         store.set_fuel(u64::MAX / 4).unwrap();

@@ -386,6 +386,9 @@ impl Executor {
         store.set_fuel(budget.gas_limit).map_err(setup)?;
         let started = budget.timed.then(Instant::now);
         let result = self.call_entry(store, &instance, entry, results);
+        if result.is_err() && store.data().halt.is_none() && stack_exhausted(store, &instance) {
+            store.data_mut().halt = Some(Halt::StackExhausted);
+        }
         if let Some(started) = started {
             timing.execute = started.elapsed();
         }
@@ -429,6 +432,15 @@ impl Executor {
             }
         }
     }
+}
+
+/// Whether the preprocessed code marked its stack global: the trap that
+/// ended the call was the deterministic stack limit.
+fn stack_exhausted(store: &mut Store<WasmContext>, instance: &wasmtime::Instance) -> bool {
+    instance
+        .get_global(&mut *store, xwasm_store::STACK_GLOBAL_EXPORT)
+        .and_then(|global| global.get(&mut *store).i32())
+        == Some(xwasm_store::STACK_EXHAUSTED_MARK)
 }
 
 enum Fault {

@@ -438,9 +438,8 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
 /// (`xwasm_security::preprocess::INTERNAL_NAMESPACE`).
 pub const INTERNAL_NAMESPACE: &str = "xwasm_internal";
 
-/// The functions the preprocessing calls: `charge_bulk` charges a bulk
-/// instruction's bytes and passes the count through; `stack_exhausted`
-/// ends the call at the deterministic stack limit.
+/// The function the preprocessing calls: `charge_bulk` charges a bulk
+/// instruction's bytes and passes the count through.
 pub fn internal_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
     let internal = |name, params, results, gas| HostFnDescriptor {
         namespace: INTERNAL_NAMESPACE,
@@ -451,18 +450,13 @@ pub fn internal_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
         permissions: Permissions::NONE,
     };
     let s = schedule;
-    vec![
-        wrap(
-            internal("charge_bulk", &[I32], &[I32], "1/byte or element"),
-            move |mut c: Ctx<'_>, n: i32| -> R<i32> {
-                charge_as(&mut c, "charge_bulk", s.bulk_per_byte.saturating_mul(n as u32 as u64))?;
-                Ok(n)
-            },
-        ),
-        wrap(internal("stack_exhausted", &[], &[], "0"), |mut c: Ctx<'_>| -> R<()> {
-            Err(halt(&mut c, Halt::StackExhausted))
-        }),
-    ]
+    vec![wrap(
+        internal("charge_bulk", &[I32], &[I32], "1/byte or element"),
+        move |mut c: Ctx<'_>, n: i32| -> R<i32> {
+            charge_as(&mut c, "charge_bulk", s.bulk_per_byte.saturating_mul(n as u32 as u64))?;
+            Ok(n)
+        },
+    )]
 }
 
 fn hash_into(

@@ -8,9 +8,10 @@
 //!    a frame cost, `4 + its parameter and local slots + its maximum operand
 //!    stack height` (a `v128` counts twice), added on entry to a mutable
 //!    global and subtracted on exit; past [`StackLimit::max_units`] the
-//!    function calls the import `xwasm_internal::stack_exhausted`, which
-//!    traps. The body is wrapped in a block and `return` becomes a branch to
-//!    it, so every exit passes the epilogue. The global is exported as
+//!    function sets the global to [`STACK_EXHAUSTED_MARK`] and traps
+//!    (`unreachable`), so the executor can tell this trap from others. The
+//!    body is wrapped in a block and `return` becomes a branch to it, so
+//!    every exit passes the epilogue. The global is exported as
 //!    `__xwasm_stack` so that a nested contract call continues its caller's
 //!    count.
 //! 2. **Bulk-memory gas under every strategy.** Before each `memory.copy`,
@@ -21,7 +22,9 @@
 //!    own per-byte costs are set to zero, so Cranelift and Winch charge the
 //!    same.
 //!
-//! The two imports come first, so every function index shifts by two.
+//! A module with no bulk instruction gets no import (every import costs
+//! each instantiation, that is each call). With one, `charge_bulk` comes
+//! first, so every function index shifts by one ([`added_imports`]).
 //! Consensus-relevant: the rewrite is part of the gas schedule; a change is
 //! a new [`PREPROCESS_VERSION`].
 
@@ -32,13 +35,15 @@ use wasm_encoder::{
 use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, Validator, WasmFeatures};
 
 /// Bumped whenever the rewrite changes (it changes gas).
-pub const PREPROCESS_VERSION: u32 = 1;
+pub const PREPROCESS_VERSION: u32 = 2;
 /// The namespace of the imports the rewrite adds.
 pub const INTERNAL_NAMESPACE: &str = "xwasm_internal";
 pub const CHARGE_BULK: &str = "charge_bulk";
-pub const STACK_EXHAUSTED: &str = "stack_exhausted";
 /// The exported global holding the stack units in use.
 pub const STACK_GLOBAL: &str = "__xwasm_stack";
+/// What the stack global holds after the deterministic stack limit ended
+/// the call (no real count comes near it).
+pub const STACK_EXHAUSTED_MARK: i32 = -1;
 
 /// The deterministic stack limit. Consensus-relevant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -71,6 +76,8 @@ struct Analysis {
     global_count: u32,
     /// Function types `() -> results` to append, for multi-value bodies.
     extra_types: Vec<Vec<ValType>>,
+    /// Some function uses a bulk instruction: `charge_bulk` is imported.
+    bulk: bool,
 }
 
 fn slots(ty: wasmparser::ValType) -> u32 {
@@ -83,7 +90,7 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
     let mut types: Vec<Option<(u32, Vec<wasmparser::ValType>)>> = Vec::new();
     let mut defined_types: Vec<u32> = Vec::new();
     let mut analysis =
-        Analysis { frames: Vec::new(), type_count: 0, global_count: 0, extra_types: Vec::new() };
+        Analysis { frames: Vec::new(), type_count: 0, global_count: 0, extra_types: Vec::new(), bulk: false };
     let mut allocations = FuncValidatorAllocations::default();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(err)?;
@@ -140,6 +147,7 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
                 let op = operators.read().map_err(err)?;
                 validator.op(offset, &op).map_err(err)?;
                 max_height = max_height.max(validator.operand_stack_height());
+                analysis.bulk |= is_bulk(&op);
             }
             let cost = 4u32
                 .saturating_add(params)
@@ -175,6 +183,27 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
     Ok(analysis)
 }
 
+/// The instructions whose byte or element count `charge_bulk` charges.
+fn is_bulk(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::MemoryCopy { .. }
+            | Operator::MemoryFill { .. }
+            | Operator::MemoryInit { .. }
+            | Operator::TableCopy { .. }
+            | Operator::TableFill { .. }
+            | Operator::TableInit { .. }
+            | Operator::TableGrow { .. }
+    )
+}
+
+/// How many imports the rewrite added to `module` (a rewritten module):
+/// function index `i` of the original module is `i + added_imports` after
+/// it.
+pub fn added_imports<'a>(mut module_imports: impl Iterator<Item = &'a str>) -> u32 {
+    module_imports.any(|namespace| namespace == INTERNAL_NAMESPACE) as u32
+}
+
 /// What the rewrite does besides the stack limit and bulk metering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -204,20 +233,17 @@ struct Rewriter {
     error: Option<String>,
 }
 
-/// How many imports the rewrite adds before the module's own: function
-/// index `i` of the original module is `i + ADDED_IMPORTS` after it.
-pub const ADDED_IMPORTS: u32 = 2;
-const IMPORTED: u32 = ADDED_IMPORTS;
+/// `charge_bulk`'s function index, when it is imported.
 const CHARGE_INDEX: u32 = 0;
-const EXHAUSTED_INDEX: u32 = 1;
 
 impl Rewriter {
-    fn charge_type(&self) -> u32 {
-        self.analysis.type_count
+    /// The imports added before the module's own.
+    fn imported(&self) -> u32 {
+        self.analysis.bulk as u32
     }
 
-    fn exhausted_type(&self) -> u32 {
-        self.analysis.type_count + 1
+    fn charge_type(&self) -> u32 {
+        self.analysis.type_count
     }
 
     fn stack_global(&self) -> u32 {
@@ -225,8 +251,9 @@ impl Rewriter {
     }
 
     fn add_types(&mut self, types: &mut wasm_encoder::TypeSection) {
-        types.ty().function([ValType::I32], [ValType::I32]);
-        types.ty().function([], []);
+        if self.analysis.bulk {
+            types.ty().function([ValType::I32], [ValType::I32]);
+        }
         for results in &self.analysis.extra_types {
             types.ty().function([], results.iter().copied());
         }
@@ -234,8 +261,9 @@ impl Rewriter {
     }
 
     fn add_imports(&mut self, imports: &mut wasm_encoder::ImportSection) {
-        imports.import(INTERNAL_NAMESPACE, CHARGE_BULK, EntityType::Function(self.charge_type()));
-        imports.import(INTERNAL_NAMESPACE, STACK_EXHAUSTED, EntityType::Function(self.exhausted_type()));
+        if self.analysis.bulk {
+            imports.import(INTERNAL_NAMESPACE, CHARGE_BULK, EntityType::Function(self.charge_type()));
+        }
         self.imports_done = true;
     }
 
@@ -277,7 +305,7 @@ impl Reencode for Rewriter {
     type Error = std::convert::Infallible;
 
     fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Self::Error>> {
-        Ok(func + IMPORTED)
+        Ok(func + self.imported())
     }
 
     fn parse_custom_section(
@@ -349,7 +377,7 @@ impl Reencode for Rewriter {
             self.add_types(&mut types);
             module.section(&types);
         }
-        if next > 2 && !self.imports_done {
+        if next > 2 && !self.imports_done && self.analysis.bulk {
             let mut imports = wasm_encoder::ImportSection::new();
             self.add_imports(&mut imports);
             module.section(&imports);
@@ -376,7 +404,7 @@ impl Reencode for Rewriter {
         self.next_function += 1;
         let block = match block {
             BlockType::FunctionType(position) => {
-                BlockType::FunctionType(self.analysis.type_count + 2 + position)
+                BlockType::FunctionType(self.analysis.type_count + self.imported() + position)
             }
             other => other,
         };
@@ -391,7 +419,9 @@ impl Reencode for Rewriter {
             .instruction(&Instruction::I32Const(self.limit.max_units as i32))
             .instruction(&Instruction::I32GtU)
             .instruction(&Instruction::If(BlockType::Empty))
-            .instruction(&Instruction::Call(EXHAUSTED_INDEX))
+            .instruction(&Instruction::I32Const(STACK_EXHAUSTED_MARK))
+            .instruction(&Instruction::GlobalSet(global))
+            .instruction(&Instruction::Unreachable)
             .instruction(&Instruction::End)
             .instruction(&Instruction::Block(block));
         let mut depth = 0u32;
@@ -419,13 +449,7 @@ impl Reencode for Rewriter {
                     f.instruction(&Instruction::Br(depth));
                     continue;
                 }
-                Operator::MemoryCopy { .. }
-                | Operator::MemoryFill { .. }
-                | Operator::MemoryInit { .. }
-                | Operator::TableCopy { .. }
-                | Operator::TableFill { .. }
-                | Operator::TableInit { .. }
-                | Operator::TableGrow { .. } => {
+                op if is_bulk(op) => {
                     f.instruction(&Instruction::Call(CHARGE_INDEX));
                 }
                 Operator::ReturnCall { .. }
@@ -475,4 +499,38 @@ pub fn preprocess(
         .validate_all(&bytes)
         .map_err(|e| PreprocessError(format!("rewrite is invalid: {e}")))?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The imports of a rewritten `wat` module, as `namespace::name`.
+    fn rewritten_imports(wat: &str) -> Vec<String> {
+        let wasm = wat::parse_str(wat).unwrap();
+        let rewritten =
+            preprocess(&wasm, StackLimit::default(), RewriteOptions::default(), WasmFeatures::default())
+                .unwrap();
+        let mut imports = Vec::new();
+        for payload in Parser::new(0).parse_all(&rewritten) {
+            if let Payload::ImportSection(reader) = payload.unwrap() {
+                for import in reader.into_imports() {
+                    let import = import.unwrap();
+                    imports.push(format!("{}::{}", import.module, import.name));
+                }
+            }
+        }
+        imports
+    }
+
+    #[test]
+    fn only_a_module_with_bulk_instructions_gets_an_import() {
+        let plain = r#"(module (memory 1) (func $f (call $g)) (func $g) (export "f" (func $f)))"#;
+        assert!(rewritten_imports(plain).is_empty(), "no import to fill on every instantiation");
+        let bulk = r#"(module (import "env" "h" (func $h)) (memory 1)
+            (func $f (call $h) (memory.fill (i32.const 0) (i32.const 0) (i32.const 8))))"#;
+        let imports = rewritten_imports(bulk);
+        assert_eq!(imports, ["xwasm_internal::charge_bulk", "env::h"]);
+        assert_eq!(added_imports(imports.iter().map(|i| i.split("::").next().unwrap())), 1);
+    }
 }

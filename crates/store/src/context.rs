@@ -118,6 +118,9 @@ pub enum Halt {
 /// The exported global in which preprocessed code counts its stack units
 /// (the name `xwasm_security::preprocess::STACK_GLOBAL` gives it).
 pub const STACK_GLOBAL_EXPORT: &str = "__xwasm_stack";
+/// What that global holds once the deterministic stack limit ended the
+/// call (`xwasm_security::preprocess::STACK_EXHAUSTED_MARK`).
+pub const STACK_EXHAUSTED_MARK: i32 = -1;
 
 /// Where the VM is in running a call (the seed's `ExecutionState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

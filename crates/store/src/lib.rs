@@ -41,8 +41,8 @@ pub use address::{Address, AddressError, CodeHash};
 pub use backend::{ChangeSet, Entries, MemoryBackend, StateBackend};
 pub use context::{
     CallFrame, CallLimits, ChainContext, ContractCaller, ContractRecord, Event, ExecutionState, Halt,
-    HostCallStat, HostTiming, InterruptHandle, NestedCall, NestedOutcome, STACK_GLOBAL_EXPORT, StopSignal,
-    Transaction, WasmContext,
+    HostCallStat, HostTiming, InterruptHandle, NestedCall, NestedOutcome, STACK_EXHAUSTED_MARK,
+    STACK_GLOBAL_EXPORT, StopSignal, Transaction, WasmContext,
 };
 pub use journal::{Checkpoint, Journal};
 #[cfg(feature = "redb")]

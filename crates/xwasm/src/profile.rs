@@ -11,11 +11,12 @@ use xwasm_store::{Address, ChainContext, Journal, Transaction};
 /// (`func[N]` in the compiled module's index space) and their export
 /// names.
 fn unnamed_exports(code: &LoadedCode) -> std::collections::HashMap<String, String> {
+    let added = xwasm_security::preprocess::added_imports(code.module.imports().map(|i| i.module()));
     code.info
         .exports
         .iter()
         .filter(|e| e.ty.kind() == "func")
-        .map(|e| (format!("func[{}]", e.index + xwasm_security::preprocess::ADDED_IMPORTS), e.name.clone()))
+        .map(|e| (format!("func[{}]", e.index + added), e.name.clone()))
         .collect()
 }
 
