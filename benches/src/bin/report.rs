@@ -42,34 +42,36 @@ fn big_contract(functions: usize) -> Vec<u8> {
     wat::parse_str(wat).unwrap()
 }
 
-/// Runs `function(arg)` of `wasm` on an engine without fuel (the unmetered
-/// baseline), in a fresh store.
-fn unmetered(wasm: &[u8], function: &str, arg: i32, samples: usize) -> f64 {
+/// A run of `function(arg)` of `wasm` on an engine without fuel (the
+/// unmetered baseline), in a fresh store.
+fn unmetered(wasm: &[u8], function: &str, arg: i32) -> impl FnMut() {
     let mut config = EngineConfig::default().to_wasmtime();
     config.consume_fuel(false).epoch_interruption(false);
     let engine = wasmtime::Engine::new(&config).unwrap();
     let module = wasmtime::Module::new(&engine, wasm).unwrap();
-    median_ns(samples, 3, || {
+    let function = function.to_owned();
+    move || {
         let mut store = wasmtime::Store::new(&engine, ());
         let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
-        let f = instance.get_typed_func::<i32, i64>(&mut store, function).unwrap();
+        let f = instance.get_typed_func::<i32, i64>(&mut store, &function).unwrap();
         std::hint::black_box(f.call(&mut store, arg).unwrap());
-    })
+    }
 }
 
-/// Runs `function(arg)` of `wasm` in wasmi with fuel.
-fn wasmi_ns(wasm: &[u8], function: &str, arg: i32, samples: usize) -> f64 {
+/// A run of `function(arg)` of `wasm` in wasmi with fuel.
+fn wasmi(wasm: &[u8], function: &str, arg: i32) -> impl FnMut() {
     let mut config = wasmi::Config::default();
     config.consume_fuel(true);
     let engine = wasmi::Engine::new(&config);
     let module = wasmi::Module::new(&engine, wasm).unwrap();
-    median_ns(samples, 1, || {
+    let function = function.to_owned();
+    move || {
         let mut store = wasmi::Store::new(&engine, ());
         store.set_fuel(u64::MAX / 4).unwrap();
         let instance = wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module).unwrap();
-        let f = instance.get_typed_func::<i32, i64>(&store, function).unwrap();
+        let f = instance.get_typed_func::<i32, i64>(&store, &function).unwrap();
         std::hint::black_box(f.call(&mut store, arg).unwrap());
-    })
+    }
 }
 
 struct Row {
@@ -104,7 +106,7 @@ fn median_ns(samples: usize, batch: usize, mut f: impl FnMut()) -> f64 {
 /// and so on, so that the machine's drift hits both alike: the median
 /// time of each per call, and the median of the per-round ratios a / b.
 fn paired_ns(samples: usize, batch: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64, f64) {
-    let mut time = |f: &mut dyn FnMut()| {
+    let time = |f: &mut dyn FnMut()| {
         let started = Instant::now();
         for _ in 0..batch {
             f();
@@ -282,54 +284,44 @@ fn main() {
     // loop-heavy kernel, and call-heavy recursion (the worst case for the
     // per-call stack accounting).
     let metered_vm = Vm::builder().profile(xwasm::security::Profile::Permissive).build().unwrap();
-    let xwasm_ns = |wasm: &[u8], function: &str, arg: i32| {
-        median_ns(7, 3, || {
-            let run = metered_vm.run_function(wasm, function, &[xwasm::Val::I32(arg)], u64::MAX / 4).unwrap();
+    let xwasm_run = |wasm: Vec<u8>, function: &'static str, arg: i32| {
+        let vm = &metered_vm;
+        move || {
+            let run = vm.run_function(&wasm, function, &[xwasm::Val::I32(arg)], u64::MAX / 4).unwrap();
             assert_eq!(run.outcome.status, xwasm::Status::Ok);
-        })
+        }
     };
-    let fib_arg = 25;
-    let fib_wasm = wat::parse_str(FIB).unwrap();
-    let mix_wasm = wat::parse_str(MIX).unwrap();
-    let mix_arg = 20_000;
-    let metered = xwasm_ns(&fib_wasm, "fib", fib_arg);
-    let metered_mix = xwasm_ns(&mix_wasm, "mix", mix_arg);
-    let plain_mix = unmetered(&mix_wasm, "mix", mix_arg, 7);
-    let plain_fib = unmetered(&fib_wasm, "fib", fib_arg, 7);
-    rows.push(Row {
-        name: "metered vs unmetered (loop kernel)",
-        what: format!("{} vs {}", human_ns(metered_mix), human_ns(plain_mix)),
-        value: metered_mix / plain_mix,
-        unit: "x",
-        target: "≤ 1.3x",
-        met: Some(metered_mix / plain_mix <= 1.3),
-    });
-    rows.push(Row {
-        name: "metered vs unmetered (fib 25, call-heavy)",
-        what: format!("{} vs {}", human_ns(metered), human_ns(plain_fib)),
-        value: metered / plain_fib,
-        unit: "x",
-        target: "≤ 1.3x",
-        met: Some(metered / plain_fib <= 1.3),
-    });
-    let wasmi_mix = wasmi_ns(&mix_wasm, "mix", mix_arg, 5);
-    let wasmi_fib = wasmi_ns(&fib_wasm, "fib", fib_arg, 5);
-    rows.push(Row {
-        name: "xwasm vs wasmi with fuel (loop kernel)",
-        what: format!("{} vs {}", human_ns(metered_mix), human_ns(wasmi_mix)),
-        value: wasmi_mix / metered_mix,
-        unit: "x faster",
-        target: "≥ 10x",
-        met: Some(wasmi_mix / metered_mix >= 10.0),
-    });
-    rows.push(Row {
-        name: "xwasm vs wasmi with fuel (fib 25)",
-        what: format!("{} vs {}", human_ns(metered), human_ns(wasmi_fib)),
-        value: wasmi_fib / metered,
-        unit: "x faster",
-        target: "≥ 10x",
-        met: Some(wasmi_fib / metered >= 10.0),
-    });
+    let kernels = [(wat::parse_str(MIX).unwrap(), "mix", 20_000), (wat::parse_str(FIB).unwrap(), "fib", 25)];
+    for (wasm, function, arg) in kernels {
+        let (metered, plain, ratio) =
+            paired_ns(9, 1, xwasm_run(wasm.clone(), function, arg), unmetered(&wasm, function, arg));
+        rows.push(Row {
+            name: if function == "mix" {
+                "metered vs unmetered (loop kernel)"
+            } else {
+                "metered vs unmetered (fib 25, call-heavy)"
+            },
+            what: format!("{} vs {}", human_ns(metered), human_ns(plain)),
+            value: ratio,
+            unit: "x",
+            target: "≤ 1.3x",
+            met: Some(ratio <= 1.3),
+        });
+        let (interpreted, metered, slower) =
+            paired_ns(5, 1, wasmi(&wasm, function, arg), xwasm_run(wasm.clone(), function, arg));
+        rows.push(Row {
+            name: if function == "mix" {
+                "xwasm vs wasmi with fuel (loop kernel)"
+            } else {
+                "xwasm vs wasmi with fuel (fib 25)"
+            },
+            what: format!("{} vs {}", human_ns(metered), human_ns(interpreted)),
+            value: slower,
+            unit: "x faster",
+            target: "≥ 10x",
+            met: Some(slower >= 10.0),
+        });
+    }
 
     // 5. Disk tier vs cold compile, memory tier, on a corpus contract.
     let corpus = format!("{}/../../shared/corpus/hackatom.wasm", env!("CARGO_MANIFEST_DIR"));
@@ -423,15 +415,21 @@ fn main() {
         .profile(xwasm::security::Profile::Permissive)
         .build()
         .unwrap();
-    let winch_run = median_ns(7, 3, || {
-        std::hint::black_box(
-            winch_vm.run_function(&fib_wasm, "fib", &[xwasm::Val::I32(fib_arg)], u64::MAX / 4).unwrap(),
-        );
-    });
+    let fib_wasm = wat::parse_str(FIB).unwrap();
+    let (winch_run, cranelift_run, winch_ratio) = paired_ns(
+        7,
+        3,
+        || {
+            std::hint::black_box(
+                winch_vm.run_function(&fib_wasm, "fib", &[xwasm::Val::I32(25)], u64::MAX / 4).unwrap(),
+            );
+        },
+        xwasm_run(fib_wasm.clone(), "fib", 25),
+    );
     rows.push(Row {
         name: "execute: Winch vs Cranelift (fib 25)",
-        what: format!("{} vs {}", human_ns(winch_run), human_ns(metered)),
-        value: winch_run / metered,
+        what: format!("{} vs {}", human_ns(winch_run), human_ns(cranelift_run)),
+        value: winch_ratio,
         unit: "x slower",
         target: "-",
         met: None,
@@ -562,7 +560,7 @@ fn main() {
     });
 
     print_table(&rows, quick);
-    let pipeline = optimization_pipeline(quick, &mix_wasm, mix_arg);
+    let pipeline = optimization_pipeline(quick, &wat::parse_str(MIX).unwrap(), 20_000);
     let json: Vec<_> = rows
         .iter()
         .map(|r| serde_json::json!({"name": r.name.trim(), "measured": r.what, "value": r.value, "unit": r.unit, "target": r.target, "met": r.met}))
