@@ -291,31 +291,28 @@ fn main() {
             assert_eq!(run.outcome.status, xwasm::Status::Ok);
         }
     };
-    let kernels = [(wat::parse_str(MIX).unwrap(), "mix", 20_000), (wat::parse_str(FIB).unwrap(), "fib", 25)];
-    for (wasm, function, arg) in kernels {
+    // (kernel, function, argument, its two rows' names)
+    let kernels = [
+        (MIX, "mix", 20_000, "metered vs unmetered (loop kernel)", "xwasm vs wasmi with fuel (loop kernel)"),
+        (FIB, "fib", 25, "metered vs unmetered (fib 25, call-heavy)", "xwasm vs wasmi with fuel (fib 25)"),
+    ];
+    for (wat, function, arg, metering_row, wasmi_row) in kernels {
+        let wasm = wat::parse_str(wat).unwrap();
         let (metered, plain, ratio) =
             paired_ns(9, 1, xwasm_run(wasm.clone(), function, arg), unmetered(&wasm, function, arg));
+        let (interpreted, metered_again, slower) =
+            paired_ns(5, 1, wasmi(&wasm, function, arg), xwasm_run(wasm.clone(), function, arg));
         rows.push(Row {
-            name: if function == "mix" {
-                "metered vs unmetered (loop kernel)"
-            } else {
-                "metered vs unmetered (fib 25, call-heavy)"
-            },
+            name: metering_row,
             what: format!("{} vs {}", human_ns(metered), human_ns(plain)),
             value: ratio,
             unit: "x",
             target: "≤ 1.3x",
             met: Some(ratio <= 1.3),
         });
-        let (interpreted, metered, slower) =
-            paired_ns(5, 1, wasmi(&wasm, function, arg), xwasm_run(wasm.clone(), function, arg));
         rows.push(Row {
-            name: if function == "mix" {
-                "xwasm vs wasmi with fuel (loop kernel)"
-            } else {
-                "xwasm vs wasmi with fuel (fib 25)"
-            },
-            what: format!("{} vs {}", human_ns(metered), human_ns(interpreted)),
+            name: wasmi_row,
+            what: format!("{} vs {}", human_ns(metered_again), human_ns(interpreted)),
             value: slower,
             unit: "x faster",
             target: "≥ 10x",
