@@ -195,37 +195,49 @@ const STATUSES: [&str; 6] = ["ok", "abort", "limit", "trap", "out_of_gas", "time
 const KINDS: [&str; 4] = ["deploy", "call", "query", "nested"];
 const TIERS: [&str; 3] = ["memory", "disk", "compiled"];
 
-/// Lock-free counters of the calls observed without detail.
-#[derive(Default)]
+/// Lock-free counters of the calls observed without detail: one counter
+/// per (status, kind, tier) combination, so a call costs three atomic
+/// additions (its combination, its gas, its host gas); the totals per
+/// label are summed when a snapshot is taken.
 struct Counters {
-    calls: AtomicU64,
+    by_labels: [AtomicU64; LABEL_SLOTS],
     gas_used: AtomicU64,
     host_gas: AtomicU64,
-    by_status: [AtomicU64; 6],
-    by_kind: [AtomicU64; 4],
-    by_tier: [AtomicU64; 3],
+}
+
+const LABEL_SLOTS: usize = STATUSES.len() * KINDS.len() * TIERS.len();
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            by_labels: std::array::from_fn(|_| AtomicU64::new(0)),
+            gas_used: AtomicU64::new(0),
+            host_gas: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Counters {
+    fn slot(status: usize, kind: usize, tier: usize) -> usize {
+        (status * KINDS.len() + kind) * TIERS.len() + tier
+    }
+
     fn add_into(&self, s: &mut Snapshot) {
-        fn merge<const N: usize>(
-            map: &mut BTreeMap<Label, u64>,
-            labels: [&'static str; N],
-            counts: &[AtomicU64; N],
-        ) {
-            for (label, count) in labels.iter().zip(counts) {
-                let n = count.load(Ordering::Relaxed);
-                if n > 0 {
-                    *map.entry(Label::Borrowed(label)).or_default() += n;
+        for (status, status_label) in STATUSES.iter().enumerate() {
+            for (kind, kind_label) in KINDS.iter().enumerate() {
+                for (tier, tier_label) in TIERS.iter().enumerate() {
+                    let n = self.by_labels[Self::slot(status, kind, tier)].load(Ordering::Relaxed);
+                    if n > 0 {
+                        s.calls += n;
+                        *s.by_status.entry(Label::Borrowed(status_label)).or_default() += n;
+                        *s.by_kind.entry(Label::Borrowed(kind_label)).or_default() += n;
+                        *s.by_cache_tier.entry(Label::Borrowed(tier_label)).or_default() += n;
+                    }
                 }
             }
         }
-        s.calls += self.calls.load(Ordering::Relaxed);
         s.gas_used += self.gas_used.load(Ordering::Relaxed);
         s.host_gas += self.host_gas.load(Ordering::Relaxed);
-        merge(&mut s.by_status, STATUSES, &self.by_status);
-        merge(&mut s.by_kind, KINDS, &self.by_kind);
-        merge(&mut s.by_cache_tier, TIERS, &self.by_tier);
     }
 }
 
@@ -399,7 +411,7 @@ impl Monitor {
         n.is_multiple_of(self.config.detail_every.max(1) as u64)
     }
 
-    /// Counts a call observed without detail: a few atomic additions.
+    /// Counts a call observed without detail: three atomic additions.
     pub fn count(&self, call: &CallCounts) {
         let slots = (
             STATUSES.iter().position(|s| *s == call.status),
@@ -415,12 +427,9 @@ impl Monitor {
             return;
         };
         let c = &self.counters;
-        c.calls.fetch_add(1, Ordering::Relaxed);
+        c.by_labels[Counters::slot(status, kind, tier)].fetch_add(1, Ordering::Relaxed);
         c.gas_used.fetch_add(call.gas_used, Ordering::Relaxed);
         c.host_gas.fetch_add(call.host_gas, Ordering::Relaxed);
-        c.by_status[status].fetch_add(1, Ordering::Relaxed);
-        c.by_kind[kind].fetch_add(1, Ordering::Relaxed);
-        c.by_tier[tier].fetch_add(1, Ordering::Relaxed);
     }
 }
 
