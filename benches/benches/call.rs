@@ -2,6 +2,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 use xwasm::{Status, Transaction, Vm};
 use xwasm_benches::{
     CHAIN, EMPTY_CONTRACT, MinimalEmbedding, RECIPIENT, SENDER, TOKEN, deployed, deployed_on, transfer_input,
@@ -43,5 +44,33 @@ fn token_transfer(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, empty_call, token_transfer);
+/// Monitoring on vs off on the token transfer, each measured while the
+/// other runs in between: every timed call of one VM is followed by an
+/// untimed call of the other, so both see the same machine and the same
+/// heap. (Separate runs on a shared machine drift by more than the 5%
+/// being measured.)
+fn monitoring_interleaved(c: &mut Criterion) {
+    let on = deployed(TOKEN, &u64::MAX.to_le_bytes());
+    let off = deployed_on(Vm::builder().monitoring(None), TOKEN, &u64::MAX.to_le_bytes());
+    let tx = Transaction::new(SENDER, 1_000_000, transfer_input(&RECIPIENT, 1));
+    let transfer = |(vm, token): &(Vm, xwasm::Address)| vm.call(token, "transfer", &CHAIN, &tx).expect("runs");
+    let mut group = c.benchmark_group("monitoring_interleaved");
+    for (name, timed, other) in [("transfer_on", &on, &off), ("transfer_off", &off, &on)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let started = Instant::now();
+                    black_box(transfer(timed));
+                    total += started.elapsed();
+                    black_box(transfer(other));
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, empty_call, token_transfer, monitoring_interleaved);
 criterion_main!(benches);
