@@ -53,7 +53,8 @@ fn monitoring_interleaved(c: &mut Criterion) {
     let on = deployed(TOKEN, &u64::MAX.to_le_bytes());
     let off = deployed_on(Vm::builder().monitoring(None), TOKEN, &u64::MAX.to_le_bytes());
     let tx = Transaction::new(SENDER, 1_000_000, transfer_input(&RECIPIENT, 1));
-    let transfer = |(vm, token): &(Vm, xwasm::Address)| vm.call(token, "transfer", &CHAIN, &tx).expect("runs");
+    let transfer =
+        |(vm, token): &(Vm, xwasm::Address)| vm.call(token, "transfer", &CHAIN, &tx).expect("runs");
     let mut group = c.benchmark_group("monitoring_interleaved");
     for (name, timed, other) in [("transfer_on", &on, &off), ("transfer_off", &off, &on)] {
         group.bench_function(name, |b| {
