@@ -193,9 +193,11 @@ pub struct Executor {
     /// Install the `ResourceLimiter` (not needed when the pooling
     /// allocator already caps every memory).
     limited: bool,
-    /// The engine compiles epoch checks in (`EngineConfig::interruptible`):
-    /// only then can a deadline, an interrupt handle or the sampler stop
-    /// or look into a running call.
+    /// The engine compiles epoch checks in (`EngineConfig::interruptible`,
+    /// read from the engine): only then can a deadline, an interrupt
+    /// handle or the sampler stop or look into a running call. A call that
+    /// asks for one on an engine without is refused with
+    /// [`ExecError::NotInterruptible`] rather than left unstoppable.
     interruptible: bool,
 }
 
@@ -204,16 +206,8 @@ const NO_DEADLINE: u64 = u64::MAX / 2;
 
 impl Executor {
     pub fn new(engine: wasmtime::Engine) -> Self {
-        Self { engine, ticker: EpochTicker::default(), sampler: None, limited: true, interruptible: false }
-    }
-
-    /// Whether the engine was built with `EngineConfig::interruptible`
-    /// (default: no). A call with a deadline or an interrupt handle on an
-    /// executor that is not is refused with
-    /// [`ExecError::NotInterruptible`] rather than left unstoppable.
-    pub fn interruptible(mut self, interruptible: bool) -> Self {
-        self.interruptible = interruptible;
-        self
+        let interruptible = engine.get_epoch_interruption();
+        Self { engine, ticker: EpochTicker::default(), sampler: None, limited: true, interruptible }
     }
 
     /// Whether to enforce the context's `StoreLimits` through a
@@ -232,13 +226,7 @@ impl Executor {
         interval: std::time::Duration,
         sampler: std::sync::Arc<Sampler>,
     ) -> Self {
-        Self {
-            engine,
-            ticker: EpochTicker::new(interval),
-            sampler: Some(sampler),
-            limited: true,
-            interruptible: true,
-        }
+        Self { ticker: EpochTicker::new(interval), sampler: Some(sampler), ..Self::new(engine) }
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {

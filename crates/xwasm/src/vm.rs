@@ -205,7 +205,6 @@ impl VmBuilder {
         if self.config.timeout_ms.is_some() {
             self.config.engine.interruptible = true;
         }
-        let interruptible = self.config.engine.interruptible;
         let engine = xwasm_engine::build_engine(&self.config.engine)?;
         let mut registry = HostRegistry::new();
         xwasm_host::register_abi(&mut registry, Arc::new(self.config.gas.clone()));
@@ -223,9 +222,7 @@ impl VmBuilder {
                 EngineConfig { strategy: xwasm_engine::Strategy::Winch, ..self.config.engine.clone() };
             let engine = xwasm_engine::build_engine(&config)?;
             Some(Baseline {
-                executor: Executor::new(engine.clone())
-                    .limited(config.pooling.is_none())
-                    .interruptible(interruptible),
+                executor: Executor::new(engine.clone()).limited(config.pooling.is_none()),
                 linker: registry.build_linker(&engine, &allow)?,
                 read_only_linker: registry.build_read_only_linker(&engine, &allow)?,
                 engine,
@@ -269,9 +266,7 @@ impl VmBuilder {
             artifacts,
             baseline,
             // The pool caps memories itself.
-            executor: Executor::new(engine.clone())
-                .limited(self.config.engine.pooling.is_none())
-                .interruptible(interruptible),
+            executor: Executor::new(engine.clone()).limited(self.config.engine.pooling.is_none()),
             engine,
             linker,
             read_only_linker,
