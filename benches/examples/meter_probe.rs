@@ -1,7 +1,10 @@
 //! Where metering time goes, on the report's two compute kernels: a plain
-//! wasmtime embedding with fuel and epoch checks each on or off, and
-//! xwasm's engine running each kernel before and after the load-time
-//! rewrite (stack accounting and bulk-memory gas).
+//! wasmtime embedding with fuel and epoch checks each on or off; xwasm's
+//! engine running each kernel before and after the load-time rewrite
+//! (stack accounting and bulk-memory gas); and the alternative meter
+//! DESIGN.md names, gas in a wasm global charged per basic block, written
+//! by hand into the two kernels (about the operator counts fuel charges), run
+//! without fuel.
 //!
 //! `cargo run --release -p xwasm-benches --example meter_probe`
 //!
@@ -10,8 +13,53 @@
 use std::time::Instant;
 use xwasm_benches::{FIB, MIX};
 
-/// The kernels, their exported function and its argument.
-const KERNELS: [(&str, &str, i32); 2] = [(MIX, "mix", 20_000), (FIB, "fib", 25)];
+/// The loop kernel metered by instrumentation: each basic block takes its
+/// operator count from the global `$gas` and traps below zero.
+const MIX_INSTRUMENTED: &str = r#"(module (memory (export "memory") 1)
+  (global $gas (mut i64) (i64.const 0x3fffffffffffffff))
+  (func (export "mix") (param $rounds i32) (result i64) (local $r i32) (local $i i32) (local $x i64) (local $sum i64)
+    (loop $round
+      (global.set $gas (i64.sub (global.get $gas) (i64.const 3)))
+      (if (i64.lt_s (global.get $gas) (i64.const 0)) (then unreachable))
+      (local.set $i (i32.const 0))
+      (loop $each
+        (global.set $gas (i64.sub (global.get $gas) (i64.const 37)))
+        (if (i64.lt_s (global.get $gas) (i64.const 0)) (then unreachable))
+        (local.set $x (i64.load offset=1024 (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $x (i64.xor (local.get $x) (i64.extend_i32_u (local.get $r))))
+        (local.set $x (i64.mul (local.get $x) (i64.const 0x100000001b3)))
+        (local.set $x (i64.xor (local.get $x) (i64.shr_u (local.get $x) (i64.const 29))))
+        (i64.store offset=1024 (i32.shl (local.get $i) (i32.const 3)) (local.get $x))
+        (local.set $sum (i64.add (local.get $sum) (local.get $x)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $each (i32.lt_u (local.get $i) (i32.const 64))))
+      (global.set $gas (i64.sub (global.get $gas) (i64.const 8)))
+      (if (i64.lt_s (global.get $gas) (i64.const 0)) (then unreachable))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $round (i32.lt_u (local.get $r) (local.get $rounds))))
+    (local.get $sum)))"#;
+
+/// fib metered by instrumentation, as above.
+const FIB_INSTRUMENTED: &str = r#"(module (memory (export "memory") 1)
+  (global $gas (mut i64) (i64.const 0x3fffffffffffffff))
+  (func $fib (export "fib") (param $n i32) (result i64)
+    (global.set $gas (i64.sub (global.get $gas) (i64.const 4)))
+    (if (i64.lt_s (global.get $gas) (i64.const 0)) (then unreachable))
+    (if (result i64) (i32.lt_u (local.get $n) (i32.const 2))
+      (then
+        (global.set $gas (i64.sub (global.get $gas) (i64.const 2)))
+        (if (i64.lt_s (global.get $gas) (i64.const 0)) (then unreachable))
+        (i64.extend_i32_u (local.get $n)))
+      (else
+        (global.set $gas (i64.sub (global.get $gas) (i64.const 9)))
+        (if (i64.lt_s (global.get $gas) (i64.const 0)) (then unreachable))
+        (i64.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                 (call $fib (i32.sub (local.get $n) (i32.const 2))))))))"#;
+
+/// The kernels, their instrumented twins, their exported function and its
+/// argument.
+const KERNELS: [(&str, &str, &str, i32); 2] =
+    [(MIX, MIX_INSTRUMENTED, "mix", 20_000), (FIB, FIB_INSTRUMENTED, "fib", 25)];
 
 fn median_us(mut run: impl FnMut() -> f64) -> f64 {
     let mut times: Vec<f64> = (0..9).map(|_| run()).collect();
@@ -70,7 +118,7 @@ fn xwasm_engine(rewrite: bool, wasm: &[u8], function: &str, arg: i32) -> f64 {
 }
 
 fn main() {
-    for (wat, function, arg) in KERNELS {
+    for (wat, instrumented, function, arg) in KERNELS {
         let wasm = wat::parse_str(wat).unwrap();
         let none = plain(false, false, &wasm, function, arg);
         let fuel = plain(true, false, &wasm, function, arg);
@@ -81,6 +129,12 @@ fn main() {
             fuel / none,
             epoch / none,
             both / none
+        );
+        let by_block = plain(false, false, &wat::parse_str(instrumented).unwrap(), function, arg);
+        println!(
+            "{function}({arg}) gas in a global, per basic block, no fuel: {:.2}x unmetered ({:.2}x of fuel's time)",
+            by_block / none,
+            by_block / fuel
         );
         let raw = xwasm_engine(false, &wasm, function, arg);
         let rewritten = xwasm_engine(true, &wasm, function, arg);
