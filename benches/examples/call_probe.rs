@@ -68,10 +68,10 @@ fn main() {
     }
     if what == "minimal" {
         let minimal = MinimalEmbedding::on(&engine, EMPTY_CONTRACT);
-        minimal.call("noop", 1_000_000);
+        minimal.call("noop");
         let (allocations, bytes) = (ALLOCATIONS.load(Relaxed), BYTES.load(Relaxed));
         for _ in 0..n {
-            minimal.call("noop", 1_000_000);
+            minimal.call("noop");
         }
         report(what, "off", n, allocations, bytes);
         return;

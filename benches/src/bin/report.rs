@@ -156,7 +156,7 @@ fn main() {
     // medians of per-round ratios.
     let baseline = MinimalEmbedding::new(EMPTY_CONTRACT);
     let minimal_call = || {
-        std::hint::black_box(baseline.call("noop", 1_000_000));
+        baseline.call("noop");
     };
     let (vm, noop) = deployed_on(Vm::builder(), EMPTY_CONTRACT, &[]);
     let tx = Transaction::new(SENDER, 1_000_000, Vec::new());
@@ -495,7 +495,7 @@ fn main() {
             for _ in 0..threads {
                 scope.spawn(|| {
                     for _ in 0..calls {
-                        std::hint::black_box(baseline.call("noop", 1_000_000));
+                        baseline.call("noop");
                     }
                 });
             }

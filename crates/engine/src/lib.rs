@@ -5,18 +5,15 @@
 //! allocator's sizes and the determinism profile; it knows nothing of
 //! modules, state or host functions.
 //!
-//! Every engine it builds meters execution with fuel (xwasm's gas): a
-//! contract VM cannot run without it. Wall-clock checks (epoch
+//! Its engines do not meter: gas lives in the module itself, charged per
+//! basic block from a global by the load-time rewrite
+//! (`xwasm_security::preprocess`), identically under Cranelift and Winch
+//! and 1.2-1.7x cheaper than wasmtime's fuel (`benches/examples/meter_probe.rs`).
+//! Fuel is off, so nothing counts twice. Wall-clock checks (epoch
 //! interruption: timeouts, interrupt handles, the sampling profiler) are
 //! compiled in only when [`EngineConfig::interruptible`] asks for them:
 //! gas already bounds every call deterministically, and the checks cost
 //! about 1.3x on a tight loop (`benches/examples/meter_probe.rs`).
-//!
-//! Winch does not charge the per-byte cost of bulk-memory instructions
-//! (see `DESIGN.md`), so the engine's per-byte costs are zero under both
-//! strategies and the module pipeline charges them explicitly (see
-//! `xwasm_security::preprocess`): fuel is the same under Cranelift and
-//! Winch.
 //!
 //! # Example
 //!
@@ -152,23 +149,8 @@ impl EngineConfig {
     /// The wasmtime configuration this xwasm configuration stands for.
     pub fn to_wasmtime(&self) -> wasmtime::Config {
         let mut config = wasmtime::Config::new();
-        // Bulk-memory and table operations are charged per byte by the
-        // load-time preprocessing (xwasm-security), identically under every
-        // strategy; the engine's own per-byte charge, which Winch does not
-        // apply, is switched off.
-        let mut cost = wasmtime::OperatorCost::new();
-        let v = &mut cost.variable;
-        v.memory_copy_per_byte = 0;
-        v.memory_fill_per_byte = 0;
-        v.memory_init_per_byte = 0;
-        v.memory_grow_per_page = 0;
-        v.table_copy_per_element = 0;
-        v.table_fill_per_element = 0;
-        v.table_init_per_element = 0;
-        v.table_grow_per_element = 0;
         config
-            .operator_cost(cost)
-            .consume_fuel(true)
+            .consume_fuel(false)
             .epoch_interruption(self.interruptible)
             .max_wasm_stack(self.max_wasm_stack)
             .parallel_compilation(self.parallel_compilation)
@@ -253,20 +235,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_engine_meters_fuel() {
-        let engine = build_engine(&EngineConfig::default()).unwrap();
-        let module = wasmtime::Module::new(
-            &engine,
-            r#"(module (func (export "f") (local i32) (local.set 0 (i32.const 1))))"#,
-        )
-        .unwrap();
-        let mut store = wasmtime::Store::new(&engine, ());
-        store.set_fuel(1_000).unwrap();
-        store.set_epoch_deadline(1);
-        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
-        let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
-        f.call(&mut store, ()).unwrap();
-        assert!(store.get_fuel().unwrap() < 1_000);
+    fn gas_is_the_modules_own_and_epochs_are_opt_in() {
+        let plain = build_engine(&EngineConfig::default()).unwrap();
+        assert!(!plain.get_consume_fuel(), "the load-time rewrite meters; fuel would count twice");
+        assert!(!plain.get_epoch_interruption());
+        let interruptible =
+            build_engine(&EngineConfig { interruptible: true, ..Default::default() }).unwrap();
+        assert!(interruptible.get_epoch_interruption());
     }
 
     #[test]

@@ -17,8 +17,14 @@
 //! use xwasm_store::{Address, CallFrame, CallLimits, ChainContext, Journal, MemoryBackend, WasmContext};
 //!
 //! let engine = xwasm_engine::build_engine(&Default::default()).unwrap();
+//! // Metered as the load-time rewrite meters: each basic block takes its
+//! // cost from the exported gas global and traps below zero.
 //! let module = wasmtime::Module::new(&engine, r#"(module (memory (export "memory") 1)
-//!     (func (export "spin") (loop br 0)))"#).unwrap();
+//!     (global $gas (export "__xwasm_gas") (mut i64) (i64.const 10000000))
+//!     (func (export "spin") (loop
+//!         (global.set $gas (i64.sub (global.get $gas) (i64.const 1)))
+//!         (if (i64.lt_s (global.get $gas) (i64.const 0)) (then unreachable))
+//!         (br 0))))"#).unwrap();
 //! let pre = wasmtime::Linker::new(&engine).instantiate_pre(&module).unwrap();
 //! let frame = CallFrame { chain: ChainContext::default(), origin: Address::default(),
 //!     caller: Address::default(), contract: Address::default(), owner: Address::default(),
@@ -122,12 +128,18 @@ pub struct ResolvedMethod {
     pub func: wasmtime::ModuleExport,
     /// The exported `memory`, if the module has one.
     pub memory: Option<wasmtime::ModuleExport>,
+    /// The gas global the load-time rewrite exports.
+    pub gas: Option<wasmtime::ModuleExport>,
 }
 
 impl ResolvedMethod {
     /// `method` of `module`, if it exports a function by that name.
     pub fn of(module: &wasmtime::Module, method: &str) -> Option<Self> {
-        Some(Self { func: module.get_export_index(method)?, memory: module.get_export_index("memory") })
+        Some(Self {
+            func: module.get_export_index(method)?,
+            memory: module.get_export_index("memory"),
+            gas: module.get_export_index(xwasm_store::GAS_GLOBAL_EXPORT),
+        })
     }
 }
 
@@ -248,7 +260,10 @@ impl Executor {
         let mut results = Vec::new();
         let mut timing = Timing::default();
         let result = self.execute(&mut store, pre, entry, budget, &mut results, &mut timing);
-        let fuel_left = store.get_fuel().unwrap_or(0);
+        let gas_left = match store.data().gas {
+            Some(global) => global.get(&mut store).i64().unwrap_or(0).max(0) as u64,
+            None => 0,
+        };
         let context = store.data_mut();
         let (status, error, backtrace) = match result {
             Ok(()) => (Status::Ok, None, Vec::new()),
@@ -264,7 +279,7 @@ impl Executor {
         let gas_used = if status.costs_whole_limit() {
             budget.gas_limit
         } else {
-            budget.gas_limit - fuel_left.min(budget.gas_limit)
+            budget.gas_limit - gas_left.min(budget.gas_limit)
         };
         let outcome = Outcome {
             status,
@@ -340,8 +355,9 @@ impl Executor {
         timing: &mut Timing,
     ) -> Result<(), Fault> {
         // Instantiation runs no contract code under the xwasm policy (no
-        // start function); it gets the call's gas, reset afterwards.
-        store.set_fuel(budget.gas_limit).map_err(setup)?;
+        // start function); a start function (permissive profile) runs on
+        // the gas global's initial value, and what it used is taken from
+        // the call's gas below.
         let started = budget.timed.then(Instant::now);
         let instantiated = pre.instantiate(&mut *store);
         if let Some(started) = started {
@@ -365,17 +381,42 @@ impl Executor {
             _ => instance.get_memory(&mut *store, "memory"),
         };
         store.data_mut().memory = memory;
+        let gas = match entry {
+            Entry::Resolved(_, resolved) => resolved
+                .gas
+                .and_then(|export| instance.get_module_export(&mut *store, &export))
+                .and_then(wasmtime::Extern::into_global),
+            _ => instance.get_global(&mut *store, xwasm_store::GAS_GLOBAL_EXPORT),
+        };
+        let Some(gas) = gas else {
+            return Err(Fault::Setup(ExecError::Instantiate {
+                reason: "the module is not metered (no gas global: it was not preprocessed)".into(),
+            }));
+        };
+        store.data_mut().gas = Some(gas);
+        let at_start = gas.get(&mut *store).i64().unwrap_or(0);
+        let start_used = (xwasm_store::GAS_AT_INSTANTIATION - at_start).max(0) as u64;
+        let limit = budget.gas_limit.min(i64::MAX as u64);
+        if start_used > limit {
+            store.data_mut().halt = Some(Halt::OutOfGas);
+            return Err(Fault::Run(wasmtime::Error::msg("out of gas in the start function")));
+        }
+        gas.set(&mut *store, Val::I64((limit - start_used) as i64)).map_err(setup)?;
         let base = store.data().stack_base;
         if base > 0
             && let Some(global) = instance.get_global(&mut *store, xwasm_store::STACK_GLOBAL_EXPORT)
         {
             global.set(&mut *store, Val::I32(base as i32)).map_err(setup)?;
         }
-        store.set_fuel(budget.gas_limit).map_err(setup)?;
         let started = budget.timed.then(Instant::now);
         let result = self.call_entry(store, &instance, entry, results);
-        if result.is_err() && store.data().halt.is_none() && stack_exhausted(store, &instance) {
-            store.data_mut().halt = Some(Halt::StackExhausted);
+        if result.is_err() && store.data().halt.is_none() {
+            if stack_exhausted(store, &instance) {
+                store.data_mut().halt = Some(Halt::StackExhausted);
+            } else if gas.get(&mut *store).i64().is_some_and(|left| left < 0) {
+                // A basic block's charge found too little gas.
+                store.data_mut().halt = Some(Halt::OutOfGas);
+            }
         }
         if let Some(started) = started {
             timing.execute = started.elapsed();

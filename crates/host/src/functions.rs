@@ -3,7 +3,7 @@
 //! Each one checks its guest ranges, then charges its gas, then works; a
 //! configured limit is checked before the charge.
 
-use crate::gas::{GasSchedule, charge_as, charge_more, halt, linear};
+use crate::gas::{GasSchedule, charge_as, charge_more, gas_left, halt, linear, set_gas_left};
 use crate::memory::{self, GuestRange};
 use sha2::Digest;
 use std::sync::Arc;
@@ -258,7 +258,7 @@ pub fn abi_functions(schedule: Arc<GasSchedule>) -> Vec<HostFunction> {
     let s = g.clone();
     functions.push(wrap(describe("gas_left", &[], &[I64], "20", none), move |mut c: Ctx<'_>| -> R<i64> {
         charge_as(&mut c, "gas_left", s.simple)?;
-        Ok(c.get_fuel()? as i64)
+        Ok(gas_left(&mut c)? as i64)
     }));
 
     let s = g.clone();
@@ -362,9 +362,9 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
             let input = memory::read(&mut c, input)?;
             // The callee gets at most what is left; what it does not use
             // comes back.
-            let left = c.get_fuel()?;
+            let left = gas_left(&mut c)?;
             let forwarded = u64::try_from(gas).unwrap_or(0).min(left);
-            c.set_fuel(left - forwarded)?;
+            set_gas_left(&mut c, left - forwarded)?;
             let stack_used = match c.get_export(STACK_GLOBAL_EXPORT).and_then(|e| e.into_global()) {
                 Some(global) => global.get(&mut c).i32().unwrap_or(0) as u32,
                 None => 0,
@@ -390,8 +390,8 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
                 Err(fault) => return Err(halt(&mut c, Halt::Backend(fault))),
             };
             let used = outcome.gas_used.min(forwarded);
-            let left = c.get_fuel()?;
-            c.set_fuel(left + (forwarded - used))?;
+            let left = gas_left(&mut c)?;
+            set_gas_left(&mut c, left + (forwarded - used))?;
             let ctx = c.data_mut();
             ctx.journal = outcome.journal;
             ctx.host_gas += used;

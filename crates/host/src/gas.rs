@@ -109,15 +109,32 @@ pub fn charge_more(
     Ok(())
 }
 
-/// Takes `gas` from the call's fuel, or ends the call as out of gas
-/// (leaving no fuel) when there is not enough.
+/// Takes `gas` from the call's gas, or ends the call as out of gas
+/// (leaving none) when there is not enough.
 pub fn charge(caller: &mut Caller<'_, WasmContext>, gas: u64) -> wasmtime::Result<()> {
-    let left = caller.get_fuel()?;
+    let left = gas_left(caller)?;
     if left < gas {
-        caller.set_fuel(0)?;
+        set_gas_left(caller, 0)?;
         return Err(halt(caller, Halt::OutOfGas));
     }
-    caller.set_fuel(left - gas)?;
+    set_gas_left(caller, left - gas)?;
     caller.data_mut().host_gas += gas;
     Ok(())
+}
+
+/// The gas the call has left: the instance's gas global, which its code
+/// charges per basic block (the load-time rewrite put it there).
+pub fn gas_left(caller: &mut Caller<'_, WasmContext>) -> wasmtime::Result<u64> {
+    let global = gas_global(caller)?;
+    Ok(global.get(&mut *caller).i64().unwrap_or(0).max(0) as u64)
+}
+
+/// Sets the gas the call has left.
+pub fn set_gas_left(caller: &mut Caller<'_, WasmContext>, gas: u64) -> wasmtime::Result<()> {
+    let global = gas_global(caller)?;
+    global.set(&mut *caller, wasmtime::Val::I64(gas.min(i64::MAX as u64) as i64))
+}
+
+fn gas_global(caller: &mut Caller<'_, WasmContext>) -> wasmtime::Result<wasmtime::Global> {
+    caller.data().gas.ok_or_else(|| wasmtime::Error::msg("the module has no gas global (not preprocessed)"))
 }

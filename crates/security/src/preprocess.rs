@@ -41,6 +41,14 @@ pub const INTERNAL_NAMESPACE: &str = "xwasm_internal";
 pub const CHARGE_BULK: &str = "charge_bulk";
 /// The exported global holding the stack units in use.
 pub const STACK_GLOBAL: &str = "__xwasm_stack";
+/// The exported global holding the gas left (`i64`): the executor sets it
+/// to the call's limit, every basic block takes its cost from it, host
+/// functions charge it.
+pub const GAS_GLOBAL: &str = "__xwasm_gas";
+/// The gas global's initial value: what a start function (permissive
+/// profile only) may use during instantiation; the executor takes what it
+/// used from the call's gas.
+pub const GAS_AT_INSTANTIATION: i64 = 10_000_000;
 /// What the stack global holds after the deterministic stack limit ended
 /// the call (no real count comes near it).
 pub const STACK_EXHAUSTED_MARK: i32 = -1;
@@ -225,6 +233,8 @@ struct Rewriter {
     analysis: Analysis,
     limit: StackLimit,
     options: RewriteOptions,
+    /// Charge gas per basic block (always, but for [`preprocess_unmetered`]).
+    meter: bool,
     next_function: usize,
     types_done: bool,
     imports_done: bool,
@@ -267,16 +277,25 @@ impl Rewriter {
         self.imports_done = true;
     }
 
+    fn gas_global(&self) -> u32 {
+        self.analysis.global_count + 1
+    }
+
     fn add_global(&mut self, globals: &mut wasm_encoder::GlobalSection) {
         globals.global(
             GlobalType { val_type: ValType::I32, mutable: true, shared: false },
             &ConstExpr::i32_const(0),
+        );
+        globals.global(
+            GlobalType { val_type: ValType::I64, mutable: true, shared: false },
+            &ConstExpr::i64_const(GAS_AT_INSTANTIATION),
         );
         self.globals_done = true;
     }
 
     fn add_export(&mut self, exports: &mut wasm_encoder::ExportSection) {
         exports.export(STACK_GLOBAL, ExportKind::Global, self.stack_global());
+        exports.export(GAS_GLOBAL, ExportKind::Global, self.gas_global());
         self.exports_done = true;
     }
 }
@@ -400,7 +419,7 @@ impl Reencode for Rewriter {
         code: &mut wasm_encoder::CodeSection,
         func: wasmparser::FunctionBody<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
-        let (cost, block) = self.analysis.frames[self.next_function];
+        let (frame, block) = self.analysis.frames[self.next_function];
         self.next_function += 1;
         let block = match block {
             BlockType::FunctionType(position) => {
@@ -410,16 +429,26 @@ impl Reencode for Rewriter {
         };
         let global = self.stack_global();
         let mut f = self.new_function_with_parsed_locals(&func)?;
+        let mut segment = Segment::new(self.gas_global(), self.meter);
+        // Entering a function costs 1, as it did with fuel (wasmtime
+        // starts each function's count at 1).
+        segment.cost = 1;
         // Prologue: claim the frame, trap past the limit.
-        f.instruction(&Instruction::GlobalGet(global))
-            .instruction(&Instruction::I32Const(cost as i32))
-            .instruction(&Instruction::I32Add)
-            .instruction(&Instruction::GlobalSet(global))
-            .instruction(&Instruction::GlobalGet(global))
-            .instruction(&Instruction::I32Const(self.limit.max_units as i32))
-            .instruction(&Instruction::I32GtU)
-            .instruction(&Instruction::If(BlockType::Empty))
-            .instruction(&Instruction::I32Const(STACK_EXHAUSTED_MARK))
+        for instruction in [
+            Instruction::GlobalGet(global),
+            Instruction::I32Const(frame as i32),
+            Instruction::I32Add,
+            Instruction::GlobalSet(global),
+            Instruction::GlobalGet(global),
+            Instruction::I32Const(self.limit.max_units as i32),
+            Instruction::I32GtU,
+            Instruction::If(BlockType::Empty),
+        ] {
+            segment.push(instruction, 1);
+        }
+        segment.flush(&mut f);
+        // The limit's trap: not charged (a trap costs the whole limit).
+        f.instruction(&Instruction::I32Const(STACK_EXHAUSTED_MARK))
             .instruction(&Instruction::GlobalSet(global))
             .instruction(&Instruction::Unreachable)
             .instruction(&Instruction::End)
@@ -428,6 +457,8 @@ impl Reencode for Rewriter {
         let mut reader = func.get_operators_reader()?;
         while !reader.eof() {
             let op = reader.read()?;
+            let cost = fuel_cost(&op);
+            let ends_block = ends_basic_block(&op);
             match &op {
                 Operator::Block { .. }
                 | Operator::Loop { .. }
@@ -436,22 +467,28 @@ impl Reencode for Rewriter {
                 Operator::End if depth == 0 => {
                     // The function's own end: close the wrapper, release
                     // the frame.
-                    f.instruction(&Instruction::End)
-                        .instruction(&Instruction::GlobalGet(global))
-                        .instruction(&Instruction::I32Const(cost as i32))
-                        .instruction(&Instruction::I32Sub)
-                        .instruction(&Instruction::GlobalSet(global))
-                        .instruction(&Instruction::End);
+                    segment.push(Instruction::End, 0);
+                    segment.flush(&mut f);
+                    for instruction in [
+                        Instruction::GlobalGet(global),
+                        Instruction::I32Const(frame as i32),
+                        Instruction::I32Sub,
+                        Instruction::GlobalSet(global),
+                    ] {
+                        segment.push(instruction, 1);
+                    }
+                    segment.push(Instruction::End, 0);
+                    segment.flush(&mut f);
                     continue;
                 }
                 Operator::End => depth -= 1,
                 Operator::Return => {
-                    f.instruction(&Instruction::Br(depth));
+                    // Charged as the `br` it becomes (what fuel charged).
+                    segment.push(Instruction::Br(depth), 1);
+                    segment.flush(&mut f);
                     continue;
                 }
-                op if is_bulk(op) => {
-                    f.instruction(&Instruction::Call(CHARGE_INDEX));
-                }
+                op if is_bulk(op) => segment.push(Instruction::Call(CHARGE_INDEX), 1),
                 Operator::ReturnCall { .. }
                 | Operator::ReturnCallIndirect { .. }
                 | Operator::ReturnCallRef { .. } => {
@@ -459,10 +496,90 @@ impl Reencode for Rewriter {
                 }
                 _ => {}
             }
-            f.instruction(&self.instruction(op)?);
+            segment.push(self.instruction(op)?, cost);
+            if ends_block {
+                segment.flush(&mut f);
+            }
         }
+        segment.flush(&mut f);
         code.function(&f);
         Ok(())
+    }
+}
+
+/// What fuel would charge for `op`: wasmtime's default operator costs
+/// (`wasmtime_environ::Tunables`), the schedule gas followed while it was
+/// fuel. Consensus-relevant.
+fn fuel_cost(op: &Operator<'_>) -> u64 {
+    match op {
+        Operator::Nop
+        | Operator::Drop
+        | Operator::Block { .. }
+        | Operator::Loop { .. }
+        | Operator::Unreachable
+        | Operator::Return
+        | Operator::Else
+        | Operator::End => 0,
+        _ => 1,
+    }
+}
+
+/// Whether the code after `op` is a new basic block: it may be reached
+/// without running what came before, or what came before may leave.
+fn ends_basic_block(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. }
+            | Operator::Return
+            | Operator::Unreachable
+    )
+}
+
+/// One basic block on its way out: its instructions and their cost, which
+/// is charged from the gas global before any of them runs.
+struct Segment<'a> {
+    gas: u32,
+    meter: bool,
+    instructions: Vec<Instruction<'a>>,
+    cost: u64,
+}
+
+impl<'a> Segment<'a> {
+    fn new(gas: u32, meter: bool) -> Self {
+        Self { gas, meter, instructions: Vec::new(), cost: 0 }
+    }
+
+    fn push(&mut self, instruction: Instruction<'a>, cost: u64) {
+        self.instructions.push(instruction);
+        self.cost += cost;
+    }
+
+    /// Emits the charge (`gas -= cost`, trapping below zero), then the
+    /// block's instructions.
+    fn flush(&mut self, f: &mut wasm_encoder::Function) {
+        if self.meter && self.cost > 0 {
+            f.instruction(&Instruction::GlobalGet(self.gas))
+                .instruction(&Instruction::I64Const(self.cost as i64))
+                .instruction(&Instruction::I64Sub)
+                .instruction(&Instruction::GlobalSet(self.gas))
+                .instruction(&Instruction::GlobalGet(self.gas))
+                .instruction(&Instruction::I64Const(0))
+                .instruction(&Instruction::I64LtS)
+                .instruction(&Instruction::If(BlockType::Empty))
+                .instruction(&Instruction::Unreachable)
+                .instruction(&Instruction::End);
+        }
+        for instruction in self.instructions.drain(..) {
+            f.instruction(&instruction);
+        }
+        self.cost = 0;
     }
 }
 
@@ -474,11 +591,36 @@ pub fn preprocess(
     options: RewriteOptions,
     features: WasmFeatures,
 ) -> Result<Vec<u8>, PreprocessError> {
+    rewrite(wasm, limit, options, features, true)
+}
+
+/// [`preprocess`] without the gas charges: for checking the meter against
+/// wasmtime's fuel, which must count the same on this code. Never for a
+/// VM: the code keeps its gas global but charges nothing, so it would run
+/// unbounded.
+#[doc(hidden)]
+pub fn preprocess_unmetered(
+    wasm: &[u8],
+    limit: StackLimit,
+    options: RewriteOptions,
+    features: WasmFeatures,
+) -> Result<Vec<u8>, PreprocessError> {
+    rewrite(wasm, limit, options, features, false)
+}
+
+fn rewrite(
+    wasm: &[u8],
+    limit: StackLimit,
+    options: RewriteOptions,
+    features: WasmFeatures,
+    meter: bool,
+) -> Result<Vec<u8>, PreprocessError> {
     let analysis = analyze(wasm, features)?;
     let mut rewriter = Rewriter {
         analysis,
         limit,
         options,
+        meter,
         next_function: 0,
         types_done: false,
         imports_done: false,

@@ -121,6 +121,12 @@ pub const STACK_GLOBAL_EXPORT: &str = "__xwasm_stack";
 /// What that global holds once the deterministic stack limit ended the
 /// call (`xwasm_security::preprocess::STACK_EXHAUSTED_MARK`).
 pub const STACK_EXHAUSTED_MARK: i32 = -1;
+/// The exported global in which preprocessed code keeps the gas left
+/// (`xwasm_security::preprocess::GAS_GLOBAL`).
+pub const GAS_GLOBAL_EXPORT: &str = "__xwasm_gas";
+/// Its value after instantiation, less what a start function used
+/// (`xwasm_security::preprocess::GAS_AT_INSTANTIATION`).
+pub const GAS_AT_INSTANTIATION: i64 = 10_000_000;
 
 /// Where the VM is in running a call (the seed's `ExecutionState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -184,6 +190,9 @@ pub struct WasmContext {
     /// The instance's exported `memory`, resolved once after instantiation
     /// so host functions need not look it up by name.
     pub memory: Option<wasmtime::Memory>,
+    /// The instance's exported gas global (`__xwasm_gas`), resolved once
+    /// after instantiation: the call's gas left.
+    pub gas: Option<wasmtime::Global>,
     /// Set when host calls are timed (the executor's call hook feeds it).
     pub host_timing: Option<HostTiming>,
 }
@@ -343,6 +352,7 @@ impl WasmContext {
             stack_base: 0,
             host_calls: Vec::new(),
             memory: None,
+            gas: None,
             host_timing: None,
         }
     }

@@ -40,9 +40,9 @@ mod redb_backend;
 pub use address::{Address, AddressError, CodeHash};
 pub use backend::{ChangeSet, Entries, MemoryBackend, StateBackend};
 pub use context::{
-    CallFrame, CallLimits, ChainContext, ContractCaller, ContractRecord, Event, ExecutionState, Halt,
-    HostCallStat, HostTiming, InterruptHandle, NestedCall, NestedOutcome, STACK_EXHAUSTED_MARK,
-    STACK_GLOBAL_EXPORT, StopSignal, Transaction, WasmContext,
+    CallFrame, CallLimits, ChainContext, ContractCaller, ContractRecord, Event, ExecutionState,
+    GAS_AT_INSTANTIATION, GAS_GLOBAL_EXPORT, Halt, HostCallStat, HostTiming, InterruptHandle, NestedCall,
+    NestedOutcome, STACK_EXHAUSTED_MARK, STACK_GLOBAL_EXPORT, StopSignal, Transaction, WasmContext,
 };
 pub use journal::{Checkpoint, Journal};
 #[cfg(feature = "redb")]

@@ -150,7 +150,6 @@ const SMITH_RUNS: u32 = 200;
 
 #[test]
 fn random_modules_give_the_same_results_and_gas_everywhere() {
-    use arbitrary::{Arbitrary, Unstructured};
     let runners = [
         vm_permissive(Strategy::Cranelift),
         vm_permissive(Strategy::Winch),
@@ -159,50 +158,7 @@ fn random_modules_give_the_same_results_and_gas_everywhere() {
     let mut executed = 0;
     let mut statuses = std::collections::BTreeMap::<String, u32>::new();
     for seed in 0..SMITH_RUNS {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ (seed as u64 + 1).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        let bytes: Vec<u8> = (0..65_536)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 24) as u8
-            })
-            .collect();
-        let mut u = Unstructured::new(&bytes);
-        let mut config = wasm_smith::Config::arbitrary(&mut u).unwrap();
-        config.max_imports = 0;
-        config.export_everything = true;
-        config.min_types = 1;
-        config.max_types = config.max_types.max(8);
-        config.min_funcs = 1;
-        config.max_funcs = config.max_funcs.max(8);
-        config.min_exports = 1;
-        config.max_exports = config.max_exports.max(8);
-        config.max_memories = 1;
-        config.max_tables = 1;
-        config.memory64_enabled = false;
-        config.threads_enabled = false;
-        config.relaxed_simd_enabled = false;
-        config.simd_enabled = false;
-        config.gc_enabled = false;
-        config.exceptions_enabled = false;
-        config.tail_call_enabled = false;
-        config.custom_page_sizes_enabled = false;
-        config.wide_arithmetic_enabled = false;
-        config.reference_types_enabled = false;
-        config.multi_value_enabled = true;
-        config.canonicalize_nans = true;
-        config.max_table_elements = 1_000;
-        config.max_memory32_bytes = 16 * 65_536;
-        config.max_data_segments = 100;
-        let module = match wasm_smith::Module::new(config, &mut u) {
-            Ok(module) => module,
-            Err(e) => {
-                eprintln!("seed {seed}: {e}");
-                continue;
-            }
-        };
-        let wasm = module.to_bytes();
+        let Some(wasm) = smith_module(seed) else { continue };
         let Ok(Some((export, params))) = runners[0].inspect(&wasm).map(|info| {
             info.exports.iter().find_map(|e| match &e.ty {
                 xwasm::security::ItemType::Func { signature } => {
@@ -245,6 +201,120 @@ fn random_modules_give_the_same_results_and_gas_everywhere() {
         "too few ran to the end: {statuses:?}"
     );
     assert!(executed >= SMITH_RUNS / 2, "only {executed} of {SMITH_RUNS} modules ran");
+}
+
+/// A random valid module (wasm-smith, seeded by `seed`) with exports and no
+/// imports; `None` when wasm-smith cannot make one from the seed.
+fn smith_module(seed: u32) -> Option<Vec<u8>> {
+    use arbitrary::{Arbitrary, Unstructured};
+    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ (seed as u64 + 1).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    let bytes: Vec<u8> = (0..65_536)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    let mut u = Unstructured::new(&bytes);
+    let mut config = wasm_smith::Config::arbitrary(&mut u).unwrap();
+    config.max_imports = 0;
+    config.export_everything = true;
+    config.min_types = 1;
+    config.max_types = config.max_types.max(8);
+    config.min_funcs = 1;
+    config.max_funcs = config.max_funcs.max(8);
+    config.min_exports = 1;
+    config.max_exports = config.max_exports.max(8);
+    config.max_memories = 1;
+    config.max_tables = 1;
+    config.memory64_enabled = false;
+    config.threads_enabled = false;
+    config.relaxed_simd_enabled = false;
+    config.simd_enabled = false;
+    config.gc_enabled = false;
+    config.exceptions_enabled = false;
+    config.tail_call_enabled = false;
+    config.custom_page_sizes_enabled = false;
+    config.wide_arithmetic_enabled = false;
+    config.reference_types_enabled = false;
+    config.multi_value_enabled = true;
+    config.canonicalize_nans = true;
+    config.max_table_elements = 1_000;
+    config.max_memory32_bytes = 16 * 65_536;
+    config.max_data_segments = 100;
+    let module = match wasm_smith::Module::new(config, &mut u) {
+        Ok(module) => module,
+        Err(e) => {
+            eprintln!("seed {seed}: {e}");
+            return None;
+        }
+    };
+    Some(module.to_bytes())
+}
+
+/// The gas meter against wasmtime's fuel: on random modules, every call
+/// that runs to the end is charged exactly what fuel charges for the same
+/// code without the meter (same operator costs, bulk bytes through
+/// `charge_bulk` in both).
+#[test]
+fn the_meter_charges_what_fuel_would() {
+    let vm = vm_permissive(Strategy::Cranelift);
+    let policy = xwasm::security::ModulePolicy::new(xwasm::security::Profile::Permissive, Vec::new());
+    let mut fuel_config = EngineConfig::default().to_wasmtime();
+    let mut cost = wasmtime::OperatorCost::new();
+    let v = &mut cost.variable;
+    (v.memory_copy_per_byte, v.memory_fill_per_byte, v.memory_init_per_byte) = (0, 0, 0);
+    (v.table_copy_per_element, v.table_fill_per_element, v.table_init_per_element) = (0, 0, 0);
+    v.table_grow_per_element = 0;
+    fuel_config.consume_fuel(true).operator_cost(cost);
+    let engine = wasmtime::Engine::new(&fuel_config).unwrap();
+    let mut linker = wasmtime::Linker::<()>::new(&engine);
+    linker
+        .func_wrap("xwasm_internal", "charge_bulk", |mut caller: wasmtime::Caller<'_, ()>, n: i32| {
+            let left = caller.get_fuel()?;
+            caller.set_fuel(left.saturating_sub(n as u32 as u64))?;
+            Ok(n)
+        })
+        .unwrap();
+    let mut compared = 0;
+    for seed in 0..SMITH_RUNS {
+        let Some(wasm) = smith_module(seed) else { continue };
+        let Ok(info) = vm.inspect(&wasm) else { continue };
+        let Some((export, params)) = info.exports.iter().find_map(|e| match &e.ty {
+            xwasm::security::ItemType::Func { signature } => {
+                let zeros: Option<Vec<Val>> = signature.params.iter().map(zero).collect();
+                zeros.map(|zeros| (e.name.clone(), zeros))
+            }
+            _ => None,
+        }) else {
+            continue;
+        };
+        let Ok(run) = vm.run_function(&wasm, &export, &params, 1_000_000) else { continue };
+        if run.outcome.status != Status::Ok {
+            continue;
+        }
+        let unmetered = xwasm::security::preprocess::preprocess_unmetered(
+            &wasm,
+            policy.stack_limit,
+            policy.rewrite,
+            policy.features(),
+        )
+        .unwrap();
+        let module = wasmtime::Module::new(&engine, &unmetered).unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        store.set_fuel(1_000_000).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let func = instance.get_func(&mut store, &export).unwrap();
+        let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
+        func.call(&mut store, &params, &mut results).unwrap();
+        let fuel_used = 1_000_000 - store.get_fuel().unwrap();
+        assert_eq!(run.outcome.gas_used, fuel_used, "seed {seed}: meter vs fuel");
+        assert_eq!(vals(&run.results), vals(&results), "seed {seed}: results");
+        compared += 1;
+    }
+    eprintln!("{compared} of {SMITH_RUNS} random modules compared with fuel");
+    assert!(compared >= SMITH_RUNS / 10, "only {compared} modules ran to the end");
 }
 
 /// The zero of a parameter type, for the numeric types.
