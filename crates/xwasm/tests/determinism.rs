@@ -280,7 +280,12 @@ fn the_meter_charges_what_fuel_would() {
     let mut compared = 0;
     for seed in 0..SMITH_RUNS {
         let Some(wasm) = smith_module(seed) else { continue };
+        // A start function's gas is taken from the call in the VM, but
+        // cannot be told apart from segment initialization in fuel.
         let Ok(info) = vm.inspect(&wasm) else { continue };
+        if info.has_start {
+            continue;
+        }
         let Some((export, params)) = info.exports.iter().find_map(|e| match &e.ty {
             xwasm::security::ItemType::Func { signature } => {
                 let zeros: Option<Vec<Val>> = signature.params.iter().map(zero).collect();
@@ -303,8 +308,11 @@ fn the_meter_charges_what_fuel_would() {
         .unwrap();
         let module = wasmtime::Module::new(&engine, &unmetered).unwrap();
         let mut store = wasmtime::Store::new(&engine, ());
-        store.set_fuel(1_000_000).unwrap();
+        // Fuel is set after instantiation: wasmtime may charge for
+        // initializing segments (wasmtime #14331); the meter does not.
+        store.set_fuel(u64::MAX / 2).unwrap();
         let instance = linker.instantiate(&mut store, &module).unwrap();
+        store.set_fuel(1_000_000).unwrap();
         let func = instance.get_func(&mut store, &export).unwrap();
         let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
         func.call(&mut store, &params, &mut results).unwrap();
