@@ -141,7 +141,8 @@ fn main() {
         let raw = xwasm_engine(false, &wasm, function, arg);
         let rewritten = xwasm_engine(true, &wasm, function, arg);
         println!(
-            "{function}({arg}) xwasm engine: as compiled {raw:.0} µs, after the rewrite {rewritten:.0} µs"
+            "{function}({arg}) xwasm engine: unmetered {raw:.0} µs, rewritten and metered {rewritten:.0} µs ({:.2}x)",
+            rewritten / raw
         );
     }
 }

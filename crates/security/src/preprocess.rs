@@ -430,9 +430,14 @@ impl Reencode for Rewriter {
         let global = self.stack_global();
         let mut f = self.new_function_with_parsed_locals(&func)?;
         let mut segment = Segment::new(self.gas_global(), self.meter);
-        // Entering a function costs 1, as it did with fuel (wasmtime
-        // starts each function's count at 1).
-        segment.cost = 1;
+        // The first basic block runs from the function's entry through the
+        // prologue into the body's first instructions (the prologue's
+        // branch only traps). It also pays for entering the function (1,
+        // as with fuel: wasmtime starts each function's count at 1) and in
+        // advance for the epilogue, which every return runs once: one
+        // charge per call where there would be three.
+        const EPILOGUE: u64 = 4;
+        segment.cost = 1 + EPILOGUE;
         // Prologue: claim the frame, trap past the limit.
         for instruction in [
             Instruction::GlobalGet(global),
@@ -446,13 +451,16 @@ impl Reencode for Rewriter {
         ] {
             segment.push(instruction, 1);
         }
-        segment.flush(&mut f);
         // The limit's trap: not charged (a trap costs the whole limit).
-        f.instruction(&Instruction::I32Const(STACK_EXHAUSTED_MARK))
-            .instruction(&Instruction::GlobalSet(global))
-            .instruction(&Instruction::Unreachable)
-            .instruction(&Instruction::End)
-            .instruction(&Instruction::Block(block));
+        for instruction in [
+            Instruction::I32Const(STACK_EXHAUSTED_MARK),
+            Instruction::GlobalSet(global),
+            Instruction::Unreachable,
+            Instruction::End,
+            Instruction::Block(block),
+        ] {
+            segment.push(instruction, 0);
+        }
         let mut depth = 0u32;
         let mut reader = func.get_operators_reader()?;
         while !reader.eof() {
@@ -469,15 +477,16 @@ impl Reencode for Rewriter {
                     // the frame.
                     segment.push(Instruction::End, 0);
                     segment.flush(&mut f);
+                    // Paid for on entry.
                     for instruction in [
                         Instruction::GlobalGet(global),
                         Instruction::I32Const(frame as i32),
                         Instruction::I32Sub,
                         Instruction::GlobalSet(global),
+                        Instruction::End,
                     ] {
-                        segment.push(instruction, 1);
+                        segment.push(instruction, 0);
                     }
-                    segment.push(Instruction::End, 0);
                     segment.flush(&mut f);
                     continue;
                 }
