@@ -61,3 +61,18 @@ pub use xwasm_store as store;
 pub use wasmtime::Val;
 pub use xwasm_exec::{Outcome, Status};
 pub use xwasm_store::{Address, ChainContext, ContractRecord, Event, InterruptHandle, Transaction};
+
+#[cfg(test)]
+mod tests {
+    /// The rewrite (xwasm-security) and the executor and host functions
+    /// (through xwasm-store) name the same globals and values without
+    /// depending on each other: they must agree.
+    #[test]
+    fn the_rewrite_and_the_runtime_agree_on_their_shared_names() {
+        use xwasm_security::preprocess as rewrite;
+        assert_eq!(rewrite::STACK_GLOBAL, xwasm_store::STACK_GLOBAL_EXPORT);
+        assert_eq!(rewrite::STACK_EXHAUSTED_MARK, xwasm_store::STACK_EXHAUSTED_MARK);
+        assert_eq!(rewrite::GAS_GLOBAL, xwasm_store::GAS_GLOBAL_EXPORT);
+        assert_eq!(rewrite::GAS_AT_INSTANTIATION, xwasm_store::GAS_AT_INSTANTIATION);
+    }
+}
