@@ -91,7 +91,7 @@ pub fn deployed(wat: &str, input: &[u8]) -> (Vm, Address) {
 pub fn deployed_on(builder: xwasm::VmBuilder, wat: &str, input: &[u8]) -> (Vm, Address) {
     let vm = builder.backend(Arc::new(xwasm::store::MemoryBackend::new())).build().expect("vm");
     let wasm = wat::parse_str(wat).expect("valid WAT");
-    let outcome = vm.deploy(&wasm, &CHAIN, &Transaction::new(SENDER, 10_000_000, input)).expect("deploys");
+    let outcome = vm.deploy(&wasm, &CHAIN, &Transaction::new(SENDER, 100_000_000, input)).expect("deploys");
     (vm, outcome.address.expect("deployed"))
 }
 

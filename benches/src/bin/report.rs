@@ -442,7 +442,7 @@ fn main() {
             .build()
             .unwrap();
         let started = Instant::now();
-        let deployed = vm.deploy(&big, &CHAIN, &Transaction::new(SENDER, 10_000_000, Vec::new())).unwrap();
+        let deployed = vm.deploy(&big, &CHAIN, &Transaction::new(SENDER, 1_000_000_000, Vec::new())).unwrap();
         let outcome = vm
             .call(
                 &deployed.address.unwrap(),
@@ -535,7 +535,7 @@ fn main() {
         let wat =
             format!(r#"(module (memory (export "memory") 1) (func (export "m{i}") (drop (i32.const {i}))))"#);
         let wasm = wat::parse_str(wat).unwrap();
-        many.deploy(&wasm, &CHAIN, &Transaction::new(SENDER, 1_000_000, Vec::new())).unwrap();
+        many.deploy(&wasm, &CHAIN, &Transaction::new(SENDER, 100_000_000, Vec::new())).unwrap();
     }
     let per_module = (statm() - before) / count as f64;
     rows.push(Row {

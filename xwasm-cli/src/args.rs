@@ -1,0 +1,239 @@
+//! The command line, as clap sees it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The default sender of `deploy` and `call`: 32 bytes of 0x01.
+pub const DEFAULT_SENDER: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+pub const DEFAULT_GAS: u64 = 10_000_000;
+
+#[derive(Debug, Parser)]
+#[command(name = "xwasm", version, about = "A WebAssembly smart-contract VM on wasmtime")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// How long to wait for a state folder that another xwasm process is
+    /// using, in seconds, before giving up (0: do not wait).
+    #[arg(long, global = true, default_value_t = DEFAULT_LOCK_TIMEOUT_S, value_name = "SECONDS")]
+    pub lock_timeout: u64,
+}
+
+/// The default of `--lock-timeout`: a minute.
+pub const DEFAULT_LOCK_TIMEOUT_S: u64 = 60;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Instantiate a .wasm or .wat file with no state and call an exported
+    /// function with numeric arguments (parsed by the function's signature).
+    Run {
+        file: PathBuf,
+        func: String,
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
+        #[arg(long, default_value_t = DEFAULT_GAS)]
+        gas: u64,
+        #[arg(long)]
+        json: bool,
+        /// The module policy: xwasm or permissive.
+        #[arg(long, default_value = "permissive")]
+        policy: String,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Precompile modules into the disk tier of compiled code, in parallel.
+    Precompile {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The disk tier (default: `.xwasm/cache`).
+        #[arg(long, default_value = ".xwasm/cache")]
+        cache_dir: PathBuf,
+        /// The module policy: xwasm or permissive.
+        #[arg(long, default_value = "xwasm")]
+        policy: String,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Compile for another target triple (for example
+        /// x86_64-apple-darwin). The artifacts land in that target's own
+        /// folder of the disk tier; this host never loads them.
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Inspect or maintain the disk tier of compiled code.
+    Cache {
+        #[arg(value_enum)]
+        action: CacheAction,
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+        /// The disk tier (default: `STATE/cache`).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Deploy a contract into the state folder and run its `init`.
+    Deploy {
+        file: PathBuf,
+        #[command(flatten)]
+        tx: TxArgs,
+        /// Deploy input, hex.
+        #[arg(long)]
+        input: Option<String>,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Call a method of a deployed contract.
+    Call(CallArgs),
+    /// Call a method read-only: state is read, never written; a write,
+    /// remove or event ends the call with status `limit`.
+    Query(CallArgs),
+    /// Print a contract's storage, sorted by key bytes.
+    State {
+        addr: String,
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe a module: exports, imports, memory, and the policy's verdict.
+    Inspect {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// The policy whose verdict to show: xwasm or permissive.
+        #[arg(long, default_value = "xwasm")]
+        policy: String,
+    },
+    /// Summarize the calls recorded in the state folder's history.
+    Report {
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+        #[arg(long, value_enum, default_value = "json")]
+        format: ReportFormat,
+        /// Write the report here instead of to stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Profile a method: sample where its time goes, per WebAssembly
+    /// function. TARGET is a .wasm/.wat file (deployed into a throw-away
+    /// state first) or the address of a contract in --state.
+    Profile {
+        target: String,
+        method: String,
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+        /// Call input, hex.
+        #[arg(long)]
+        input: Option<String>,
+        /// Deploy input when TARGET is a file, hex.
+        #[arg(long)]
+        deploy_input: Option<String>,
+        #[arg(long, default_value_t = DEFAULT_GAS)]
+        gas: u64,
+        /// How many times to run the method (nothing is committed).
+        #[arg(long, default_value_t = 20)]
+        runs: u32,
+        /// Sampling interval in microseconds.
+        #[arg(long, default_value_t = 100)]
+        interval_us: u64,
+        /// Where to write the samples as collapsed stacks (flame graph
+        /// input).
+        #[arg(long, default_value = "xwasm-profile.folded")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deploy the example token into a temporary state folder, run a few
+    /// transfers (one of them failing) and print their outcomes and gas.
+    Demo,
+}
+
+/// A call of a deployed contract's method.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The contract's address: 64 hex characters.
+    pub addr: String,
+    pub method: String,
+    #[command(flatten)]
+    pub tx: TxArgs,
+    /// Call input, hex.
+    #[arg(long, conflicts_with = "input_str")]
+    pub input: Option<String>,
+    /// Call input, as UTF-8 text.
+    #[arg(long)]
+    pub input_str: Option<String>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// What every transaction takes.
+#[derive(Debug, Args)]
+pub struct TxArgs {
+    /// The state folder (created if missing; it persists across runs).
+    #[arg(long, default_value = ".xwasm")]
+    pub state: PathBuf,
+    /// The disk tier of compiled code (default: `STATE/cache`).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// The signing account, 64 hex characters.
+    #[arg(long, default_value = DEFAULT_SENDER)]
+    pub sender: String,
+    #[arg(long, default_value_t = DEFAULT_GAS)]
+    pub gas: u64,
+    /// Block height the transaction runs at.
+    #[arg(long, default_value_t = 1)]
+    pub block_height: u64,
+    /// Block time, ms since the Unix epoch.
+    #[arg(long, default_value_t = 0)]
+    pub block_time: u64,
+    /// Print the outcome as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The format of `xwasm report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    Prometheus,
+    Html,
+}
+
+/// What `xwasm cache` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CacheAction {
+    /// List the artifacts and their sizes.
+    Stats,
+    /// Check every artifact; delete the corrupt ones and stray files.
+    Verify,
+    /// Delete every artifact.
+    Clear,
+}
+
+/// The compilation strategy, for `--strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyArg {
+    Cranelift,
+    Winch,
+}
+
+/// How code compiles and runs.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Wall-clock limit of the call in milliseconds (status `timeout`).
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+    /// Compilation strategy (overrides the config file).
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyArg>,
+    /// A TOML file holding a VM configuration (engine, gas schedule,
+    /// limits, policy, caches).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}

@@ -1,0 +1,294 @@
+//! Turns an [`EngineConfig`] into a [`wasmtime::Engine`].
+//!
+//! This is the only crate in xwasm that builds a [`wasmtime::Config`]. It
+//! knows the compilation strategy, the optimization level, the pooling
+//! allocator's sizes and the determinism profile; it knows nothing of
+//! modules, state or host functions.
+//!
+//! Its engines do not meter: gas lives in the module itself, charged per
+//! basic block from a global by the load-time rewrite
+//! (`xwasm_security::preprocess`), identically under Cranelift and Winch
+//! and 1.2-1.7x cheaper than wasmtime's fuel (`benches/examples/meter_probe.rs`).
+//! Fuel is off, so nothing counts twice. Wall-clock checks (epoch
+//! interruption: timeouts, interrupt handles, the sampling profiler) are
+//! compiled in only when [`EngineConfig::interruptible`] asks for them:
+//! gas already bounds every call deterministically, and the checks cost
+//! about 1.3x on a tight loop (`benches/examples/meter_probe.rs`).
+//!
+//! # Example
+//!
+//! ```
+//! use xwasm_engine::{EngineConfig, build_engine};
+//!
+//! let engine = build_engine(&EngineConfig::default()).unwrap();
+//! let module = wasmtime::Module::new(&engine, "(module)").unwrap();
+//! assert_eq!(module.exports().count(), 0);
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// How WebAssembly is compiled to machine code.
+///
+/// Consensus note: both strategies meter with the same fuel schedule on
+/// plain code; see the crate-level limitations for bulk memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// The optimizing compiler: slower to compile, faster to run.
+    #[default]
+    Cranelift,
+    /// The baseline compiler: fast to compile, slower to run.
+    Winch,
+}
+
+/// Cranelift's optimization level (ignored by Winch).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptLevel {
+    None,
+    #[default]
+    Speed,
+    SpeedAndSize,
+}
+
+/// Sizes of the pooling instance allocator.
+///
+/// Each slot reserves the memory cap ([`EngineConfig::max_memory_bytes`])
+/// of address space rather than wasmtime's 4 GiB default.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolingConfig {
+    /// Instances that may be alive at once, across all threads and nesting.
+    pub total_instances: u32,
+    /// Bytes of each linear memory (and table) reset with `memset` rather
+    /// than `madvise` when a slot is reused: no system call and no TLB
+    /// shootdown for contracts whose memory is small.
+    pub keep_resident_bytes: u64,
+}
+
+impl Default for PoolingConfig {
+    fn default() -> Self {
+        Self { total_instances: 1_000, keep_resident_bytes: 8 << 10 }
+    }
+}
+
+/// The most targets one `br_table` may have for Cranelift to compile it
+/// (wasmtime 48 refuses more with "br_table ... too many targets"); the
+/// policy's limit must not exceed it.
+pub const MAX_BR_TABLE_TARGETS: u64 = 65_520;
+
+/// What one module may declare that the pooling allocator must make room
+/// for. The policy's limits size it (the facade passes them), so that
+/// every module the policy accepts fits a pool slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ModuleCapacity {
+    /// Tables of one module.
+    pub tables: u32,
+    /// Elements of one table.
+    pub table_elements: u64,
+}
+
+impl Default for ModuleCapacity {
+    /// The default policy's limits (`xwasm_security::ModuleLimits`).
+    fn default() -> Self {
+        Self { tables: 4, table_elements: 20_000 }
+    }
+}
+
+/// The memory cap of an instance unless configured otherwise: 64 MiB.
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 64 << 20;
+
+/// Which WebAssembly features may run, chosen for reproducible results.
+///
+/// Consensus-relevant: two nodes must use the same profile.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeterminismProfile {
+    /// Canonicalize NaN results of float operations (the only float
+    /// non-determinism left once threads and relaxed SIMD are off).
+    pub nan_canonicalization: bool,
+    /// Fixed-width SIMD (deterministic, with NaN canonicalization).
+    pub simd: bool,
+}
+
+impl Default for DeterminismProfile {
+    fn default() -> Self {
+        Self { nan_canonicalization: true, simd: true }
+    }
+}
+
+/// Everything needed to build an engine. Serde-friendly so that a node can
+/// keep it in a TOML file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineConfig {
+    pub strategy: Strategy,
+    pub opt_level: OptLevel,
+    /// Compile a module's functions on several threads.
+    pub parallel_compilation: bool,
+    /// `None` uses wasmtime's on-demand allocator.
+    pub pooling: Option<PoolingConfig>,
+    /// Native stack available to WebAssembly, in bytes.
+    pub max_wasm_stack: usize,
+    /// The largest linear memory an instance may grow to, in bytes
+    /// (`memory.grow` past it returns -1). Consensus-relevant.
+    pub max_memory_bytes: u64,
+    pub determinism: DeterminismProfile,
+    /// Compile for another target triple (precompilation only: such an
+    /// engine's artifacts do not run on this host). `None` is the host.
+    pub target: Option<String>,
+    /// Compile epoch checks into the code so that a call can be stopped
+    /// from outside (timeouts, interrupt handles, sampling profiles). Off
+    /// by default: a metered loop kernel ran about 1.3x slower with them
+    /// (`benches/examples/meter_probe.rs`).
+    pub interruptible: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::Cranelift,
+            opt_level: OptLevel::Speed,
+            parallel_compilation: true,
+            pooling: Some(PoolingConfig::default()),
+            max_wasm_stack: 1 << 20,
+            max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES,
+            determinism: DeterminismProfile::default(),
+            target: None,
+            interruptible: false,
+        }
+    }
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    #[error("invalid engine configuration: {reason}")]
+    InvalidConfig { reason: String },
+}
+
+impl EngineConfig {
+    /// The wasmtime configuration this xwasm configuration stands for,
+    /// for modules of the default capacity.
+    pub fn to_wasmtime(&self) -> wasmtime::Config {
+        self.to_wasmtime_for(ModuleCapacity::default())
+    }
+
+    /// The wasmtime configuration, its pool sized for modules of `capacity`.
+    pub fn to_wasmtime_for(&self, capacity: ModuleCapacity) -> wasmtime::Config {
+        let mut config = wasmtime::Config::new();
+        config
+            .consume_fuel(false)
+            .epoch_interruption(self.interruptible)
+            .max_wasm_stack(self.max_wasm_stack)
+            .parallel_compilation(self.parallel_compilation)
+            .strategy(match self.strategy {
+                Strategy::Cranelift => wasmtime::Strategy::Cranelift,
+                Strategy::Winch => wasmtime::Strategy::Winch,
+            })
+            .cranelift_opt_level(match self.opt_level {
+                OptLevel::None => wasmtime::OptLevel::None,
+                OptLevel::Speed => wasmtime::OptLevel::Speed,
+                OptLevel::SpeedAndSize => wasmtime::OptLevel::SpeedAndSize,
+            })
+            .cranelift_nan_canonicalization(self.determinism.nan_canonicalization)
+            // What rustc and clang emit for wasm32 today (reference types,
+            // which newer rustc needs for its table encoding, are on by default).
+            .wasm_bulk_memory(true)
+            .wasm_multi_value(true)
+            .wasm_simd(self.determinism.simd)
+            .wasm_extended_const(true);
+        // Off in the determinism profile: non-deterministic or unneeded.
+        let off = wasmtime::WasmFeatures::RELAXED_SIMD
+            | wasmtime::WasmFeatures::THREADS
+            | wasmtime::WasmFeatures::SHARED_EVERYTHING_THREADS
+            | wasmtime::WasmFeatures::MULTI_MEMORY
+            | wasmtime::WasmFeatures::MEMORY64
+            | wasmtime::WasmFeatures::GC
+            | wasmtime::WasmFeatures::FUNCTION_REFERENCES
+            | wasmtime::WasmFeatures::TAIL_CALL
+            | wasmtime::WasmFeatures::EXCEPTIONS
+            | wasmtime::WasmFeatures::STACK_SWITCHING
+            | wasmtime::WasmFeatures::WIDE_ARITHMETIC
+            | wasmtime::WasmFeatures::CUSTOM_PAGE_SIZES
+            | wasmtime::WasmFeatures::COMPONENT_MODEL;
+        config.wasm_features(off, false);
+        if let Some(pool) = &self.pooling {
+            let mut pooling = wasmtime::PoolingAllocationConfig::new();
+            pooling
+                .total_core_instances(pool.total_instances)
+                .total_memories(pool.total_instances)
+                .total_tables(pool.total_instances.saturating_mul(capacity.tables.max(1)))
+                .max_tables_per_module(capacity.tables)
+                .table_elements(capacity.table_elements as usize)
+                .max_memories_per_module(1)
+                .max_memory_size(self.max_memory_bytes as usize)
+                .linear_memory_keep_resident(pool.keep_resident_bytes as usize)
+                .table_keep_resident(pool.keep_resident_bytes as usize);
+            config
+                .allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling))
+                .memory_reservation(self.max_memory_bytes)
+                .memory_reservation_for_growth(0);
+        }
+        config
+    }
+}
+
+/// Builds the engine for `config`, for modules of the default capacity.
+pub fn build_engine(config: &EngineConfig) -> Result<wasmtime::Engine, EngineError> {
+    build_engine_for(config, ModuleCapacity::default())
+}
+
+/// Builds the engine for `config`, its pool sized for modules of `capacity`.
+pub fn build_engine_for(
+    config: &EngineConfig,
+    capacity: ModuleCapacity,
+) -> Result<wasmtime::Engine, EngineError> {
+    if config.pooling.as_ref().is_some_and(|pool| pool.total_instances == 0) {
+        return Err(EngineError::InvalidConfig {
+            reason: "pooling.total_instances must be at least 1".into(),
+        });
+    }
+    if config.max_memory_bytes < 65_536 {
+        return Err(EngineError::InvalidConfig {
+            reason: "max_memory_bytes must hold at least one 64 KiB page".into(),
+        });
+    }
+    let mut wasmtime_config = config.to_wasmtime_for(capacity);
+    if let Some(target) = &config.target {
+        wasmtime_config
+            .target(target)
+            .map_err(|e| EngineError::InvalidConfig { reason: format!("target {target}: {e:#}") })?;
+    }
+    wasmtime::Engine::new(&wasmtime_config).map_err(|e| EngineError::InvalidConfig {
+        reason: match &config.target {
+            Some(target) => format!("target {target}: {e:#}"),
+            None => format!("{e:#}"),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gas_is_the_modules_own_and_epochs_are_opt_in() {
+        let plain = build_engine(&EngineConfig::default()).unwrap();
+        assert!(!plain.get_consume_fuel(), "the load-time rewrite meters; fuel would count twice");
+        assert!(!plain.get_epoch_interruption());
+        let interruptible =
+            build_engine(&EngineConfig { interruptible: true, ..Default::default() }).unwrap();
+        assert!(interruptible.get_epoch_interruption());
+    }
+
+    #[test]
+    fn zero_pool_is_refused() {
+        let config = EngineConfig {
+            pooling: Some(PoolingConfig { total_instances: 0, ..Default::default() }),
+            ..Default::default()
+        };
+        assert!(matches!(build_engine(&config), Err(EngineError::InvalidConfig { .. })));
+    }
+}
