@@ -94,11 +94,12 @@ pub fn open_state(dir: &Path) -> Result<RedbBackend, Failure> {
     let started = Instant::now();
     let mut said = false;
     loop {
+        let waited = started.elapsed();
         match RedbBackend::open(&database) {
             Ok(backend) => return Ok(backend),
-            Err(StateError::Busy { .. }) if started.elapsed() < timeout => {
+            Err(StateError::Busy { .. }) if waited < timeout => {
                 // As cargo does with its lock: say so once, after a second.
-                if !said && started.elapsed() >= Duration::from_secs(1) {
+                if !said && waited >= Duration::from_secs(1) {
                     eprintln!(
                         "Blocking waiting for the state folder {} (used by another xwasm)",
                         dir.display()

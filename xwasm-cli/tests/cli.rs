@@ -391,3 +391,52 @@ fn an_unusable_cache_folder_is_a_clear_error() {
     let output = xwasm(&["precompile", COUNTER, "--cache-dir", file.to_str().unwrap()]);
     assert_one_line_error(&output, "cache folder");
 }
+
+#[test]
+fn concurrent_processes_on_one_state_folder_wait_and_every_call_lands() {
+    let chain = Chain::new();
+    let counter = chain.deploy(COUNTER, "");
+    const PROCESSES: usize = 8;
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_xwasm"))
+                .args(["call", &counter, "increment", "--json", "--state", chain.state()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("the binary starts")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+        assert_eq!(json_of(&output)["status"], "ok");
+    }
+    let get = json_of(&chain.run(&["query", &counter, "get", "--json"]));
+    assert_eq!(get["return_hex"], hex::encode((PROCESSES as u64).to_le_bytes()), "every increment landed");
+}
+
+#[test]
+fn a_folder_busy_past_the_lock_timeout_is_a_one_line_error() {
+    let chain = Chain::new();
+    let counter = chain.deploy(COUNTER, "");
+    // This test process holds the folder open, as another xwasm would.
+    let holder = xwasm::store::RedbBackend::open(chain.state.join("state.redb")).unwrap();
+    let output = chain.run(&["call", &counter, "increment", "--lock-timeout", "1"]);
+    assert_one_line_error(&output, "busy: another xwasm process held it for all of --lock-timeout (1 s)");
+    // One that may wait long enough says so after a second, and runs once
+    // the folder is free.
+    let waiting = Command::new(env!("CARGO_BIN_EXE_xwasm"))
+        .args(["call", &counter, "increment", "--lock-timeout", "30", "--state", chain.state()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    drop(holder);
+    let output = waiting.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert!(stderr(&output).starts_with("Blocking waiting for the state folder"), "{}", stderr(&output));
+    let get = json_of(&chain.run(&["query", &counter, "get", "--json"]));
+    assert_eq!(get["return_hex"], hex::encode(1u64.to_le_bytes()), "the refused call changed nothing");
+}

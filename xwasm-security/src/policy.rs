@@ -162,10 +162,13 @@ impl ModulePolicy {
 
     /// The WebAssembly features a module may use: WebAssembly 2.0
     /// (bulk memory, reference types, sign extension, multi-value,
-    /// non-trapping float-to-int, SIMD) and extended constants; threads,
-    /// memory64, multi-memory, GC and the component model are refused.
+    /// non-trapping float-to-int, SIMD; `funcref` the only reference
+    /// type) and extended constants; `externref` and other GC types,
+    /// threads, memory64, multi-memory and the component model are refused.
     pub fn features(&self) -> WasmFeatures {
-        let mut features = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST;
+        // No GC types (externref among them): the engine is built without
+        // wasmtime's garbage collector, and refuses them.
+        let mut features = (WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST) - WasmFeatures::GC_TYPES;
         if !self.allow_floats {
             features.remove(WasmFeatures::FLOATS);
             features.remove(WasmFeatures::SIMD);
