@@ -6,7 +6,10 @@ use crate::CacheStats;
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+// parking_lot's locks: no poisoning to handle, and a smaller, faster
+// uncontended path than std's (a read lock is taken on every call).
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What the memory tier knows of an entry, for cleanup policies.
@@ -118,11 +121,11 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Inner<K, V>> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+        self.inner.read()
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner<K, V>> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
+        self.inner.write()
     }
 
     fn tick(&self) -> u64 {
@@ -195,11 +198,11 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
             return Ok(value);
         }
         let gate = {
-            let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+            let mut loading = self.loading.lock();
             loading.entry(key.clone()).or_default().clone()
         };
         let result = {
-            let _held = gate.lock().unwrap_or_else(|e| e.into_inner());
+            let _held = gate.lock();
             match self.peek(key) {
                 Some(value) => Ok(value),
                 None => load().map(|(value, bytes)| {
@@ -208,7 +211,7 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
                 }),
             }
         };
-        let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        let mut loading = self.loading.lock();
         if Arc::strong_count(&gate) <= 2 {
             loading.remove(key);
         }

@@ -4,10 +4,11 @@
 
 use crate::histogram::LogHistogram;
 use crate::record::{CallRecord, Label, Observer};
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// Thresholds past which a call raises an alert; `None` turns one off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -280,7 +281,7 @@ impl Monitor {
 
     /// A copy of everything held now.
     pub fn snapshot(&self) -> Snapshot {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = self.state.lock();
         let mut snapshot = state.snapshot.clone();
         self.counters.add_into(&mut snapshot);
         snapshot.history = state.history.iter().cloned().collect();
@@ -298,7 +299,7 @@ impl Monitor {
 
     /// The calls of the history that finished in `[from_ms, to_ms]`.
     pub fn history_between(&self, from_ms: u64, to_ms: u64) -> Vec<Arc<CallRecord>> {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = self.state.lock();
         state.history.iter().filter(|r| (from_ms..=to_ms).contains(&r.unix_ms)).cloned().collect()
     }
 
@@ -420,7 +421,7 @@ impl Monitor {
         );
         let (Some(status), Some(kind), Some(tier)) = slots else {
             // A label this monitor has no slot for: count it under the lock.
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = self.state.lock();
             let labels =
                 (Label::Borrowed(call.kind), Label::Borrowed(call.status), Label::Borrowed(call.cache_tier));
             count(&mut state.snapshot, &labels.0, &labels.1, &labels.2, call.gas_used, call.host_gas);
@@ -438,7 +439,7 @@ impl Observer for Monitor {
     fn record(&self, call: &Arc<CallRecord>) {
         let alerts = self.anomalies(call);
         {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = self.state.lock();
             let s = &mut state.snapshot;
             count(s, &call.kind, &call.status, &call.cache_tier, call.gas_used, call.host_gas);
             s.detailed_calls += 1;

@@ -1,8 +1,8 @@
 //! The [`StateBackend`] trait and the in-memory backend.
 
 use crate::StateError;
+use parking_lot::RwLock;
 use std::collections::BTreeMap;
-use std::sync::RwLock;
 
 /// Writes to apply at once: `Some(value)` sets a key, `None` removes it.
 ///
@@ -59,14 +59,14 @@ impl MemoryBackend {
 
 impl StateBackend for MemoryBackend {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self.entries.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned())
+        Ok(self.entries.read().get(key).cloned())
     }
 
     fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.entries.write();
         for (key, value) in changes {
             match value {
                 Some(value) => entries.insert(key.clone(), value.clone()),
@@ -80,7 +80,7 @@ impl StateBackend for MemoryBackend {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.entries.write();
         for (key, value) in changes {
             match value {
                 Some(value) => entries.insert(key, value),
@@ -91,7 +91,7 @@ impl StateBackend for MemoryBackend {
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError> {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let entries = self.entries.read();
         Ok(entries
             .range(prefix.to_vec()..)
             .take_while(|(key, _)| key.starts_with(prefix))

@@ -32,32 +32,27 @@ impl std::fmt::Debug for LoadedCode {
     }
 }
 
-/// Committed contract records by address, read once. Bounded: past
-/// `CAPACITY` entries it starts over.
+/// Committed contract records by address, read once. A sharded map
+/// (dashmap): calls on many threads read it at once, and a new record
+/// locks one shard, not the whole map. Bounded: past `CAPACITY` entries it
+/// starts over.
 #[derive(Debug, Default)]
 pub(crate) struct RecordCache {
-    records: std::sync::RwLock<
-        std::collections::HashMap<
-            xwasm_store::Address,
-            xwasm_store::ContractRecord,
-            foldhash::fast::RandomState,
-        >,
-    >,
+    records: dashmap::DashMap<xwasm_store::Address, xwasm_store::ContractRecord, foldhash::fast::RandomState>,
 }
 
 impl RecordCache {
     const CAPACITY: usize = 100_000;
 
     pub(crate) fn get(&self, address: &xwasm_store::Address) -> Option<xwasm_store::ContractRecord> {
-        self.records.read().unwrap_or_else(|e| e.into_inner()).get(address).copied()
+        self.records.get(address).map(|record| *record)
     }
 
     pub(crate) fn insert(&self, address: xwasm_store::Address, record: xwasm_store::ContractRecord) {
-        let mut records = self.records.write().unwrap_or_else(|e| e.into_inner());
-        if records.len() >= Self::CAPACITY {
-            records.clear();
+        if self.records.len() >= Self::CAPACITY {
+            self.records.clear();
         }
-        records.insert(address, record);
+        self.records.insert(address, record);
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) struct Instances {
 
 impl Vm {
     fn instances<R>(&self, f: impl FnOnce(&mut Instances) -> R) -> R {
-        f(&mut self.inner.instances.lock().unwrap_or_else(|e| e.into_inner()))
+        f(&mut self.inner.instances.lock())
     }
 }
 

@@ -2,8 +2,9 @@
 
 use crate::VmError;
 use crate::code::LoadedCode;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use xwasm_cache::{ArtifactCache, ArtifactNamespace, ArtifactStore, MemoryTier, MemoryTierConfig};
 use xwasm_engine::EngineConfig;
