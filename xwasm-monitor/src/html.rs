@@ -27,6 +27,17 @@ fn human(value: f64) -> String {
     }
 }
 
+/// A duration given in microseconds, in the unit that fits it: `850 ns`,
+/// `12.5 µs`, `1.20 ms`, `3.40 s`.
+fn duration(us: f64) -> String {
+    match us {
+        v if v >= 1e6 => format!("{:.2} s", v / 1e6),
+        v if v >= 1e3 => format!("{:.2} ms", v / 1e3),
+        v if v >= 1.0 => format!("{} µs", if v >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") }),
+        v => format!("{:.0} ns", v * 1e3),
+    }
+}
+
 /// Vertical bars with labels under them.
 fn bar_chart(title: &str, bars: &[(String, f64)], unit: &str) -> String {
     let (width, height, bottom) = (560.0, 220.0, 40.0);
@@ -128,9 +139,9 @@ pub fn dashboard(s: &Snapshot) -> String {
     let tiles = [
         ("calls", r.calls.to_string()),
         ("ok", format!("{:.1}%", 100.0 * ok as f64 / r.calls.max(1) as f64)),
-        ("p50 latency", format!("{} µs", human(r.latency_us.p50))),
-        ("p95 latency", format!("{} µs", human(r.latency_us.p95))),
-        ("p99 latency", format!("{} µs", human(r.latency_us.p99))),
+        ("p50 latency", duration(r.latency_us.p50)),
+        ("p95 latency", duration(r.latency_us.p95)),
+        ("p99 latency", duration(r.latency_us.p99)),
         ("gas used", human(r.gas_used as f64)),
         ("host share of gas", format!("{:.1}%", 100.0 * r.host_gas as f64 / r.gas_used.max(1) as f64)),
         ("memory-tier hits", format!("{:.1}%", 100.0 * r.memory_hit_rate)),
@@ -139,7 +150,7 @@ pub fn dashboard(s: &Snapshot) -> String {
     let latency: Vec<(String, f64)> = s
         .latency_ns
         .buckets()
-        .map(|(bound, count)| (format!("≤{}µs", human(bound / 1e3)), count as f64))
+        .map(|(bound, count)| (format!("≤{}", duration(bound / 1e3)), count as f64))
         .collect();
     let cache: Vec<(String, f64)> =
         ["memory", "disk", "compiled"].iter().map(|t| (t.to_string(), 100.0 * s.hit_rate(t))).collect();
@@ -185,7 +196,7 @@ h2{margin-top:22px}
     html.push_str(&bar_chart("Busiest contract methods (calls)", &busiest, "calls"));
     html.push_str("</div><h2>Busiest contract methods</h2>");
     html.push_str(&table(
-        &["contract", "method", "calls", "failures", "gas", "mean µs"],
+        &["contract", "method", "calls", "failures", "gas", "mean time"],
         r.busiest
             .iter()
             .map(|m| {
@@ -195,7 +206,7 @@ h2{margin-top:22px}
                     m.calls.to_string(),
                     m.failures.to_string(),
                     m.gas_used.to_string(),
-                    format!("{:.1}", m.mean_us),
+                    duration(m.mean_us),
                 ]
             })
             .collect(),
@@ -207,17 +218,15 @@ h2{margin-top:22px}
     ));
     html.push_str("<h2>Host functions</h2>");
     html.push_str(&table(
-        &["function", "calls", "gas", "mean µs"],
+        &["function", "calls", "gas", "mean time"],
         r.host_functions
             .iter()
-            .map(|h| {
-                vec![h.function.clone(), h.calls.to_string(), h.gas.to_string(), format!("{:.2}", h.mean_us)]
-            })
+            .map(|h| vec![h.function.clone(), h.calls.to_string(), h.gas.to_string(), duration(h.mean_us)])
             .collect(),
     ));
     html.push_str("<h2>Modules</h2>");
     html.push_str(&table(
-        &["code hash", "calls", "memory hits", "disk loads", "compiles", "mean compile ms", "artifact KiB"],
+        &["code hash", "calls", "memory hits", "disk loads", "compiles", "mean compile", "artifact KiB"],
         r.modules
             .iter()
             .map(|m| {
@@ -227,7 +236,7 @@ h2{margin-top:22px}
                     m.memory_hits.to_string(),
                     m.disk_loads.to_string(),
                     m.compiles.to_string(),
-                    format!("{:.2}", m.mean_compile_ms),
+                    duration(m.mean_compile_ms * 1e3),
                     format!("{:.1}", m.artifact_bytes as f64 / 1024.0),
                 ]
             })
@@ -252,4 +261,19 @@ h2{margin-top:22px}
     ));
     html.push_str("</body></html>\n");
     html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+
+    #[test]
+    fn durations_are_shown_in_the_unit_that_fits() {
+        assert_eq!(duration(0.85), "850 ns");
+        assert_eq!(duration(12.54), "12.5 µs");
+        assert_eq!(duration(412.0), "412 µs");
+        assert_eq!(duration(1_000.0), "1.00 ms");
+        assert_eq!(duration(1_234.0), "1.23 ms");
+        assert_eq!(duration(3_400_000.0), "3.40 s");
+    }
 }

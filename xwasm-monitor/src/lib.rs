@@ -39,6 +39,7 @@
 mod histogram;
 mod history;
 mod html;
+mod metrics;
 mod monitor;
 mod record;
 mod report;
@@ -46,6 +47,7 @@ mod report;
 pub use histogram::LogHistogram;
 pub use history::{HistoryFile, load as load_history};
 pub use html::dashboard;
+pub use metrics::MetricsCollector;
 pub use monitor::{
     Alert, AlertSink, CallCounts, MethodStats, ModuleStats, Monitor, MonitorConfig, Snapshot, Thresholds,
     TracingAlerts,

@@ -180,7 +180,8 @@ fn label(value: &str) -> String {
 }
 
 /// Latency bucket bounds, in seconds, for the exposition histogram.
-const LATENCY_BOUNDS: [f64; 12] = [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 1.0];
+pub(crate) const LATENCY_BOUNDS: [f64; 12] =
+    [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 1.0];
 
 /// The snapshot in the Prometheus text exposition format (version 0.0.4).
 pub fn prometheus(s: &Snapshot) -> String {

@@ -6,6 +6,7 @@ use crate::trace::Trace;
 use crate::{Vm, VmError};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
+use tracing::field::Empty;
 use wasmtime::Val;
 use xwasm_exec::{Budget, Entry, Execution, Executor, Outcome, Status};
 use xwasm_security::AuditKind;
@@ -28,6 +29,23 @@ fn resolved<'a>(code: &'a LoadedCode, method: &'a str) -> Entry<'a> {
     match code.methods.get(method) {
         Some(export) => Entry::Resolved(method, export),
         None => Entry::Method(method),
+    }
+}
+
+/// Records how a call ended on its span. A disabled span (no subscriber
+/// wants it) is skipped at once: recording looks fields up by name.
+fn ended(span: &tracing::Span, outcome: &Outcome) {
+    if !span.is_disabled() {
+        span.record("status", outcome.status.as_str()).record("gas", outcome.gas_used);
+    }
+}
+
+/// A code hash as hex, formatted only when a tracing subscriber wants it.
+pub(crate) struct HexHash<'a>(pub(crate) &'a [u8; 32]);
+
+impl std::fmt::Display for HexHash<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
     }
 }
 
@@ -64,12 +82,23 @@ impl Vm {
     pub fn deploy(&self, wasm: &[u8], chain: &ChainContext, tx: &Transaction) -> Result<Outcome, VmError> {
         let mut trace = Trace::start("deploy", self.detailed());
         let code_hash = xwasm_security::code_hash(wasm);
+        let span = tracing::info_span!(
+            "xwasm.deploy",
+            code_hash = %HexHash(&code_hash),
+            bytes = wasm.len(),
+            contract = Empty,
+            tier = Empty,
+            status = Empty,
+            gas = Empty,
+        );
+        let _entered = span.enter();
         let mut journal = Journal::new(self.inner.backend.clone());
         let code_key = keys::code(&code_hash);
         let code_stored = journal.contains(&code_key)?;
         let code_gas = self.inner.config.gas.deployment(wasm.len(), code_stored);
         let Some(init_gas) = tx.gas_limit.checked_sub(code_gas) else {
             let outcome = Outcome::unpaid_deployment(tx.gas_limit, code_gas, wasm.len());
+            ended(&span, &outcome);
             self.report(trace, AuditKind::Deploy, &Address([0; 32]), "init", tx, &outcome);
             return Ok(outcome);
         };
@@ -83,6 +112,9 @@ impl Vm {
             }
         };
         trace.loaded(source, &code);
+        if !span.is_disabled() {
+            span.record("tier", source.as_str());
+        }
         let count_key = keys::deploy_count(&tx.sender);
         let count = match journal.get(&count_key)? {
             Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
@@ -116,6 +148,10 @@ impl Vm {
         if outcome.is_ok() {
             outcome.address = Some(address);
         }
+        if !span.is_disabled() {
+            span.record("contract", tracing::field::display(&address));
+        }
+        ended(&span, &outcome);
         self.report(trace, AuditKind::Deploy, &address, "init", tx, &outcome);
         Ok(outcome)
     }
@@ -166,9 +202,22 @@ impl Vm {
         options: &CallOptions,
     ) -> Result<Outcome, VmError> {
         let mut trace = Trace::start(if read_only { "query" } else { "call" }, self.detailed());
+        let span = tracing::info_span!(
+            "xwasm.call",
+            contract = %address,
+            method,
+            read_only,
+            tier = Empty,
+            status = Empty,
+            gas = Empty,
+        );
+        let _entered = span.enter();
         let journal = Journal::new(self.inner.backend.clone());
         let (record, code, source) = self.callable(&journal, address, method)?;
         trace.loaded(source, &code);
+        if !span.is_disabled() {
+            span.record("tier", source.as_str());
+        }
         let frame = self.transaction_frame(
             &code,
             *address,
@@ -195,6 +244,7 @@ impl Vm {
         }
         let outcome = if read_only { execution.outcome } else { trace.commit(|| execution.settle())? };
         let kind = if read_only { AuditKind::Query } else { AuditKind::Call };
+        ended(&span, &outcome);
         self.report(trace, kind, address, method, tx, &outcome);
         Ok(outcome)
     }
@@ -256,6 +306,15 @@ impl Vm {
     /// Runs a nested call made with the `call` host function.
     fn run_nested(&self, call: NestedCall) -> Result<NestedOutcome, String> {
         let mut trace = Trace::start("nested", self.detailed());
+        let span = tracing::info_span!(
+            "xwasm.nested_call",
+            contract = %call.callee,
+            method = %call.method,
+            depth = call.depth,
+            status = Empty,
+            gas = Empty,
+        );
+        let _entered = span.enter();
         let mut journal = call.journal;
         let (record, code, source) = match self.callable(&journal, &call.callee, &call.method) {
             Ok(found) => found,
@@ -314,6 +373,7 @@ impl Vm {
             Some(Halt::Permission(denied)) => Some(denied),
             _ => None,
         };
+        ended(&span, &outcome);
         self.observe(trace, &call.callee, &call.method, &outcome);
         Ok(NestedOutcome {
             success,

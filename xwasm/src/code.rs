@@ -105,11 +105,19 @@ impl Vm {
         let code = self.inner.code.get_or_try_insert_with(&code_hash, || {
             // A miss: only now is the clock read.
             let started = Instant::now();
+            let span = tracing::info_span!(
+                "xwasm.load",
+                code_hash = %crate::calls::HexHash(&code_hash),
+                tier = tracing::field::Empty,
+                ms = tracing::field::Empty,
+            );
+            let _entered = span.enter();
             let (loaded, origin) = self.load_missing(code_hash, wasm()?)?;
             source = match origin {
                 Origin::Disk => CodeSource::Disk(started.elapsed()),
                 Origin::Compiled => CodeSource::Compiled(started.elapsed()),
             };
+            span.record("tier", source.as_str()).record("ms", source.load_time().as_secs_f64() * 1e3);
             Ok::<_, VmError>(loaded)
         })?;
         Ok((code, source))
@@ -131,7 +139,7 @@ impl Vm {
             if let Some(module) = self.disk_module(&code_hash) {
                 return Ok((self.link(code_hash, module, info, false)?, Origin::Disk));
             }
-            let module = xwasm_aot::compile(&baseline.engine, &wasm)?;
+            let module = self.compile(&baseline.engine, &wasm, "baseline")?;
             let code = self.link(code_hash, module, info.clone(), true)?;
             let vm = self.clone();
             std::thread::Builder::new()
@@ -198,17 +206,27 @@ impl Vm {
         }
     }
 
+    /// Compiles `wasm` on `engine`, in a tracing span.
+    fn compile(&self, engine: &wasmtime::Engine, wasm: &[u8], tier: &'static str) -> Result<Module, VmError> {
+        let span = tracing::info_span!("xwasm.compile", tier, bytes = wasm.len(), ms = tracing::field::Empty);
+        let _entered = span.enter();
+        let started = Instant::now();
+        let module = xwasm_aot::compile(engine, wasm)?;
+        span.record("ms", started.elapsed().as_secs_f64() * 1e3);
+        Ok(module)
+    }
+
     /// The compiled module: a verified artifact from the disk tier, or a
     /// fresh compilation (then stored there).
     fn module_for(&self, code_hash: &CodeHash, wasm: &[u8]) -> Result<(Module, Origin), VmError> {
         let engine = &self.inner.engine;
         let Some(artifacts) = &self.inner.artifacts else {
-            return Ok((xwasm_aot::compile(engine, wasm)?, Origin::Compiled));
+            return Ok((self.compile(engine, wasm, "optimizing")?, Origin::Compiled));
         };
         if let Some(module) = self.disk_module(code_hash) {
             return Ok((module, Origin::Disk));
         }
-        let module = xwasm_aot::compile(engine, wasm)?;
+        let module = self.compile(engine, wasm, "optimizing")?;
         if let Ok(artifact) = xwasm_aot::serialize(&module) {
             artifacts.insert(code_hash, &artifact);
         }

@@ -426,6 +426,13 @@ impl Vm {
         self.inner.monitor.as_deref()
     }
 
+    /// The built-in monitor's figures as a `prometheus-client` collector,
+    /// for a node to register in its own registry
+    /// (`Registry::register_collector`); `None` when monitoring is off.
+    pub fn metrics_collector(&self) -> Option<xwasm_monitor::MetricsCollector> {
+        self.inner.monitor.clone().map(xwasm_monitor::MetricsCollector::new)
+    }
+
     /// The memory tier's statistics.
     pub fn cache_stats(&self) -> xwasm_cache::CacheStats {
         self.inner.code.stats()

@@ -270,3 +270,44 @@ fn the_monitor_counts_every_call_and_details_one_in_sixty_four() {
     assert_eq!((calls, write_gas), (12, (1_000 + 10 * (6 + 8)) + 11 * (1_000 + 10 * (36 + 8))));
     assert!(nanos > 0, "storage_write was timed");
 }
+
+/// The value of the sample `line_start` (name and labels) in an
+/// exposition, as a number.
+fn sample(exposition: &str, line_start: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {line_start} in:\n{exposition}"))
+}
+
+#[test]
+fn a_node_registers_the_metrics_in_its_own_registry() {
+    let vm = vm_on(Arc::new(MemoryBackend::new()));
+    let mut registry = prometheus_client::registry::Registry::default();
+    registry.register_collector(Box::new(vm.metrics_collector().unwrap()));
+    let token = deploy_token(&vm, 100);
+    for amount in [1, 1, 1_000] {
+        vm.call(&token, "transfer", &CHAIN, &tx(ALICE, transfer(&BOB, amount))).unwrap();
+    }
+    let mut openmetrics = String::new();
+    prometheus_client::encoding::text::encode(&mut openmetrics, &registry).unwrap();
+    let text = xwasm::monitor::prometheus(&vm.monitor().unwrap().snapshot());
+    // The same figures as the text exposition, read at scrape time.
+    for (ours, theirs) in [
+        ("xwasm_calls_total{status=\"ok\"}", "xwasm_calls_total{status=\"ok\"}"),
+        ("xwasm_calls_total{status=\"abort\"}", "xwasm_calls_total{status=\"abort\"}"),
+        ("xwasm_gas_used_total{part=\"wasm\"}", "xwasm_gas_used_total{part=\"wasm\"}"),
+        ("xwasm_gas_used_total{part=\"host\"}", "xwasm_gas_used_total{part=\"host\"}"),
+        ("xwasm_call_duration_seconds_count", "xwasm_call_duration_seconds_count"),
+        ("xwasm_code_lookups_total{tier=\"memory\"}", "xwasm_code_lookups_total{tier=\"memory\"}"),
+    ] {
+        assert_eq!(sample(&openmetrics, theirs), sample(&text, ours), "{ours}");
+    }
+    assert_eq!(sample(&openmetrics, "xwasm_calls_total{status=\"ok\"}"), 3.0, "deploy and two transfers");
+    assert!(openmetrics.ends_with("# EOF\n"), "OpenMetrics text");
+    // The registry reads the monitor at each scrape: a later call shows.
+    vm.call(&token, "transfer", &CHAIN, &tx(ALICE, transfer(&BOB, 1))).unwrap();
+    let mut later = String::new();
+    prometheus_client::encoding::text::encode(&mut later, &registry).unwrap();
+    assert_eq!(sample(&later, "xwasm_calls_total{status=\"ok\"}"), 4.0);
+}
