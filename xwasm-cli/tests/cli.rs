@@ -246,6 +246,35 @@ fn inspect_describes_modules() {
 }
 
 #[test]
+fn inspect_describes_modules_beyond_webassembly_2_with_the_policys_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let gc = dir.path().join("gc.wat");
+    std::fs::write(
+        &gc,
+        r#"(module (type $point (struct (field i32) (field i32)))
+             (memory (export "memory") 1)
+             (func (export "make") (result (ref $point)) (struct.new $point (i32.const 1) (i32.const 2))))"#,
+    )
+    .unwrap();
+    let output = xwasm(&["inspect", gc.to_str().unwrap(), "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let info = json_of(&output);
+    assert_eq!(info["verdict"]["accepted"], false);
+    assert!(info["verdict"]["reason"].as_str().unwrap().contains("gc"), "{info}");
+    let features: Vec<_> = info["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(features.contains(&"gc"), "{features:?}");
+    let exports: Vec<_> =
+        info["exports"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(exports, ["memory", "make"]);
+    let text = String::from_utf8_lossy(&xwasm(&["inspect", gc.to_str().unwrap()]).stdout).into_owned();
+    assert!(text.contains("refused by policy xwasm") && text.contains("features   "), "{text}");
+    // Bytes that are no valid module at all are still an error.
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"\0asm\x01\0\0\0\x01\xff").unwrap();
+    assert_one_line_error(&xwasm(&["inspect", junk.to_str().unwrap()]), "invalid WebAssembly");
+}
+
+#[test]
 fn the_demo_runs() {
     let output = xwasm(&["demo"]);
     let text = String::from_utf8_lossy(&output.stdout);

@@ -41,15 +41,26 @@ pub fn register_pressure(locals: usize, body_bytes: usize) -> Vec<u8> {
         state ^= state << 17;
         (state % n as u64) as usize
     };
-    // `local.get a; local.get b; i64.add; local.set c` is about 8 bytes.
-    for _ in 0..body_bytes / 8 {
-        let _ = write!(
-            body,
-            "(local.set {} (i64.add (local.get {}) (local.get {})))",
-            next(locals),
-            next(locals),
-            next(locals)
-        );
+    // `local.get a; local.get b; i64.add; local.set c`: an opcode byte
+    // each, and each index in LEB128. The loop, its `br_if` and the
+    // locals' declaration take a few more.
+    let leb = |index: usize| {
+        if index < 128 {
+            1
+        } else if index < 16_384 {
+            2
+        } else {
+            3
+        }
+    };
+    let mut bytes = 32;
+    loop {
+        let (a, b, c) = (next(locals), next(locals), next(locals));
+        bytes += 4 + leb(a) + leb(b) + leb(c);
+        if bytes > body_bytes {
+            break;
+        }
+        let _ = write!(body, "(local.set {c} (i64.add (local.get {a}) (local.get {b})))");
     }
     contract(&format!(
         r#"(func (export "run") (local{}) (loop $again {body} (br_if $again (i64.eqz (local.get 0)))))"#,
@@ -71,12 +82,28 @@ pub fn deep_nesting(depth: usize, times: usize) -> Vec<u8> {
 /// `functions` functions, each declaring `locals` i64 locals (four bytes
 /// of code each, however many locals: compilers zero every one).
 pub fn many_locals(locals: usize, functions: usize) -> Vec<u8> {
+    padded_locals(locals, functions, 0)
+}
+
+/// [`many_locals`] with a data segment of `padding` bytes: a module large
+/// enough for its locals.
+pub fn padded_locals(locals: usize, functions: usize, padding: usize) -> Vec<u8> {
     let mut items = String::new();
     for f in 0..functions {
         let _ = write!(items, "(func $f{f} (local {}) (local.set 0 (i64.const 1)))", " i64".repeat(locals));
     }
-    items.push_str(r#"(func (export "run"))"#);
-    contract(&items)
+    padded(padding, &items)
+}
+
+/// A contract of `items`, its `run` method and a data segment of
+/// `padding` bytes (in a memory large enough for it).
+fn padded(padding: usize, items: &str) -> Vec<u8> {
+    let pages = padding.div_ceil(65_536).max(1);
+    let text = format!(
+        r#"(module (memory (export "memory") {pages}) (data (i32.const 0) "{}") {items} (func (export "run")))"#,
+        "x".repeat(padding)
+    );
+    wat::parse_str(text).expect("valid WAT")
 }
 
 /// A `br_table` of `targets` targets, repeated `times` times in one
@@ -92,6 +119,12 @@ pub fn wide_br_table(targets: usize, times: usize) -> Vec<u8> {
 
 /// `functions` small functions, each calling the next.
 pub fn many_functions(functions: usize) -> Vec<u8> {
+    padded_functions(functions, 0)
+}
+
+/// [`many_functions`] with a data segment of `padding` bytes: a module
+/// large enough for its functions.
+pub fn padded_functions(functions: usize, padding: usize) -> Vec<u8> {
     let mut items = String::new();
     for f in 0..functions {
         if f + 1 < functions {
@@ -100,8 +133,7 @@ pub fn many_functions(functions: usize) -> Vec<u8> {
             let _ = write!(items, "(func $f{f})");
         }
     }
-    items.push_str(r#"(func (export "run") (call $f0))"#);
-    contract(&items)
+    padded(padding, &items)
 }
 
 /// `tables` funcref tables of `elements` elements each.
@@ -129,6 +161,6 @@ pub fn all_at(scale: usize) -> Vec<(&'static str, Vec<u8>)> {
         ("deep nesting", deep_nesting(1_000, scale)),
         ("many locals", many_locals(50_000, scale)),
         ("wide br_table", wide_br_table(16_000, scale)),
-        ("many functions", many_functions(scale * 100)),
+        ("many functions", padded_functions(scale * 100, scale * 3_200)),
     ]
 }

@@ -39,9 +39,12 @@ pub struct GasSchedule {
     /// Per byte or element touched by `memory.copy`, `memory.fill`,
     /// `memory.init` and the bulk `table.*` instructions.
     pub bulk_per_byte: u64,
-    /// A deployment of code not yet stored on chain: a fixed part, per byte
-    /// stored (the code is state like any value) and per byte compiled.
-    /// Charged before the bytes are parsed (see [`GasSchedule::deployment`]).
+    /// A deployment of code not yet stored on chain: a fixed part (the
+    /// default pays for the 0.3-0.5 ms any compile takes on the build
+    /// machine, about 450 bytes' worth), per byte stored (the code is state
+    /// like any value, priced as `storage_write_per_byte`) and per byte
+    /// compiled ([`DEPLOY_PER_BYTE_COMPILED`]). Charged before the bytes are
+    /// parsed (see [`GasSchedule::deployment`]).
     pub deploy_base: u64,
     pub deploy_per_byte_stored: u64,
     pub deploy_per_byte_compiled: u64,
@@ -74,7 +77,7 @@ impl Default for GasSchedule {
             call_base: 5_000,
             call_per_byte: 1,
             bulk_per_byte: 1,
-            deploy_base: 200_000,
+            deploy_base: 1_000_000,
             deploy_per_byte_stored: 10,
             deploy_per_byte_compiled: DEPLOY_PER_BYTE_COMPILED,
             deploy_stored_code: 50_000,
