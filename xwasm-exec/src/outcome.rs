@@ -92,15 +92,13 @@ impl Outcome {
         }
     }
 
-    /// A deployment of `code_bytes` bytes whose gas limit cannot pay its
-    /// price: out of gas before any work, the whole limit used.
-    pub fn unpaid_deployment(gas_limit: u64, price: u64, code_bytes: usize) -> Self {
+    /// A deployment of `what` whose gas limit cannot pay its price: out of
+    /// gas before any compile work, the whole limit used.
+    pub fn unpaid_deployment(gas_limit: u64, price: u64, what: &str) -> Self {
         Self {
             status: Status::OutOfGas,
             gas_used: gas_limit,
-            error: Some(format!(
-                "out of gas: deploying {code_bytes} bytes of code costs {price} gas, the limit is {gas_limit}"
-            )),
+            error: Some(format!("out of gas: deploying {what} costs {price} gas, the limit is {gas_limit}")),
             ..Self::paid_deployment(gas_limit, gas_limit)
         }
     }

@@ -82,28 +82,12 @@ pub fn deep_nesting(depth: usize, times: usize) -> Vec<u8> {
 /// `functions` functions, each declaring `locals` i64 locals (four bytes
 /// of code each, however many locals: compilers zero every one).
 pub fn many_locals(locals: usize, functions: usize) -> Vec<u8> {
-    padded_locals(locals, functions, 0)
-}
-
-/// [`many_locals`] with a data segment of `padding` bytes: a module large
-/// enough for its locals.
-pub fn padded_locals(locals: usize, functions: usize, padding: usize) -> Vec<u8> {
     let mut items = String::new();
     for f in 0..functions {
         let _ = write!(items, "(func $f{f} (local {}) (local.set 0 (i64.const 1)))", " i64".repeat(locals));
     }
-    padded(padding, &items)
-}
-
-/// A contract of `items`, its `run` method and a data segment of
-/// `padding` bytes (in a memory large enough for it).
-fn padded(padding: usize, items: &str) -> Vec<u8> {
-    let pages = padding.div_ceil(65_536).max(1);
-    let text = format!(
-        r#"(module (memory (export "memory") {pages}) (data (i32.const 0) "{}") {items} (func (export "run")))"#,
-        "x".repeat(padding)
-    );
-    wat::parse_str(text).expect("valid WAT")
+    items.push_str(r#"(func (export "run"))"#);
+    contract(&items)
 }
 
 /// A `br_table` of `targets` targets, repeated `times` times in one
@@ -117,23 +101,15 @@ pub fn wide_br_table(targets: usize, times: usize) -> Vec<u8> {
     contract(&format!(r#"(func (export "run") (local i32) {body})"#))
 }
 
-/// `functions` small functions, each calling the next.
+/// `functions` small functions, each returning its index; `run` calls
+/// the first.
 pub fn many_functions(functions: usize) -> Vec<u8> {
-    padded_functions(functions, 0)
-}
-
-/// [`many_functions`] with a data segment of `padding` bytes: a module
-/// large enough for its functions.
-pub fn padded_functions(functions: usize, padding: usize) -> Vec<u8> {
     let mut items = String::new();
     for f in 0..functions {
-        if f + 1 < functions {
-            let _ = write!(items, "(func $f{f} (call $f{}))", f + 1);
-        } else {
-            let _ = write!(items, "(func $f{f})");
-        }
+        let _ = write!(items, "(func $f{f} (result i32) (i32.const {f}))");
     }
-    padded(padding, &items)
+    items.push_str(r#"(func (export "run") (drop (call $f0)))"#);
+    contract(&items)
 }
 
 /// `tables` funcref tables of `elements` elements each.
@@ -161,6 +137,6 @@ pub fn all_at(scale: usize) -> Vec<(&'static str, Vec<u8>)> {
         ("deep nesting", deep_nesting(1_000, scale)),
         ("many locals", many_locals(50_000, scale)),
         ("wide br_table", wide_br_table(16_000, scale)),
-        ("many functions", padded_functions(scale * 100, scale * 3_200)),
+        ("many functions", many_functions(scale * 100)),
     ]
 }

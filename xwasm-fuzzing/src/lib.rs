@@ -122,8 +122,18 @@ pub fn deploy_error(data: &[u8]) -> Option<String> {
 /// The transaction that deploys `wasm` on `vm`: its price, and `GAS` for
 /// `init`.
 fn deployment(vm: &Vm, wasm: &[u8]) -> Transaction {
-    let price = vm.config().gas.deployment(wasm.len(), false);
-    Transaction::new(SENDER, price + GAS, b"input".to_vec())
+    Transaction::new(SENDER, deployment_price(vm, wasm) + GAS, b"input".to_vec())
+}
+
+/// What deploying `wasm` as new code costs on `vm` before `init` runs: its
+/// bytes, and its functions and locals when the policy can count them.
+pub fn deployment_price(vm: &Vm, wasm: &[u8]) -> u64 {
+    let schedule = &vm.config().gas;
+    let items = vm
+        .policy()
+        .check(wasm)
+        .map_or(0, |info| schedule.deployment_items(info.function_count.into(), info.locals));
+    schedule.deployment(wasm.len(), false) + items
 }
 
 /// Deploys `wasm` and calls `run` then `again`; `None` if it does not

@@ -18,7 +18,7 @@ fn vm(strategy: Strategy) -> Vm {
 
 /// The gas that pays for deploying `wasm` on `vm` as new code, plus `extra`.
 fn priced(vm: &Vm, wasm: &[u8], extra: u64) -> Transaction {
-    Transaction::new(SENDER, vm.config().gas.deployment(wasm.len(), false) + extra, Vec::new())
+    Transaction::new(SENDER, xwasm_fuzzing::deployment_price(vm, wasm) + extra, Vec::new())
 }
 
 /// Deploys `wasm` and calls its `run`; the limit it was refused by, if any.
@@ -60,26 +60,11 @@ fn every_bomb_is_refused_by_name_or_runs_under_both_compilers() {
             bombs::deep_nesting(limits.max_nesting_depth as usize + 1, 1),
             Some("nesting depth of blocks in one function"),
         ),
-        ("locals at every limit", bombs::padded_locals(4_096, 16, 256 << 10), None),
+        ("locals at both limits", bombs::many_locals(4_096, 16), None),
         ("50,000 locals in one function", bombs::many_locals(50_000, 1), Some("locals in one function")),
-        (
-            "locals past the total",
-            bombs::padded_locals(4_096, 17, 300 << 10),
-            Some("locals of all functions"),
-        ),
-        ("locals a small module may have", bombs::many_locals(512, 2), None),
-        (
-            "many locals in a small module",
-            bombs::many_locals(4_096, 16),
-            Some("locals of all functions for the module's size"),
-        ),
-        ("the most functions", bombs::padded_functions(19_999, 640 << 10), None),
-        ("a small module's free functions", bombs::many_functions(1_000), None),
-        (
-            "many functions in a small module",
-            bombs::many_functions(5_000),
-            Some("functions for the module's size"),
-        ),
+        ("locals past the total", bombs::many_locals(4_096, 17), Some("locals of all functions")),
+        ("the most functions", bombs::many_functions(19_999), None),
+        ("one function too many", bombs::many_functions(20_000), Some("functions")),
         ("initial memory at the cap", bombs::initial_memory(1_024), None),
         ("initial memory past the cap", bombs::initial_memory(1_025), Some("initial memory pages")),
     ];
@@ -146,6 +131,14 @@ fn an_unpaid_deployment_ends_out_of_gas_before_any_work() {
         assert_eq!(outcome.address, None);
         assert!(outcome.error.unwrap().contains(&format!("costs {price} gas")));
     }
+    // A small module of many locals pays for its bytes, not for its
+    // functions and locals: refused after validation, still before any
+    // compile.
+    let wasm = bombs::many_locals(4_096, 16);
+    let bytes_only = vm.config().gas.deployment(wasm.len(), false);
+    let outcome = vm.deploy(&wasm, &CHAIN, &Transaction::new(SENDER, bytes_only, Vec::new())).unwrap();
+    assert_eq!(outcome.status, Status::OutOfGas);
+    assert!(outcome.error.unwrap().contains("with 17 functions and 65536 locals costs"));
     assert_eq!(vm.cache_stats().misses, 0, "nothing was even looked up for compiling");
     assert_eq!(vm.backend().scan_prefix(&[]).unwrap().len(), 0, "nothing was stored");
 }
@@ -155,12 +148,10 @@ fn a_deployment_pays_for_new_bytes_and_a_fixed_price_for_stored_code() {
     let vm = vm(Strategy::Cranelift);
     let schedule = vm.config().gas.clone();
     let wasm = bombs::tables(1, 10);
-    let fresh = schedule.deployment(wasm.len(), false);
-    assert_eq!(
-        fresh,
-        schedule.deploy_base
-            + (schedule.deploy_per_byte_stored + schedule.deploy_per_byte_compiled) * wasm.len() as u64
-    );
+    let fresh = xwasm_fuzzing::deployment_price(&vm, &wasm);
+    let per_byte = schedule.deploy_per_byte_stored + schedule.deploy_per_byte_compiled;
+    // One function (`run`), no locals.
+    assert_eq!(fresh, schedule.deploy_base + per_byte * wasm.len() as u64 + schedule.deploy_per_function);
     // Without `init`, the price is all a deployment costs; exactly enough
     // gas is enough.
     let first = vm.deploy(&wasm, &CHAIN, &Transaction::new(SENDER, fresh, Vec::new())).unwrap();
@@ -178,7 +169,7 @@ fn a_deployment_pays_for_new_bytes_and_a_fixed_price_for_stored_code() {
     assert_eq!((new_code.status, stored_code.status), (Status::Ok, Status::Ok));
     let init_gas = stored_code.gas_used - schedule.deploy_stored_code;
     assert!(init_gas > 0, "init charges gas of its own");
-    assert_eq!(new_code.gas_used, schedule.deployment(counter.len(), false) + init_gas);
+    assert_eq!(new_code.gas_used, xwasm_fuzzing::deployment_price(&vm, &counter) + init_gas);
     // An init that cannot finish on what the price leaves runs out of gas,
     // and the deployment leaves nothing behind.
     let short = vm.deploy(&counter, &CHAIN, &tx(schedule.deploy_stored_code + init_gas - 1)).unwrap();

@@ -48,6 +48,12 @@ pub struct GasSchedule {
     pub deploy_base: u64,
     pub deploy_per_byte_stored: u64,
     pub deploy_per_byte_compiled: u64,
+    /// A deployment of new code also pays, once the bytes are validated and
+    /// before they are compiled, per function defined and per local
+    /// declared: compilers spend a fixed amount of work on each however
+    /// few bytes declare it (see [`GasSchedule::deployment_items`]).
+    pub deploy_per_function: u64,
+    pub deploy_per_local: u64,
     /// A deployment of code whose hash is already stored on chain: no new
     /// bytes, and every node has compiled it already.
     pub deploy_stored_code: u64,
@@ -80,6 +86,8 @@ impl Default for GasSchedule {
             deploy_base: 1_000_000,
             deploy_per_byte_stored: 10,
             deploy_per_byte_compiled: DEPLOY_PER_BYTE_COMPILED,
+            deploy_per_function: 50_000,
+            deploy_per_local: 200,
             deploy_stored_code: 50_000,
         }
     }
@@ -118,6 +126,19 @@ impl GasSchedule {
         }
         let per_byte = self.deploy_per_byte_stored.saturating_add(self.deploy_per_byte_compiled);
         linear(self.deploy_base, per_byte, code_bytes as u64)
+    }
+
+    /// What a deployment of new code pays on top of
+    /// [`GasSchedule::deployment`] once its bytes are validated, before
+    /// they are compiled: per function defined and per local declared.
+    /// Measured on the build machine, Cranelift spends about 25 µs on each
+    /// function however small and about 0.1 µs on each local; at the
+    /// per-byte price's rate (2,000 gas for about 1 µs) that is 50,000 and
+    /// 200 gas. The corpus contracts pay about 4% of their price for them.
+    pub fn deployment_items(&self, functions: u64, locals: u64) -> u64 {
+        self.deploy_per_function
+            .saturating_mul(functions)
+            .saturating_add(self.deploy_per_local.saturating_mul(locals))
     }
 }
 

@@ -151,6 +151,10 @@ pub struct ModuleInfo {
     pub memory: Option<MemoryLimits>,
     /// Functions defined in the module (imports not counted).
     pub function_count: u32,
+    /// Locals declared by all its functions together (parameters not
+    /// counted). Compilers zero each one on entry: a deployment pays for
+    /// them (`GasSchedule::deployment_items`).
+    pub locals: u64,
     pub custom_sections: Vec<String>,
     pub uses_floats: bool,
     pub has_start: bool,
@@ -201,7 +205,6 @@ pub(crate) struct Counts {
     pub table_elements: u64,
     pub data_segments: u64,
     pub max_locals: u64,
-    pub total_locals: u64,
     pub max_body_bytes: u64,
     pub max_br_table_targets: u64,
     pub max_nesting: u64,
@@ -223,6 +226,7 @@ pub(crate) fn describe(
         exports: Vec::new(),
         memory: None,
         function_count: 0,
+        locals: 0,
         custom_sections: Vec::new(),
         uses_floats: false,
         has_start: false,
@@ -325,7 +329,7 @@ pub(crate) fn describe(
                     info.uses_floats |= ValType::from_wasm(ty).is_float();
                 }
                 counts.max_locals = counts.max_locals.max(locals);
-                counts.total_locals = counts.total_locals.saturating_add(locals);
+                info.locals = info.locals.saturating_add(locals);
                 counts.max_body_bytes = counts.max_body_bytes.max(body.range().len() as u64);
                 let shape = body_shape(&body, !info.uses_floats)?;
                 info.uses_floats |= shape.uses_floats;

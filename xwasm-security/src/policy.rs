@@ -47,18 +47,10 @@ pub struct ModuleLimits {
     /// Checked before any parsing.
     pub max_module_bytes: usize,
     pub max_functions: u32,
-    /// Functions per KiB of module: each costs the compilers a fixed amount
-    /// of work however small it is, and a deployment is priced by its
-    /// bytes. [`FUNCTIONS_FREE`] are allowed whatever the size.
-    pub max_functions_per_kib: u64,
     pub max_locals_per_function: u64,
     /// Locals declared by all functions together: compilers zero each one
     /// on entry, and a declaration of thousands takes four bytes.
     pub max_total_locals: u64,
-    /// Locals declared by all functions together, per KiB of module: a
-    /// deployment is priced by its bytes, so its compile work must follow
-    /// them. [`LOCALS_FREE`] are allowed whatever the size.
-    pub max_locals_per_kib: u64,
     /// The largest function body, in bytes: the optimizing compiler's time
     /// and memory grow faster than linearly with one function's size.
     pub max_function_body_bytes: u64,
@@ -76,14 +68,6 @@ pub struct ModuleLimits {
     pub max_imports: usize,
 }
 
-/// Functions any module may define, however small (see
-/// [`ModuleLimits::max_functions_per_kib`]).
-pub const FUNCTIONS_FREE: u64 = 1_024;
-
-/// Locals any module may declare, however small (see
-/// [`ModuleLimits::max_locals_per_kib`]).
-pub const LOCALS_FREE: u64 = 1_024;
-
 /// The default largest function body: 256 KiB, five times the largest of
 /// the corpus contracts (52 KB). Measured on the 2-core build machine
 /// (`benches/examples/compile_probe.rs`): Cranelift compiles the corpus at
@@ -99,10 +83,8 @@ impl Default for ModuleLimits {
         Self {
             max_module_bytes: 4 << 20,
             max_functions: 20_000,
-            max_functions_per_kib: 32,
             max_locals_per_function: 4_096,
             max_total_locals: 65_536,
-            max_locals_per_kib: 256,
             max_function_body_bytes: FUNCTION_BODY_LIMIT,
             max_br_table_targets: 16_384,
             max_nesting_depth: 1_024,
@@ -261,22 +243,10 @@ impl ModulePolicy {
 
     fn check_limits(&self, info: &ModuleInfo, counts: &info::Counts) -> Result<(), PolicyViolation> {
         let l = &self.limits;
-        let locals_for_size = (info.size as u64).saturating_mul(l.max_locals_per_kib) / 1_024;
-        let functions_for_size = (info.size as u64).saturating_mul(l.max_functions_per_kib) / 1_024;
-        let checks: [(&'static str, u64, u64); 15] = [
+        let checks: [(&'static str, u64, u64); 13] = [
             ("functions", info.function_count as u64, l.max_functions as u64),
-            (
-                "functions for the module's size",
-                info.function_count as u64,
-                functions_for_size.max(FUNCTIONS_FREE),
-            ),
             ("locals in one function", counts.max_locals, l.max_locals_per_function),
-            ("locals of all functions", counts.total_locals, l.max_total_locals),
-            (
-                "locals of all functions for the module's size",
-                counts.total_locals,
-                locals_for_size.max(LOCALS_FREE),
-            ),
+            ("locals of all functions", info.locals, l.max_total_locals),
             ("bytes of one function body", counts.max_body_bytes, l.max_function_body_bytes),
             ("targets of one br_table", counts.max_br_table_targets, l.max_br_table_targets),
             ("nesting depth of blocks in one function", counts.max_nesting, l.max_nesting_depth),

@@ -95,22 +95,42 @@ impl Vm {
         let mut journal = Journal::new(self.inner.backend.clone());
         let code_key = keys::code(&code_hash);
         let code_stored = journal.contains(&code_key)?;
-        let code_gas = self.inner.config.gas.deployment(wasm.len(), code_stored);
-        let Some(init_gas) = tx.gas_limit.checked_sub(code_gas) else {
-            let outcome = Outcome::unpaid_deployment(tx.gas_limit, code_gas, wasm.len());
+        let schedule = &self.inner.config.gas;
+        let mut code_gas = schedule.deployment(wasm.len(), code_stored);
+        let refused = |error: VmError| {
+            if error.is_policy_violation() {
+                self.audit(AuditKind::PolicyRefusal, None, "", tx, "refused", 0, Some(error.to_string()));
+            }
+            error
+        };
+        let unpaid = |trace: Trace, what: String, price: u64| {
+            let outcome = Outcome::unpaid_deployment(tx.gas_limit, price, &what);
             ended(&span, &outcome);
             self.report(trace, AuditKind::Deploy, &Address([0; 32]), "init", tx, &outcome);
-            return Ok(outcome);
+            Ok(outcome)
         };
-        let (code, source) = match self.load_code(code_hash, || Ok(Arc::from(wasm))) {
-            Ok(loaded) => loaded,
-            Err(error) => {
-                if error.is_policy_violation() {
-                    self.audit(AuditKind::PolicyRefusal, None, "", tx, "refused", 0, Some(error.to_string()));
-                }
-                return Err(error);
+        if code_gas > tx.gas_limit {
+            return unpaid(trace, format!("{} bytes of code", wasm.len()), code_gas);
+        }
+        if !code_stored {
+            // New code also pays for its functions and locals, counted by
+            // validating it (linear work, paid for by its bytes) before
+            // any compile.
+            let info = self.inner.policy.check(wasm).map_err(|e| refused(e.into()))?;
+            code_gas =
+                code_gas.saturating_add(schedule.deployment_items(info.function_count.into(), info.locals));
+            if code_gas > tx.gas_limit {
+                let what = format!(
+                    "{} bytes of code with {} functions and {} locals",
+                    wasm.len(),
+                    info.function_count,
+                    info.locals
+                );
+                return unpaid(trace, what, code_gas);
             }
-        };
+        }
+        let init_gas = tx.gas_limit - code_gas;
+        let (code, source) = self.load_code(code_hash, || Ok(Arc::from(wasm))).map_err(refused)?;
         trace.loaded(source, &code);
         if !span.is_disabled() {
             span.record("tier", source.as_str());
