@@ -134,7 +134,7 @@ impl GasSchedule {
     /// Measured on the build machine, Cranelift spends about 25 µs on each
     /// function however small and about 0.1 µs on each local; at the
     /// per-byte price's rate (2,000 gas for about 1 µs) that is 50,000 and
-    /// 200 gas. The corpus contracts pay about 4% of their price for them.
+    /// 200 gas. The corpus contracts pay about 3% of their price for them.
     pub fn deployment_items(&self, functions: u64, locals: u64) -> u64 {
         self.deploy_per_function
             .saturating_mul(functions)
