@@ -1,0 +1,163 @@
+//! Executes a block of transactions on several threads with exactly the
+//! result of running them one after another in block order: Block-STM
+//! (Gelashvili et al., PPoPP 2023).
+//!
+//! Every transaction runs optimistically against a [`TxView`]: the writes
+//! of the block's earlier transactions (a multi-version store, per key and
+//! transaction index) over the committed state. The view records what the
+//! transaction read and takes its writes. Once it has run, its reads are
+//! validated against what it would read now; a transaction whose reads
+//! changed is executed again, its old writes turned into estimates that
+//! make later readers wait for it instead of reading stale data. A
+//! collaborative scheduler hands out the lowest-index task first. At the
+//! end, every key's last write is the block's result.
+//!
+//! This crate knows nothing of WebAssembly or of xwasm's state: the caller
+//! hands it a function that runs transaction `i` against a view, and the
+//! committed state as a [`BaseState`].
+//!
+//! # Example
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use xwasm_block::{BaseState, execute};
+//!
+//! struct Empty;
+//! impl BaseState for Empty {
+//!     fn get(&self, _: &[u8]) -> Result<Option<Vec<u8>>, String> { Ok(None) }
+//!     fn scan_prefix(&self, _: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> { Ok(vec![]) }
+//! }
+//!
+//! // Ten transactions, each adding one to a shared counter.
+//! let block = execute(&Empty, 10, 4, |_, view| {
+//!     let n = view.get(b"n").ok().flatten().map_or(0, |v| v[0]);
+//!     view.apply(BTreeMap::from([(b"n".to_vec(), Some(vec![n + 1]))]));
+//!     n
+//! });
+//! assert_eq!(block.outputs, (0..10).collect::<Vec<u8>>());
+//! assert_eq!(block.writes[&b"n".to_vec()], Some(vec![10]));
+//! ```
+
+mod memory;
+mod scheduler;
+
+pub use memory::{TxView, ViewError};
+
+use memory::MvMemory;
+use parking_lot::Mutex;
+use scheduler::{Scheduler, Task};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub type Key = Vec<u8>;
+pub type Value = Vec<u8>;
+/// A transaction's position in its block.
+pub type TxIndex = usize;
+
+/// The committed state a block starts from. It does not change while the
+/// block runs.
+pub trait BaseState: Sync {
+    fn get(&self, key: &[u8]) -> Result<Option<Value>, String>;
+    /// Every key under `prefix` and its value, in key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Key, Value)>, String>;
+}
+
+/// What a block's execution produced.
+#[derive(Debug)]
+pub struct Block<O> {
+    /// Each transaction's output, in block order: the one of its last
+    /// incarnation, which saw exactly the effects of those before it.
+    pub outputs: Vec<O>,
+    /// The block's effect on the state: each key's last write (`None`:
+    /// removed), to be committed at once.
+    pub writes: BTreeMap<Key, Option<Value>>,
+    /// Executions beyond the first of each transaction.
+    pub re_executions: usize,
+}
+
+/// Runs transactions `0..count` with `threads` workers (at least one).
+/// `run(i, view)` executes transaction `i` against `view`: it reads
+/// through [`TxView::get`] and [`TxView::scan_prefix`] and hands its writes
+/// to [`TxView::apply`]. When a read returns [`ViewError::Dependency`] the
+/// incarnation is abandoned, whatever `run` returns, and run again later;
+/// `run` must give up promptly then (an error through its own error path
+/// is enough). The result equals running `0..count` in order, each seeing
+/// the writes of all before it, for any thread count and schedule.
+pub fn execute<O: Send>(
+    base: &dyn BaseState,
+    count: usize,
+    threads: usize,
+    run: impl Fn(TxIndex, &TxView<'_>) -> O + Sync,
+) -> Block<O> {
+    let memory = MvMemory::new(count);
+    if threads <= 1 {
+        // One worker: each transaction sees exactly the final writes of
+        // those before it, so there is nothing to validate.
+        let outputs = (0..count)
+            .map(|index| {
+                let view = TxView::new(index, &memory, base);
+                let output = run(index, &view);
+                memory.record((index, 0), std::mem::take(&mut *view.writes.lock()));
+                output
+            })
+            .collect();
+        return Block { outputs, writes: memory.into_writes(), re_executions: 0 };
+    }
+    let scheduler = Scheduler::new(count);
+    let outputs: Vec<Mutex<Option<O>>> = (0..count).map(|_| Mutex::new(None)).collect();
+    let reads: Vec<Mutex<memory::ReadSet>> = (0..count).map(|_| Mutex::default()).collect();
+    let executions = AtomicUsize::new(0);
+    let worker = || {
+        let mut task = None;
+        while !scheduler.done() {
+            task = match task.take().or_else(|| scheduler.next_task()) {
+                None => {
+                    std::hint::spin_loop();
+                    None
+                }
+                Some(Task::Execute(version)) => {
+                    let (index, _) = version;
+                    loop {
+                        executions.fetch_add(1, Ordering::Relaxed);
+                        let view = TxView::new(index, &memory, base);
+                        let output = run(index, &view);
+                        if let Some(blocking) = *view.blocked.lock() {
+                            if scheduler.add_dependency(index, blocking) {
+                                break None;
+                            }
+                            continue; // the dependency resolved meanwhile
+                        }
+                        *outputs[index].lock() = Some(output);
+                        *reads[index].lock() = std::mem::take(&mut *view.reads.lock());
+                        let wrote_new = memory.record(version, std::mem::take(&mut *view.writes.lock()));
+                        break scheduler.finish_execution(version, wrote_new);
+                    }
+                }
+                Some(Task::Validate(version)) => {
+                    let (index, _) = version;
+                    let valid = memory.validate(index, &reads[index].lock());
+                    let aborted = !valid && scheduler.try_validation_abort(version);
+                    if aborted {
+                        memory.convert_writes_to_estimates(index);
+                    }
+                    scheduler.finish_validation(version, aborted)
+                }
+            };
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    let outputs = outputs
+        .into_iter()
+        .map(|output| output.into_inner().expect("every transaction of a finished block has run"))
+        .collect();
+    Block {
+        outputs,
+        writes: memory.into_writes(),
+        re_executions: executions.into_inner().saturating_sub(count),
+    }
+}

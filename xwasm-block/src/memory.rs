@@ -1,0 +1,253 @@
+//! The multi-version store: every key's writes by transaction index, and
+//! the view one incarnation of a transaction reads through.
+
+use crate::{BaseState, Key, TxIndex, Value};
+use dashmap::DashMap;
+use parking_lot::{Mutex, RwLock};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which execution of a transaction: its index and incarnation.
+pub type Version = (TxIndex, usize);
+
+/// One transaction's write to one key.
+#[derive(Debug, Clone)]
+enum Cell {
+    /// Written by this incarnation (`None`: removed).
+    Write(usize, Option<Value>),
+    /// Written by an incarnation that was aborted: a later transaction
+    /// reading it waits for the re-execution instead of reading stale data.
+    Estimate,
+}
+
+/// Where a read's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// No transaction before the reader wrote the key: committed state.
+    Storage,
+    /// Written by this version.
+    Version(Version),
+}
+
+/// What an incarnation read, to be validated once it has run.
+#[derive(Debug, Default)]
+pub(crate) struct ReadSet {
+    points: Vec<(Key, Origin)>,
+    /// A scanned prefix and every block-written key under it that the scan
+    /// saw, with its origin: an insertion into the range is a conflict.
+    ranges: Vec<(Key, Vec<(Key, Origin)>)>,
+}
+
+/// The block's writes, by key and transaction index.
+#[derive(Default)]
+pub(crate) struct MvMemory {
+    cells: DashMap<Key, BTreeMap<TxIndex, Cell>>,
+    /// Every key written in the block, ordered (for prefix scans).
+    keys: RwLock<BTreeSet<Key>>,
+    /// The keys each transaction's latest incarnation wrote.
+    last_written: Vec<Mutex<Vec<Key>>>,
+}
+
+/// A read that met an aborted transaction's write: the reader depends on
+/// that transaction's re-execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Dependency(pub TxIndex);
+
+impl MvMemory {
+    pub(crate) fn new(transactions: usize) -> Self {
+        Self { last_written: (0..transactions).map(|_| Mutex::default()).collect(), ..Self::default() }
+    }
+
+    /// The latest write to `key` by a transaction before `reader`.
+    fn read(&self, key: &[u8], reader: TxIndex) -> Result<Option<(Version, Option<Value>)>, Dependency> {
+        let Some(cells) = self.cells.get(key) else { return Ok(None) };
+        match cells.range(..reader).next_back() {
+            None => Ok(None),
+            Some((&writer, Cell::Estimate)) => Err(Dependency(writer)),
+            Some((&writer, Cell::Write(incarnation, value))) => {
+                Ok(Some(((writer, *incarnation), value.clone())))
+            }
+        }
+    }
+
+    /// The origin of every block-written key under `prefix`, as `reader`
+    /// sees them.
+    fn scan(
+        &self,
+        prefix: &[u8],
+        reader: TxIndex,
+    ) -> Result<Vec<(Key, Option<(Version, Option<Value>)>)>, Dependency> {
+        let keys: Vec<Key> = self
+            .keys
+            .read()
+            .range(prefix.to_vec()..)
+            .take_while(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        keys.into_iter().map(|key| Ok((key.clone(), self.read(&key, reader)?))).collect()
+    }
+
+    /// Records what `version` wrote; returns whether it wrote a key its
+    /// previous incarnation did not (later transactions must then be
+    /// validated again).
+    pub(crate) fn record(&self, version: Version, writes: BTreeMap<Key, Option<Value>>) -> bool {
+        let (index, incarnation) = version;
+        let mut last = self.last_written[index].lock();
+        let previous: BTreeSet<Key> = last.drain(..).collect();
+        let mut new_location = false;
+        for key in previous.iter().filter(|k| !writes.contains_key(*k)) {
+            if let Some(mut cells) = self.cells.get_mut(key) {
+                cells.remove(&index);
+            }
+        }
+        for (key, value) in writes {
+            if !previous.contains(&key) {
+                new_location = true;
+            }
+            let mut cells = self.cells.entry(key.clone()).or_insert_with(|| {
+                self.keys.write().insert(key.clone());
+                BTreeMap::new()
+            });
+            cells.insert(index, Cell::Write(incarnation, value));
+            drop(cells);
+            last.push(key);
+        }
+        new_location
+    }
+
+    /// Marks what `index` wrote as estimates: its incarnation was aborted.
+    pub(crate) fn convert_writes_to_estimates(&self, index: TxIndex) {
+        for key in self.last_written[index].lock().iter() {
+            if let Some(mut cells) = self.cells.get_mut(key) {
+                cells.insert(index, Cell::Estimate);
+            }
+        }
+    }
+
+    /// Whether everything `index` read is still what it would read now.
+    pub(crate) fn validate(&self, index: TxIndex, reads: &ReadSet) -> bool {
+        let origin = |found: Option<(Version, Option<Value>)>| match found {
+            None => Origin::Storage,
+            Some((version, _)) => Origin::Version(version),
+        };
+        let points_hold = reads.points.iter().all(|(key, seen)| match self.read(key, index) {
+            Ok(found) => origin(found) == *seen,
+            Err(Dependency(_)) => false,
+        });
+        points_hold
+            && reads.ranges.iter().all(|(prefix, seen)| match self.scan(prefix, index) {
+                Ok(found) => {
+                    let now: Vec<(Key, Origin)> =
+                        found.into_iter().filter(|(_, f)| f.is_some()).map(|(k, f)| (k, origin(f))).collect();
+                    now == *seen
+                }
+                Err(Dependency(_)) => false,
+            })
+    }
+
+    /// Every key's final value: the last transaction's write to it.
+    pub(crate) fn into_writes(self) -> BTreeMap<Key, Option<Value>> {
+        self.cells
+            .into_iter()
+            .filter_map(|(key, cells)| match cells.into_iter().next_back() {
+                Some((_, Cell::Write(_, value))) => Some((key, value)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Why a view could not answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewError {
+    /// An earlier transaction of the block is being executed again: this
+    /// incarnation is stopped and resumed after it.
+    Dependency,
+    /// The committed state could not be read.
+    Base(String),
+}
+
+impl std::fmt::Display for ViewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ViewError::Dependency => f.write_str("waiting for an earlier transaction of the block"),
+            ViewError::Base(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for ViewError {}
+
+/// The state one incarnation of a transaction sees: the writes of the
+/// block's earlier transactions over the committed state. It records what
+/// it reads, and takes the transaction's writes instead of committing
+/// them.
+pub struct TxView<'a> {
+    pub(crate) index: TxIndex,
+    memory: &'a MvMemory,
+    base: &'a dyn BaseState,
+    pub(crate) reads: Mutex<ReadSet>,
+    pub(crate) writes: Mutex<BTreeMap<Key, Option<Value>>>,
+    pub(crate) blocked: Mutex<Option<TxIndex>>,
+}
+
+impl<'a> TxView<'a> {
+    pub(crate) fn new(index: TxIndex, memory: &'a MvMemory, base: &'a dyn BaseState) -> Self {
+        Self {
+            index,
+            memory,
+            base,
+            reads: Mutex::default(),
+            writes: Mutex::default(),
+            blocked: Mutex::default(),
+        }
+    }
+
+    /// The transaction's position in the block.
+    pub fn index(&self) -> TxIndex {
+        self.index
+    }
+
+    fn blocked_on(&self, Dependency(writer): Dependency) -> ViewError {
+        self.blocked.lock().get_or_insert(writer);
+        ViewError::Dependency
+    }
+
+    /// The value of `key` before this transaction.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Value>, ViewError> {
+        match self.memory.read(key, self.index).map_err(|d| self.blocked_on(d))? {
+            Some((version, value)) => {
+                self.reads.lock().points.push((key.to_vec(), Origin::Version(version)));
+                Ok(value)
+            }
+            None => {
+                self.reads.lock().points.push((key.to_vec(), Origin::Storage));
+                self.base.get(key).map_err(ViewError::Base)
+            }
+        }
+    }
+
+    /// Every key under `prefix` and its value before this transaction, in
+    /// key order.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Key, Value)>, ViewError> {
+        let written = self.memory.scan(prefix, self.index).map_err(|d| self.blocked_on(d))?;
+        let mut entries: BTreeMap<Key, Value> =
+            self.base.scan_prefix(prefix).map_err(ViewError::Base)?.into_iter().collect();
+        let mut seen = Vec::new();
+        for (key, found) in written {
+            if let Some((version, value)) = found {
+                seen.push((key.clone(), Origin::Version(version)));
+                match value {
+                    Some(value) => entries.insert(key, value),
+                    None => entries.remove(&key),
+                };
+            }
+        }
+        self.reads.lock().ranges.push((prefix.to_vec(), seen));
+        Ok(entries.into_iter().collect())
+    }
+
+    /// Takes the transaction's changes (what a commit would apply).
+    pub fn apply(&self, changes: BTreeMap<Key, Option<Value>>) {
+        self.writes.lock().extend(changes);
+    }
+}

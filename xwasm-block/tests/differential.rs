@@ -1,0 +1,149 @@
+//! Random blocks of small programs over a few keys, run on 1 to 8
+//! threads, against a plain sequential run: the same outputs and the same
+//! final writes, every time.
+
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use xwasm_block::{BaseState, TxView, ViewError, execute};
+
+/// Committed state: a few keys.
+struct Base(BTreeMap<Vec<u8>, Vec<u8>>);
+
+impl BaseState for Base {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.0.get(key).cloned())
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        Ok(self
+            .0
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+/// One transaction: read `from` (and optionally scan the `r` prefix),
+/// then write to `to` a value derived from what it read, or remove it; a
+/// transaction whose read value is odd "fails" and writes nothing (as a
+/// rolled-back call).
+#[derive(Debug, Clone)]
+struct Program {
+    from: u8,
+    to: u8,
+    scan: bool,
+    remove: bool,
+    spin: u16,
+}
+
+fn key(k: u8) -> Vec<u8> {
+    if k % 3 == 0 { vec![b'r', k] } else { vec![b'k', k] }
+}
+
+/// Runs `p` against any reader/writer; the output says what it saw.
+fn run(
+    p: &Program,
+    get: &dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, ViewError>,
+    scan: &dyn Fn(&[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ViewError>,
+) -> Result<(u64, BTreeMap<Vec<u8>, Option<Vec<u8>>>), ViewError> {
+    let value = get(&key(p.from))?.map_or(0, |v| v.iter().map(|&b| b as u64).sum::<u64>());
+    let mut seen = value;
+    if p.scan {
+        seen = seen.wrapping_mul(31).wrapping_add(scan(b"r")?.len() as u64);
+    }
+    // Some work, so that threads interleave.
+    let mut x = seen;
+    for _ in 0..p.spin {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+    if value % 2 == 1 && !p.remove {
+        return Ok((seen, BTreeMap::new()));
+    }
+    let written = if p.remove { None } else { Some(vec![(seen % 251) as u8, p.to]) };
+    Ok((seen, BTreeMap::from([(key(p.to), written)])))
+}
+
+fn sequential(
+    base: &Base,
+    block: &[Program],
+) -> (Vec<Result<u64, String>>, BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
+    let mut state: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+    let mut outputs = Vec::new();
+    for p in block {
+        let get = |k: &[u8]| Ok(state.get(k).cloned().unwrap_or_else(|| base.0.get(k).cloned()));
+        let scan = |prefix: &[u8]| {
+            let mut all: BTreeMap<Vec<u8>, Vec<u8>> = base.scan_prefix(prefix).unwrap().into_iter().collect();
+            for (k, v) in state.range(prefix.to_vec()..).take_while(|(k, _)| k.starts_with(prefix)) {
+                match v {
+                    Some(v) => all.insert(k.clone(), v.clone()),
+                    None => all.remove(k),
+                };
+            }
+            Ok(all.into_iter().collect())
+        };
+        let (output, writes) = run(p, &get, &scan).unwrap();
+        outputs.push(Ok(output));
+        state.extend(writes);
+    }
+    (outputs, state)
+}
+
+fn parallel(
+    base: &Base,
+    block: &[Program],
+    threads: usize,
+) -> (Vec<Result<u64, String>>, BTreeMap<Vec<u8>, Option<Vec<u8>>>, usize) {
+    let result = execute(base, block.len(), threads, |i, view: &TxView<'_>| {
+        match run(&block[i], &|k| view.get(k), &|p| view.scan_prefix(p)) {
+            Ok((output, writes)) => {
+                view.apply(writes);
+                Ok(output)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    });
+    (result.outputs, result.writes, result.re_executions)
+}
+
+fn program(keys: u8) -> impl Strategy<Value = Program> {
+    (0..keys, 0..keys, any::<bool>(), prop::bool::weighted(0.1), 0u16..400)
+        .prop_map(|(from, to, scan, remove, spin)| Program { from, to, scan, remove, spin })
+}
+
+fn base_state() -> Base {
+    Base((0..4u8).map(|k| (key(k), vec![k])).collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parallel_blocks_equal_the_sequential_run(
+        keys in prop::sample::select(vec![2u8, 10, 200]),
+        block in prop::collection::vec(program(200), 1..120),
+    ) {
+        let block: Vec<Program> =
+            block.into_iter().map(|p| Program { from: p.from % keys, to: p.to % keys, ..p }).collect();
+        let base = base_state();
+        let (outputs, writes) = sequential(&base, &block);
+        for threads in [1, 2, 3, 4, 8] {
+            for _ in 0..2 {
+                let (got, got_writes, _) = parallel(&base, &block, threads);
+                prop_assert_eq!(&got, &outputs, "outputs with {} threads", threads);
+                prop_assert_eq!(&got_writes, &writes, "writes with {} threads", threads);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_block_where_every_transaction_conflicts_re_executes_and_still_agrees() {
+    // Every transaction reads and writes key 1: a chain.
+    let block: Vec<Program> =
+        (0..200).map(|i| Program { from: 1, to: 1, scan: i % 7 == 0, remove: false, spin: 200 }).collect();
+    let base = base_state();
+    let (outputs, writes) = sequential(&base, &block);
+    let (got, got_writes, _) = parallel(&base, &block, 4);
+    assert_eq!(got, outputs);
+    assert_eq!(got_writes, writes);
+}
