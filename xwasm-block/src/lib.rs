@@ -20,6 +20,7 @@
 //!
 //! ```
 //! use std::collections::BTreeMap;
+//! use std::sync::Arc;
 //! use xwasm_block::{BaseState, execute};
 //!
 //! struct Empty;
@@ -29,7 +30,7 @@
 //! }
 //!
 //! // Ten transactions, each adding one to a shared counter.
-//! let block = execute(&Empty, 10, 4, |_, view| {
+//! let block = execute(Arc::new(Empty), 10, 4, |_, view| {
 //!     let n = view.get(b"n").ok().flatten().map_or(0, |v| v[0]);
 //!     view.apply(BTreeMap::from([(b"n".to_vec(), Some(vec![n + 1]))]));
 //!     n
@@ -47,6 +48,7 @@ use memory::MvMemory;
 use parking_lot::Mutex;
 use scheduler::{Scheduler, Task};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub type Key = Vec<u8>;
@@ -56,7 +58,7 @@ pub type TxIndex = usize;
 
 /// The committed state a block starts from. It does not change while the
 /// block runs.
-pub trait BaseState: Sync {
+pub trait BaseState: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Value>, String>;
     /// Every key under `prefix` and its value, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Key, Value)>, String>;
@@ -84,24 +86,25 @@ pub struct Block<O> {
 /// is enough). The result equals running `0..count` in order, each seeing
 /// the writes of all before it, for any thread count and schedule.
 pub fn execute<O: Send>(
-    base: &dyn BaseState,
+    base: Arc<dyn BaseState>,
     count: usize,
     threads: usize,
-    run: impl Fn(TxIndex, &TxView<'_>) -> O + Sync,
+    run: impl Fn(TxIndex, &Arc<TxView>) -> O + Sync,
 ) -> Block<O> {
-    let memory = MvMemory::new(count);
+    let memory = Arc::new(MvMemory::new(count));
+    let view = |index| Arc::new(TxView::new(index, memory.clone(), base.clone()));
     if threads <= 1 {
         // One worker: each transaction sees exactly the final writes of
         // those before it, so there is nothing to validate.
         let outputs = (0..count)
             .map(|index| {
-                let view = TxView::new(index, &memory, base);
+                let view = view(index);
                 let output = run(index, &view);
                 memory.record((index, 0), std::mem::take(&mut *view.writes.lock()));
                 output
             })
             .collect();
-        return Block { outputs, writes: memory.into_writes(), re_executions: 0 };
+        return Block { outputs, writes: memory.writes(), re_executions: 0 };
     }
     let scheduler = Scheduler::new(count);
     let outputs: Vec<Mutex<Option<O>>> = (0..count).map(|_| Mutex::new(None)).collect();
@@ -119,7 +122,7 @@ pub fn execute<O: Send>(
                     let (index, _) = version;
                     loop {
                         executions.fetch_add(1, Ordering::Relaxed);
-                        let view = TxView::new(index, &memory, base);
+                        let view = view(index);
                         let output = run(index, &view);
                         if let Some(blocking) = *view.blocked.lock() {
                             if scheduler.add_dependency(index, blocking) {
@@ -155,9 +158,5 @@ pub fn execute<O: Send>(
         .into_iter()
         .map(|output| output.into_inner().expect("every transaction of a finished block has run"))
         .collect();
-    Block {
-        outputs,
-        writes: memory.into_writes(),
-        re_executions: executions.into_inner().saturating_sub(count),
-    }
+    Block { outputs, writes: memory.writes(), re_executions: executions.into_inner().saturating_sub(count) }
 }

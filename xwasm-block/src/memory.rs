@@ -5,6 +5,7 @@ use crate::{BaseState, Key, TxIndex, Value};
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Which execution of a transaction: its index and incarnation.
 pub type Version = (TxIndex, usize);
@@ -145,11 +146,11 @@ impl MvMemory {
     }
 
     /// Every key's final value: the last transaction's write to it.
-    pub(crate) fn into_writes(self) -> BTreeMap<Key, Option<Value>> {
+    pub(crate) fn writes(&self) -> BTreeMap<Key, Option<Value>> {
         self.cells
-            .into_iter()
-            .filter_map(|(key, cells)| match cells.into_iter().next_back() {
-                Some((_, Cell::Write(_, value))) => Some((key, value)),
+            .iter()
+            .filter_map(|entry| match entry.value().iter().next_back() {
+                Some((_, Cell::Write(_, value))) => Some((entry.key().clone(), value.clone())),
                 _ => None,
             })
             .collect()
@@ -181,17 +182,17 @@ impl std::error::Error for ViewError {}
 /// block's earlier transactions over the committed state. It records what
 /// it reads, and takes the transaction's writes instead of committing
 /// them.
-pub struct TxView<'a> {
+pub struct TxView {
     pub(crate) index: TxIndex,
-    memory: &'a MvMemory,
-    base: &'a dyn BaseState,
+    memory: Arc<MvMemory>,
+    base: Arc<dyn BaseState>,
     pub(crate) reads: Mutex<ReadSet>,
     pub(crate) writes: Mutex<BTreeMap<Key, Option<Value>>>,
     pub(crate) blocked: Mutex<Option<TxIndex>>,
 }
 
-impl<'a> TxView<'a> {
-    pub(crate) fn new(index: TxIndex, memory: &'a MvMemory, base: &'a dyn BaseState) -> Self {
+impl TxView {
+    pub(crate) fn new(index: TxIndex, memory: Arc<MvMemory>, base: Arc<dyn BaseState>) -> Self {
         Self {
             index,
             memory,

@@ -4,6 +4,7 @@
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use xwasm_block::{BaseState, TxView, ViewError, execute};
 
 /// Committed state: a few keys.
@@ -89,11 +90,11 @@ fn sequential(
 }
 
 fn parallel(
-    base: &Base,
+    base: &Arc<Base>,
     block: &[Program],
     threads: usize,
 ) -> (Vec<Result<u64, String>>, BTreeMap<Vec<u8>, Option<Vec<u8>>>, usize) {
-    let result = execute(base, block.len(), threads, |i, view: &TxView<'_>| {
+    let result = execute(base.clone(), block.len(), threads, |i, view: &Arc<TxView>| {
         match run(&block[i], &|k| view.get(k), &|p| view.scan_prefix(p)) {
             Ok((output, writes)) => {
                 view.apply(writes);
@@ -124,7 +125,7 @@ proptest! {
     ) {
         let block: Vec<Program> =
             block.into_iter().map(|p| Program { from: p.from % keys, to: p.to % keys, ..p }).collect();
-        let base = base_state();
+        let base = Arc::new(base_state());
         let (outputs, writes) = sequential(&base, &block);
         for threads in [1, 2, 3, 4, 8] {
             for _ in 0..2 {
@@ -141,7 +142,7 @@ fn a_block_where_every_transaction_conflicts_re_executes_and_still_agrees() {
     // Every transaction reads and writes key 1: a chain.
     let block: Vec<Program> =
         (0..200).map(|i| Program { from: 1, to: 1, scan: i % 7 == 0, remove: false, spin: 200 }).collect();
-    let base = base_state();
+    let base = Arc::new(base_state());
     let (outputs, writes) = sequential(&base, &block);
     let (got, got_writes, _) = parallel(&base, &block, 4);
     assert_eq!(got, outputs);

@@ -42,6 +42,13 @@ pub trait StateBackend: Send + Sync {
     fn contains(&self, key: &[u8]) -> Result<bool, StateError> {
         Ok(self.get(key)?.is_some())
     }
+
+    /// Whether what this backend returns is committed for good, so that
+    /// what never changes once committed (contract records) may be cached.
+    /// A view of a block's uncommitted writes says no. Provided: true.
+    fn is_committed(&self) -> bool {
+        true
+    }
 }
 
 /// A backend that keeps state in a `BTreeMap`: the library default, for

@@ -65,6 +65,10 @@ pub enum StateError {
     UnsupportedFormat { path: PathBuf, found: u64, expected: u64 },
     #[error("corrupt state record under key {key_hex}: {what}")]
     CorruptRecord { key_hex: String, what: &'static str },
+    /// A view of a block's uncommitted state could not answer (for
+    /// example: the transaction must wait for an earlier one).
+    #[error("block state: {reason}")]
+    Block { reason: String },
     /// Another process holds the database open (redb locks the file).
     #[error("state database {path} is in use by another process")]
     Busy { path: PathBuf },

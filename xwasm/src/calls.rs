@@ -80,6 +80,17 @@ impl Vm {
     /// The contract's address is
     /// [`Address::derive_contract`]`(sender, sender's deploy count, code hash)`.
     pub fn deploy(&self, wasm: &[u8], chain: &ChainContext, tx: &Transaction) -> Result<Outcome, VmError> {
+        self.deploy_on(self.inner.backend.clone(), wasm, chain, tx)
+    }
+
+    /// [`Vm::deploy`] against `backend` (a block's view, say).
+    pub(crate) fn deploy_on(
+        &self,
+        backend: Arc<dyn xwasm_store::StateBackend>,
+        wasm: &[u8],
+        chain: &ChainContext,
+        tx: &Transaction,
+    ) -> Result<Outcome, VmError> {
         let mut trace = Trace::start("deploy", self.detailed());
         let code_hash = xwasm_security::code_hash(wasm);
         let span = tracing::info_span!(
@@ -92,7 +103,7 @@ impl Vm {
             gas = Empty,
         );
         let _entered = span.enter();
-        let mut journal = Journal::new(self.inner.backend.clone());
+        let mut journal = Journal::new(backend);
         let code_key = keys::code(&code_hash);
         let code_stored = journal.contains(&code_key)?;
         let schedule = &self.inner.config.gas;
@@ -196,7 +207,7 @@ impl Vm {
         tx: &Transaction,
         options: &CallOptions,
     ) -> Result<Outcome, VmError> {
-        self.run_call(address, method, chain, tx, false, options)
+        self.run_call(self.inner.backend.clone(), address, method, chain, tx, false, options)
     }
 
     /// Calls `method` read-only: it may read state, but any write, remove,
@@ -209,11 +220,14 @@ impl Vm {
         chain: &ChainContext,
         tx: &Transaction,
     ) -> Result<Outcome, VmError> {
-        self.run_call(address, method, chain, tx, true, &CallOptions::default())
+        self.run_call(self.inner.backend.clone(), address, method, chain, tx, true, &CallOptions::default())
     }
 
-    fn run_call(
+    /// A call or query against `backend`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run_call(
         &self,
+        backend: Arc<dyn xwasm_store::StateBackend>,
         address: &Address,
         method: &str,
         chain: &ChainContext,
@@ -232,7 +246,7 @@ impl Vm {
             gas = Empty,
         );
         let _entered = span.enter();
-        let journal = Journal::new(self.inner.backend.clone());
+        let journal = Journal::new(backend);
         let (record, code, source) = self.callable(&journal, address, method)?;
         trace.loaded(source, &code);
         if !span.is_disabled() {
@@ -293,9 +307,9 @@ impl Vm {
                     })?,
                 };
                 // Records never change once committed; one in the journal
-                // only may still be rolled back, so only committed ones
-                // are remembered.
-                if !journal.changes().contains_key(&key) {
+                // (or in a block's uncommitted writes) may still be rolled
+                // back, so only committed ones are remembered.
+                if !journal.changes().contains_key(&key) && journal.backend().is_committed() {
                     self.inner.contracts.insert(*address, record);
                 }
                 record

@@ -33,6 +33,7 @@
 //! assert_eq!(vm.storage(&address).unwrap(), vec![(b"k".to_vec(), b"k".to_vec())]);
 //! ```
 
+mod block;
 mod calls;
 mod code;
 mod error;
@@ -41,6 +42,7 @@ mod profile;
 mod trace;
 mod vm;
 
+pub use block::{BlockOutcome, BlockTransaction};
 pub use calls::{CallOptions, FunctionRun};
 pub use code::{CodeSource, LoadedCode};
 pub use error::VmError;

@@ -1,0 +1,119 @@
+//! Blocks of transactions run on several threads with exactly the result
+//! of running them one after another ([`xwasm_block`]: Block-STM). The
+//! layers do not change: each transaction is an ordinary deployment or
+//! call whose journal sits on a view of the block's earlier writes instead
+//! of the committed state.
+
+use crate::calls::CallOptions;
+use crate::{Vm, VmError};
+use std::sync::Arc;
+use std::time::Instant;
+use xwasm_block::TxView;
+use xwasm_exec::Outcome;
+use xwasm_store::{Address, ChainContext, ChangeSet, Entries, StateBackend, StateError, Transaction};
+
+/// One transaction of a block.
+#[derive(Debug, Clone)]
+pub enum BlockTransaction {
+    /// [`Vm::deploy`] of this code.
+    Deploy { wasm: Arc<[u8]>, tx: Transaction },
+    /// [`Vm::call`] of a method.
+    Call { address: Address, method: String, tx: Transaction },
+}
+
+/// What a block did.
+#[derive(Debug)]
+pub struct BlockOutcome {
+    /// Each transaction's result, in block order: exactly what running
+    /// them one after another would have given.
+    pub outcomes: Vec<Result<Outcome, VmError>>,
+    pub threads: usize,
+    /// Executions beyond the first of each transaction (conflicts).
+    pub re_executions: usize,
+    pub seconds: f64,
+}
+
+/// The committed state, as the block executor reads it.
+struct Committed(Arc<dyn StateBackend>);
+
+impl xwasm_block::BaseState for Committed {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        self.0.get(key).map_err(|e| e.to_string())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        self.0.scan_prefix(prefix).map_err(|e| e.to_string())
+    }
+}
+
+/// One incarnation's view of the block, as a state backend: reads are
+/// recorded, and a commit hands the changes to the block executor.
+struct View(Arc<TxView>);
+
+fn view_error(error: xwasm_block::ViewError) -> StateError {
+    StateError::Block { reason: error.to_string() }
+}
+
+impl StateBackend for View {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.0.get(key).map_err(view_error)
+    }
+
+    fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
+        self.0.apply(changes.clone());
+        Ok(())
+    }
+
+    fn apply_owned(&self, changes: ChangeSet) -> Result<(), StateError> {
+        self.0.apply(changes);
+        Ok(())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError> {
+        self.0.scan_prefix(prefix).map_err(view_error)
+    }
+
+    fn is_committed(&self) -> bool {
+        false
+    }
+}
+
+impl Vm {
+    /// Runs `transactions` in block order on `threads` worker threads (0:
+    /// one per core), with exactly the result of running them one after
+    /// another: the same outcomes, gas, addresses and final state, whatever
+    /// the thread count. The block's writes reach the state backend in one
+    /// atomic apply at the end.
+    ///
+    /// A transaction that conflicts with an earlier one runs again; the
+    /// monitor and the audit log see every execution.
+    pub fn execute_block(
+        &self,
+        chain: &ChainContext,
+        transactions: &[BlockTransaction],
+        threads: usize,
+    ) -> Result<BlockOutcome, VmError> {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let started = Instant::now();
+        let base = Arc::new(Committed(self.inner.backend.clone()));
+        let block = xwasm_block::execute(base, transactions.len(), threads, |index, view| {
+            let backend: Arc<dyn StateBackend> = Arc::new(View(view.clone()));
+            match &transactions[index] {
+                BlockTransaction::Deploy { wasm, tx } => self.deploy_on(backend, wasm, chain, tx),
+                BlockTransaction::Call { address, method, tx } => {
+                    self.run_call(backend, address, method, chain, tx, false, &CallOptions::default())
+                }
+            }
+        });
+        self.inner.backend.apply_owned(block.writes)?;
+        Ok(BlockOutcome {
+            outcomes: block.outputs,
+            threads,
+            re_executions: block.re_executions,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
