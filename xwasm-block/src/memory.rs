@@ -48,6 +48,10 @@ pub(crate) struct MvMemory {
     last_written: Vec<Mutex<Vec<Key>>>,
 }
 
+/// The latest write to a key before a reader: who wrote it, and what
+/// (`None`: removed).
+type Found = Option<(Version, Option<Value>)>;
+
 /// A read that met an aborted transaction's write: the reader depends on
 /// that transaction's re-execution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +63,7 @@ impl MvMemory {
     }
 
     /// The latest write to `key` by a transaction before `reader`.
-    fn read(&self, key: &[u8], reader: TxIndex) -> Result<Option<(Version, Option<Value>)>, Dependency> {
+    fn read(&self, key: &[u8], reader: TxIndex) -> Result<Found, Dependency> {
         let Some(cells) = self.cells.get(key) else { return Ok(None) };
         match cells.range(..reader).next_back() {
             None => Ok(None),
@@ -76,7 +80,7 @@ impl MvMemory {
         &self,
         prefix: &[u8],
         reader: TxIndex,
-    ) -> Result<Vec<(Key, Option<(Version, Option<Value>)>)>, Dependency> {
+    ) -> Result<Vec<(Key, Found)>, Dependency> {
         let keys: Vec<Key> = self
             .keys
             .read()
@@ -126,7 +130,7 @@ impl MvMemory {
 
     /// Whether everything `index` read is still what it would read now.
     pub(crate) fn validate(&self, index: TxIndex, reads: &ReadSet) -> bool {
-        let origin = |found: Option<(Version, Option<Value>)>| match found {
+        let origin = |found: Found| match found {
             None => Origin::Storage,
             Some((version, _)) => Origin::Version(version),
         };
