@@ -3,7 +3,7 @@
 //! and equal final state, for 1 to 8 threads, each block run twice.
 
 use std::sync::Arc;
-use xwasm::store::{MemoryBackend, StateBackend};
+use xwasm::store::MemoryBackend;
 use xwasm::{Address, BlockTransaction, ChainContext, Outcome, Transaction, Vm, VmError};
 
 const TOKEN: &str = include_str!("../../examples/contracts/token.wat");
