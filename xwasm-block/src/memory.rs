@@ -76,11 +76,7 @@ impl MvMemory {
 
     /// The origin of every block-written key under `prefix`, as `reader`
     /// sees them.
-    fn scan(
-        &self,
-        prefix: &[u8],
-        reader: TxIndex,
-    ) -> Result<Vec<(Key, Found)>, Dependency> {
+    fn scan(&self, prefix: &[u8], reader: TxIndex) -> Result<Vec<(Key, Found)>, Dependency> {
         let keys: Vec<Key> = self
             .keys
             .read()

@@ -38,15 +38,15 @@ struct Program {
 }
 
 fn key(k: u8) -> Vec<u8> {
-    if k % 3 == 0 { vec![b'r', k] } else { vec![b'k', k] }
+    if k.is_multiple_of(3) { vec![b'r', k] } else { vec![b'k', k] }
 }
 
+type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+type Get<'a> = &'a dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, ViewError>;
+type Scan<'a> = &'a dyn Fn(&[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ViewError>;
+
 /// Runs `p` against any reader/writer; the output says what it saw.
-fn run(
-    p: &Program,
-    get: &dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, ViewError>,
-    scan: &dyn Fn(&[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ViewError>,
-) -> Result<(u64, BTreeMap<Vec<u8>, Option<Vec<u8>>>), ViewError> {
+fn run(p: &Program, get: Get<'_>, scan: Scan<'_>) -> Result<(u64, Writes), ViewError> {
     let value = get(&key(p.from))?.map_or(0, |v| v.iter().map(|&b| b as u64).sum::<u64>());
     let mut seen = value;
     if p.scan {
@@ -64,10 +64,7 @@ fn run(
     Ok((seen, BTreeMap::from([(key(p.to), written)])))
 }
 
-fn sequential(
-    base: &Base,
-    block: &[Program],
-) -> (Vec<Result<u64, String>>, BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
+fn sequential(base: &Base, block: &[Program]) -> (Vec<Result<u64, String>>, Writes) {
     let mut state: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
     let mut outputs = Vec::new();
     for p in block {
@@ -93,7 +90,7 @@ fn parallel(
     base: &Arc<Base>,
     block: &[Program],
     threads: usize,
-) -> (Vec<Result<u64, String>>, BTreeMap<Vec<u8>, Option<Vec<u8>>>, usize) {
+) -> (Vec<Result<u64, String>>, Writes, usize) {
     let result = execute(base.clone(), block.len(), threads, |i, view: &Arc<TxView>| {
         match run(&block[i], &|k| view.get(k), &|p| view.scan_prefix(p)) {
             Ok((output, writes)) => {
