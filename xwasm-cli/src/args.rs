@@ -90,6 +90,25 @@ pub enum Command {
     },
     /// Call a method of a deployed contract.
     Call(CallArgs),
+    /// Execute a block of transactions, in parallel with exactly the
+    /// result of running them one after another. FILE holds
+    /// `{"transactions": [...]}`, each `{"deploy": PATH, ...}` or
+    /// `{"call": ADDR, "method": NAME, ...}` with optional `sender`,
+    /// `input_hex` and `gas` (defaults: --sender and --gas); PATH is
+    /// relative to FILE's folder.
+    Block {
+        file: PathBuf,
+        #[command(flatten)]
+        tx: TxArgs,
+        /// Worker threads (default: one per core).
+        #[arg(long, conflicts_with = "sequential")]
+        threads: Option<usize>,
+        /// One after another, on one thread.
+        #[arg(long)]
+        sequential: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
     /// Call a method read-only: state is read, never written; a write,
     /// remove or event ends the call with status `limit`.
     Query(CallArgs),

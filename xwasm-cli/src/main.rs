@@ -6,6 +6,7 @@
 //! printed); 1 on any error, reported as one line on stderr.
 
 mod args;
+mod block;
 mod demo;
 mod input;
 mod maintain;
@@ -129,6 +130,13 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             Ok(exit_for(&outcome))
         }
         Command::Call(call) => call_command(call, false),
+        Command::Block { file, tx, threads, sequential, exec } => {
+            let block = block::read(&file, &tx)?;
+            let vm = chain_vm(&tx, &exec)?;
+            let chain = ChainContext { block_height: tx.block_height, block_time_ms: tx.block_time };
+            let threads = if sequential { 1 } else { threads.unwrap_or(0) };
+            block::run(&vm, &chain, &block, threads, tx.json)
+        }
         Command::Query(call) => call_command(call, true),
         Command::State { addr, state, json } => {
             let address = parse_address(&addr, "ADDR")?;

@@ -469,3 +469,48 @@ fn a_folder_busy_past_the_lock_timeout_is_a_one_line_error() {
     let get = json_of(&chain.run(&["query", &counter, "get", "--json"]));
     assert_eq!(get["return_hex"], hex::encode(1u64.to_le_bytes()), "the refused call changed nothing");
 }
+
+#[test]
+fn a_block_in_parallel_equals_the_block_run_sequentially() {
+    let chains = [Chain::new(), Chain::new()];
+    let deployed: Vec<(String, String)> = chains
+        .iter()
+        .map(|c| (c.deploy(TOKEN, &hex::encode(1_000u64.to_le_bytes())), c.deploy(COUNTER, "")))
+        .collect();
+    assert_eq!(deployed[0], deployed[1], "addresses are deterministic");
+    let (token, counter) = &deployed[0];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(COUNTER, dir.path().join("counter.wat")).unwrap();
+    let mut transactions = vec![serde_json::json!({"deploy": "counter.wat", "gas": 50_000_000})];
+    for i in 0..60u64 {
+        let to = format!("{:064x}", i % 3 + 7);
+        transactions.push(match i % 4 {
+            0 | 1 => serde_json::json!({"call": token, "method": "transfer", "input_hex": transfer_hex(&to, 10 + i)}),
+            2 => serde_json::json!({"call": counter, "method": "increment", "sender": to}),
+            _ => serde_json::json!({"call": token, "method": "transfer", "input_hex": transfer_hex(&to, 1), "gas": 3_000}),
+        });
+    }
+    let file = dir.path().join("block.json");
+    std::fs::write(&file, serde_json::json!({"transactions": transactions}).to_string()).unwrap();
+    let parallel = chains[0].run(&["block", file.to_str().unwrap(), "--threads", "4", "--json"]);
+    let sequential = chains[1].run(&["block", file.to_str().unwrap(), "--sequential", "--json"]);
+    assert_eq!(parallel.status.code(), Some(2), "some transfers run out of gas: {}", stderr(&parallel));
+    let (parallel, sequential) = (json_of(&parallel), json_of(&sequential));
+    assert_eq!((parallel["threads"].as_u64(), sequential["threads"].as_u64()), (Some(4), Some(1)));
+    assert_eq!(parallel["outcomes"], sequential["outcomes"]);
+    let outcomes = parallel["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 61);
+    assert_eq!(outcomes[4]["status"], "out_of_gas");
+    assert!(outcomes[0]["address"].is_string(), "the block's deployment");
+    assert_eq!(chains[0].storage(token), chains[1].storage(token));
+    assert_eq!(chains[0].storage(counter), chains[1].storage(counter));
+    let text =
+        String::from_utf8_lossy(&chains[0].run(&["block", file.to_str().unwrap()]).stdout).into_owned();
+    assert!(
+        text.contains("transactions  61") && text.contains("re-executions") && text.contains("failed:"),
+        "{text}"
+    );
+    // A block file that is not one is a one-line error.
+    std::fs::write(&file, r#"{"transactions": [{"call": "zz", "method": "get"}]}"#).unwrap();
+    assert_one_line_error(&chains[0].run(&["block", file.to_str().unwrap()]), "transaction 0: call");
+}
