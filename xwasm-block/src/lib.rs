@@ -92,7 +92,7 @@ pub fn execute<O: Send>(
     run: impl Fn(TxIndex, &Arc<TxView>) -> O + Sync,
 ) -> Block<O> {
     let memory = Arc::new(MvMemory::new(count));
-    let view = |index| Arc::new(TxView::new(index, memory.clone(), base.clone()));
+    let view = |index| Arc::new(TxView::new(index, memory.clone(), base.clone(), threads > 1));
     if threads <= 1 {
         // One worker: each transaction sees exactly the final writes of
         // those before it, so there is nothing to validate.

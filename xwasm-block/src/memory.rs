@@ -3,7 +3,7 @@
 
 use crate::{BaseState, Key, TxIndex, Value};
 use dashmap::DashMap;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -18,6 +18,37 @@ enum Cell {
     /// Written by an incarnation that was aborted: a later transaction
     /// reading it waits for the re-execution instead of reading stale data.
     Estimate,
+}
+
+/// One key's writes, by transaction index: a sorted vector, since a key
+/// is written by few transactions of a block (a `BTreeMap` node would cost
+/// half a kilobyte per key).
+#[derive(Debug, Default)]
+struct Versions(Vec<(TxIndex, Cell)>);
+
+impl Versions {
+    fn insert(&mut self, index: TxIndex, cell: Cell) {
+        match self.0.binary_search_by_key(&index, |(i, _)| *i) {
+            Ok(at) => self.0[at].1 = cell,
+            Err(at) => self.0.insert(at, (index, cell)),
+        }
+    }
+
+    fn remove(&mut self, index: TxIndex) {
+        if let Ok(at) = self.0.binary_search_by_key(&index, |(i, _)| *i) {
+            self.0.remove(at);
+        }
+    }
+
+    /// The write of the highest index below `reader`.
+    fn below(&self, reader: TxIndex) -> Option<&(TxIndex, Cell)> {
+        let end = self.0.partition_point(|(i, _)| *i < reader);
+        end.checked_sub(1).map(|at| &self.0[at])
+    }
+
+    fn last(&self) -> Option<&(TxIndex, Cell)> {
+        self.0.last()
+    }
 }
 
 /// Where a read's value came from.
@@ -41,9 +72,7 @@ pub(crate) struct ReadSet {
 /// The block's writes, by key and transaction index.
 #[derive(Default)]
 pub(crate) struct MvMemory {
-    cells: DashMap<Key, BTreeMap<TxIndex, Cell>>,
-    /// Every key written in the block, ordered (for prefix scans).
-    keys: RwLock<BTreeSet<Key>>,
+    cells: DashMap<Key, Versions>,
     /// The keys each transaction's latest incarnation wrote.
     last_written: Vec<Mutex<Vec<Key>>>,
 }
@@ -65,25 +94,24 @@ impl MvMemory {
     /// The latest write to `key` by a transaction before `reader`.
     fn read(&self, key: &[u8], reader: TxIndex) -> Result<Found, Dependency> {
         let Some(cells) = self.cells.get(key) else { return Ok(None) };
-        match cells.range(..reader).next_back() {
+        match cells.below(reader) {
             None => Ok(None),
-            Some((&writer, Cell::Estimate)) => Err(Dependency(writer)),
-            Some((&writer, Cell::Write(incarnation, value))) => {
-                Ok(Some(((writer, *incarnation), value.clone())))
+            Some((writer, Cell::Estimate)) => Err(Dependency(*writer)),
+            Some((writer, Cell::Write(incarnation, value))) => {
+                Ok(Some(((*writer, *incarnation), value.clone())))
             }
         }
     }
 
     /// The origin of every block-written key under `prefix`, as `reader`
     /// sees them.
+    ///
+    /// It walks every key the block wrote: scans are rare (the native ABI
+    /// has none) and keeping an ordered index would cost every write.
     fn scan(&self, prefix: &[u8], reader: TxIndex) -> Result<Vec<(Key, Found)>, Dependency> {
-        let keys: Vec<Key> = self
-            .keys
-            .read()
-            .range(prefix.to_vec()..)
-            .take_while(|k| k.starts_with(prefix))
-            .cloned()
-            .collect();
+        let mut keys: Vec<Key> =
+            self.cells.iter().map(|entry| entry.key().clone()).filter(|k| k.starts_with(prefix)).collect();
+        keys.sort_unstable();
         keys.into_iter().map(|key| Ok((key.clone(), self.read(&key, reader)?))).collect()
     }
 
@@ -97,17 +125,14 @@ impl MvMemory {
         let mut new_location = false;
         for key in previous.iter().filter(|k| !writes.contains_key(*k)) {
             if let Some(mut cells) = self.cells.get_mut(key) {
-                cells.remove(&index);
+                cells.remove(index);
             }
         }
         for (key, value) in writes {
             if !previous.contains(&key) {
                 new_location = true;
             }
-            let mut cells = self.cells.entry(key.clone()).or_insert_with(|| {
-                self.keys.write().insert(key.clone());
-                BTreeMap::new()
-            });
+            let mut cells = self.cells.entry(key.clone()).or_default();
             cells.insert(index, Cell::Write(incarnation, value));
             drop(cells);
             last.push(key);
@@ -149,7 +174,7 @@ impl MvMemory {
     pub(crate) fn writes(&self) -> BTreeMap<Key, Option<Value>> {
         self.cells
             .iter()
-            .filter_map(|entry| match entry.value().iter().next_back() {
+            .filter_map(|entry| match entry.value().last() {
                 Some((_, Cell::Write(_, value))) => Some((entry.key().clone(), value.clone())),
                 _ => None,
             })
@@ -186,17 +211,20 @@ pub struct TxView {
     pub(crate) index: TxIndex,
     memory: Arc<MvMemory>,
     base: Arc<dyn BaseState>,
+    /// Whether reads are recorded (not on one thread: nothing to validate).
+    track: bool,
     pub(crate) reads: Mutex<ReadSet>,
     pub(crate) writes: Mutex<BTreeMap<Key, Option<Value>>>,
     pub(crate) blocked: Mutex<Option<TxIndex>>,
 }
 
 impl TxView {
-    pub(crate) fn new(index: TxIndex, memory: Arc<MvMemory>, base: Arc<dyn BaseState>) -> Self {
+    pub(crate) fn new(index: TxIndex, memory: Arc<MvMemory>, base: Arc<dyn BaseState>, track: bool) -> Self {
         Self {
             index,
             memory,
             base,
+            track,
             reads: Mutex::default(),
             writes: Mutex::default(),
             blocked: Mutex::default(),
@@ -213,15 +241,21 @@ impl TxView {
         ViewError::Dependency
     }
 
+    fn record_read(&self, key: &[u8], origin: Origin) {
+        if self.track {
+            self.reads.lock().points.push((key.to_vec(), origin));
+        }
+    }
+
     /// The value of `key` before this transaction.
     pub fn get(&self, key: &[u8]) -> Result<Option<Value>, ViewError> {
         match self.memory.read(key, self.index).map_err(|d| self.blocked_on(d))? {
             Some((version, value)) => {
-                self.reads.lock().points.push((key.to_vec(), Origin::Version(version)));
+                self.record_read(key, Origin::Version(version));
                 Ok(value)
             }
             None => {
-                self.reads.lock().points.push((key.to_vec(), Origin::Storage));
+                self.record_read(key, Origin::Storage);
                 self.base.get(key).map_err(ViewError::Base)
             }
         }
@@ -243,7 +277,9 @@ impl TxView {
                 };
             }
         }
-        self.reads.lock().ranges.push((prefix.to_vec(), seen));
+        if self.track {
+            self.reads.lock().ranges.push((prefix.to_vec(), seen));
+        }
         Ok(entries.into_iter().collect())
     }
 
