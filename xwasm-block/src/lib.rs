@@ -77,6 +77,12 @@ pub struct Block<O> {
     pub re_executions: usize,
 }
 
+/// The block's final writes, moved out once every view is gone (copied if
+/// `run` kept one).
+fn into_writes(memory: Arc<MvMemory>) -> BTreeMap<Key, Option<Value>> {
+    Arc::try_unwrap(memory).map_or_else(|shared| shared.writes(), MvMemory::into_writes)
+}
+
 /// Runs transactions `0..count` with `threads` workers (at least one).
 /// `run(i, view)` executes transaction `i` against `view`: it reads
 /// through [`TxView::get`] and [`TxView::scan_prefix`] and hands its writes
@@ -100,11 +106,11 @@ pub fn execute<O: Send>(
             .map(|index| {
                 let view = view(index);
                 let output = run(index, &view);
-                memory.record((index, 0), std::mem::take(&mut *view.writes.lock()));
+                memory.record_only(index, std::mem::take(&mut *view.writes.lock()));
                 output
             })
             .collect();
-        return Block { outputs, writes: memory.writes(), re_executions: 0 };
+        return Block { outputs, writes: into_writes(memory), re_executions: 0 };
     }
     let scheduler = Scheduler::new(count);
     let outputs: Vec<Mutex<Option<O>>> = (0..count).map(|_| Mutex::new(None)).collect();
@@ -158,5 +164,9 @@ pub fn execute<O: Send>(
         .into_iter()
         .map(|output| output.into_inner().expect("every transaction of a finished block has run"))
         .collect();
-    Block { outputs, writes: memory.writes(), re_executions: executions.into_inner().saturating_sub(count) }
+    Block {
+        outputs,
+        writes: into_writes(memory),
+        re_executions: executions.into_inner().saturating_sub(count),
+    }
 }

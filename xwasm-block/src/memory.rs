@@ -45,10 +45,6 @@ impl Versions {
         let end = self.0.partition_point(|(i, _)| *i < reader);
         end.checked_sub(1).map(|at| &self.0[at])
     }
-
-    fn last(&self) -> Option<&(TxIndex, Cell)> {
-        self.0.last()
-    }
 }
 
 /// Where a read's value came from.
@@ -70,9 +66,9 @@ pub(crate) struct ReadSet {
 }
 
 /// The block's writes, by key and transaction index.
-#[derive(Default)]
 pub(crate) struct MvMemory {
-    cells: DashMap<Key, Versions>,
+    /// Seeded fast hashing: keys are looked up on every read.
+    cells: DashMap<Key, Versions, foldhash::fast::RandomState>,
     /// The keys each transaction's latest incarnation wrote.
     last_written: Vec<Mutex<Vec<Key>>>,
 }
@@ -88,7 +84,19 @@ pub(crate) struct Dependency(pub TxIndex);
 
 impl MvMemory {
     pub(crate) fn new(transactions: usize) -> Self {
-        Self { last_written: (0..transactions).map(|_| Mutex::default()).collect(), ..Self::default() }
+        Self {
+            // Transactions usually write a few keys each.
+            cells: DashMap::with_capacity_and_hasher(transactions * 2, Default::default()),
+            last_written: (0..transactions).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    /// Records the writes of a transaction's only incarnation, on one
+    /// thread (nothing to remember for re-executions).
+    pub(crate) fn record_only(&self, index: TxIndex, writes: BTreeMap<Key, Option<Value>>) {
+        for (key, value) in writes {
+            self.cells.entry(key).or_default().insert(index, Cell::Write(0, value));
+        }
     }
 
     /// The latest write to `key` by a transaction before `reader`.
@@ -170,12 +178,24 @@ impl MvMemory {
             })
     }
 
-    /// Every key's final value: the last transaction's write to it.
+    /// Every key's final value: the last transaction's write to it (for a
+    /// store still shared).
     pub(crate) fn writes(&self) -> BTreeMap<Key, Option<Value>> {
         self.cells
             .iter()
-            .filter_map(|entry| match entry.value().last() {
+            .filter_map(|entry| match entry.value().0.last() {
                 Some((_, Cell::Write(_, value))) => Some((entry.key().clone(), value.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every key's final value: the last transaction's write to it.
+    pub(crate) fn into_writes(self) -> BTreeMap<Key, Option<Value>> {
+        self.cells
+            .into_iter()
+            .filter_map(|(key, mut versions)| match versions.0.pop() {
+                Some((_, Cell::Write(_, value))) => Some((key, value)),
                 _ => None,
             })
             .collect()
