@@ -86,7 +86,10 @@ impl Vm {
     /// atomic apply at the end.
     ///
     /// A transaction that conflicts with an earlier one runs again; the
-    /// monitor and the audit log see every execution.
+    /// monitor and the audit log see every execution. The block reads the
+    /// committed state as it was when the block started: nothing else may
+    /// commit to this VM's backend while a block runs (as on a chain, where
+    /// blocks are executed one at a time).
     pub fn execute_block(
         &self,
         chain: &ChainContext,
