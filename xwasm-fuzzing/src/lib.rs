@@ -14,6 +14,8 @@
 //!    gives the same outcome, return bytes and gas.
 //! 4. [`check_artifact_mutation`]: a mutated artifact is always refused by
 //!    the verified disk tier, never deserialized.
+//! 5. [`check_rewrite_against_wasmi`]: xwasm's results on the rewritten
+//!    module equal wasmi's on the original (values, trap kinds).
 //!
 //! # Example
 //!
@@ -22,6 +24,9 @@
 //! ```
 
 pub mod bombs;
+mod interpreter;
+
+pub use interpreter::{Compared, check_rewrite_against_wasmi, interpreter_module};
 
 use arbitrary::{Arbitrary, Unstructured};
 use std::sync::OnceLock;
