@@ -180,6 +180,12 @@ impl Execution {
         self.store.data()
     }
 
+    /// A copy of the instance's exported memory as the call left it (for
+    /// differential tests), if it has one.
+    pub fn memory_bytes(&self) -> Option<Vec<u8>> {
+        Some(self.context().memory?.data(&self.store).to_vec())
+    }
+
     /// The outcome and the context the call ran with; the instance is
     /// released.
     pub fn into_parts(self) -> (Outcome, WasmContext) {
@@ -378,7 +384,14 @@ impl Executor {
                 .memory
                 .and_then(|export| instance.get_module_export(&mut *store, &export))
                 .and_then(wasmtime::Extern::into_memory),
-            _ => instance.get_memory(&mut *store, "memory"),
+            Entry::Method(_) => instance.get_memory(&mut *store, "memory"),
+            // A plain function (`Vm::run_function`): the module's memory
+            // under whatever name it exports it (there is at most one).
+            Entry::Function { .. } => instance.get_memory(&mut *store, "memory").or_else(|| {
+                let exported: Vec<wasmtime::Extern> =
+                    instance.exports(&mut *store).map(|e| e.into_extern()).collect();
+                exported.into_iter().find_map(wasmtime::Extern::into_memory)
+            }),
         };
         store.data_mut().memory = memory;
         let gas = match entry {

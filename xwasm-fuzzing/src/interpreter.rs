@@ -134,7 +134,7 @@ fn bits_of_xwasm(value: &Val) -> u64 {
 
 /// `function` of `module`, with zeros for arguments, in a fresh wasmi
 /// instance.
-fn in_wasmi(module: &wasmi::Module, function: &str, ty: &wasmi::FuncType) -> End {
+fn in_wasmi(module: &wasmi::Module, function: &str, ty: &wasmi::FuncType) -> (End, Option<Vec<u8>>) {
     let mut store = wasmi::Store::new(engine(), ());
     store.set_fuel(FUEL).expect("fuel is on");
     let ended = |error: wasmi::Error| match error.as_trap_code() {
@@ -145,15 +145,17 @@ fn in_wasmi(module: &wasmi::Module, function: &str, ty: &wasmi::FuncType) -> End
     };
     let instance = match wasmi::Linker::<()>::new(engine()).instantiate_and_start(&mut store, module) {
         Ok(instance) => instance,
-        Err(error) => return ended(error),
+        Err(error) => return (ended(error), None),
     };
     let func = instance.get_func(&store, function).expect("an exported function");
     let params: Vec<wasmi::Val> = ty.params().iter().map(|t| wasmi::Val::default_for_ty(*t)).collect();
     let mut results: Vec<wasmi::Val> = ty.results().iter().map(|t| wasmi::Val::default_for_ty(*t)).collect();
-    match func.call(&mut store, &params, &mut results) {
+    let end = match func.call(&mut store, &params, &mut results) {
         Ok(()) => End::Returned(results.iter().map(bits_of_wasmi).collect()),
         Err(error) => ended(error),
-    }
+    };
+    let memory = instance.exports(&store).find_map(|e| e.into_memory()).map(|m| m.data(&store).to_vec());
+    (end, memory)
 }
 
 /// The same call in plain wasmtime, on the original module (fuel stops
@@ -194,16 +196,18 @@ fn zero_params(ty: &wasmi::FuncType) -> Option<Vec<Val>> {
 }
 
 /// The same call in xwasm (the rewritten module, compiled by Cranelift).
-fn in_xwasm(wasm: &[u8], function: &str, params: &[Val]) -> End {
-    let run = vm().run_function(wasm, function, params, GAS).expect("a module the policy accepted runs");
-    match run.outcome.status {
+fn in_xwasm(wasm: &[u8], function: &str, params: &[Val]) -> (End, Option<Vec<u8>>) {
+    let (run, memory) =
+        vm().run_function_observed(wasm, function, params, GAS).expect("a module the policy accepted runs");
+    let end = match run.outcome.status {
         Status::Ok => End::Returned(run.results.iter().map(bits_of_xwasm).collect()),
         Status::OutOfGas => End::Stopped,
         _ => match trap_kind(run.outcome.error.as_deref().unwrap_or_default()) {
             "stack" => End::TooDeep,
             kind => End::Trapped(kind),
         },
-    }
+    };
+    (end, memory)
 }
 
 /// What [`check_rewrite_against_wasmi`] compared.
@@ -211,6 +215,8 @@ fn in_xwasm(wasm: &[u8], function: &str, params: &[Val]) -> End {
 pub struct Compared {
     /// Calls whose ends were compared (neither stopped for gas or stack).
     pub calls: usize,
+    /// Of those, calls whose final memories were compared too.
+    pub memories: usize,
     /// Of those, calls where wasmi disagreed with both xwasm and plain
     /// wasmtime on the original module (the interpreter's disagreement).
     pub interpreter_disagreements: usize,
@@ -218,9 +224,10 @@ pub struct Compared {
 
 /// Oracle 5: every exported function of an interpreter-friendly wasm-smith
 /// module returns the same values (bit for bit) or traps the same way in
-/// xwasm as in wasmi on the original module (or, where wasmi disagrees, as
-/// in plain wasmtime on the original module). A call xwasm stops for gas
-/// must also have been stopped by the others.
+/// xwasm as in wasmi on the original module, leaving the same memory (or,
+/// where wasmi disagrees, ends as in plain wasmtime on the original
+/// module). A call xwasm stops for gas must also have been stopped by the
+/// others.
 ///
 /// It runs on a thread with a large stack: wasmi 2.0.0's translator
 /// recurses with the nesting of blocks and overflowed a 2 MiB test thread
@@ -247,12 +254,17 @@ fn compare(data: &[u8]) -> Compared {
         module.exports().filter_map(|e| Some((e.name().to_owned(), e.ty().func()?.clone()))).collect();
     for (name, ty) in functions {
         let Some(params) = zero_params(&ty) else { continue };
-        let ours = in_xwasm(&wasm, &name, &params);
-        let theirs = in_wasmi(&module, &name, &ty);
+        let (ours, our_memory) = in_xwasm(&wasm, &name, &params);
+        let (theirs, their_memory) = in_wasmi(&module, &name, &ty);
         match (&ours, &theirs) {
             (_, End::Stopped | End::TooDeep) | (End::TooDeep, _) => {}
             (End::Stopped, _) => panic!("xwasm ran out of gas in `{name}`, wasmi ended it: {theirs:?}"),
-            _ if ours == theirs => compared.calls += 1,
+            _ if ours == theirs => {
+                // The memory as the call left it, trapped or not.
+                assert!(our_memory == their_memory, "`{name}`: the final memory differs ({ours:?})");
+                compared.calls += 1;
+                compared.memories += our_memory.is_some() as usize;
+            }
             _ => {
                 let plain = in_plain_wasmtime(&wasm, &name, &params);
                 assert_eq!(

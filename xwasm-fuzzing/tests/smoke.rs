@@ -71,15 +71,19 @@ fn artifact_mutation() {
 
 #[test]
 fn rewrite_against_wasmi() {
-    let (mut modules, mut compared, mut disagreements) = (0, 0, 0);
+    let (mut modules, mut compared, mut memories, mut disagreements) = (0, 0, 0, 0);
     for input in inputs(5, 150, 2048) {
         modules += xwasm_fuzzing::interpreter_module(&input).is_some() as usize;
         let run = xwasm_fuzzing::check_rewrite_against_wasmi(&input);
         compared += run.calls;
+        memories += run.memories;
         disagreements += run.interpreter_disagreements;
     }
-    eprintln!("{modules} modules, {compared} calls compared, wasmi alone disagreed on {disagreements}");
+    eprintln!(
+        "{modules} modules, {compared} calls compared ({memories} with memory), wasmi alone disagreed on {disagreements}"
+    );
     assert!(modules >= 100 && compared >= 100, "only {compared} calls of {modules} modules compared");
+    assert!(memories >= compared / 4, "only {memories} final memories compared");
 }
 
 /// A longer run of oracle 5: `XWASM_INPUTS=5000 cargo test -p xwasm-fuzzing
@@ -88,11 +92,14 @@ fn rewrite_against_wasmi() {
 #[ignore]
 fn rewrite_against_wasmi_long() {
     let count = std::env::var("XWASM_INPUTS").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000);
-    let (mut compared, mut disagreements) = (0, 0);
+    let (mut compared, mut memories, mut disagreements) = (0, 0, 0);
     for input in inputs(6, count, 4096) {
         let run = xwasm_fuzzing::check_rewrite_against_wasmi(&input);
         compared += run.calls;
+        memories += run.memories;
         disagreements += run.interpreter_disagreements;
     }
-    eprintln!("{count} inputs, {compared} calls compared, wasmi alone disagreed on {disagreements}");
+    eprintln!(
+        "{count} inputs, {compared} calls compared ({memories} with memory), wasmi alone disagreed on {disagreements}"
+    );
 }

@@ -435,6 +435,22 @@ impl Vm {
         self.run_loaded(&code, function, params, gas_limit)
     }
 
+    /// [`Vm::run_function`], also returning the instance's memory as the
+    /// call left it (a copy): for differential tests against other engines.
+    pub fn run_function_observed(
+        &self,
+        wasm: &[u8],
+        function: &str,
+        params: &[Val],
+        gas_limit: u64,
+    ) -> Result<(FunctionRun, Option<Vec<u8>>), VmError> {
+        let code_hash = xwasm_security::code_hash(wasm);
+        let (code, _) = self.load_code(code_hash, || Ok(Arc::from(wasm)))?;
+        let execution = self.execute_function(&code, function, params, gas_limit)?;
+        let memory = execution.memory_bytes();
+        Ok((FunctionRun { outcome: execution.outcome, results: execution.results }, memory))
+    }
+
     pub(crate) fn run_loaded(
         &self,
         code: &LoadedCode,
@@ -442,6 +458,18 @@ impl Vm {
         params: &[Val],
         gas_limit: u64,
     ) -> Result<FunctionRun, VmError> {
+        let execution = self.execute_function(code, function, params, gas_limit)?;
+        Ok(FunctionRun { outcome: execution.outcome, results: execution.results })
+    }
+
+    /// Runs `function` of `code` against an empty state that is thrown away.
+    fn execute_function(
+        &self,
+        code: &LoadedCode,
+        function: &str,
+        params: &[Val],
+        gas_limit: u64,
+    ) -> Result<Execution, VmError> {
         let journal = Journal::new(Arc::new(MemoryBackend::new()));
         let tx = Transaction::new(Address::default(), gas_limit, Vec::new());
         let frame = self.transaction_frame(
@@ -454,8 +482,7 @@ impl Vm {
             false,
             None,
         );
-        let execution = self.execute(frame, Entry::Function { name: function, params }, gas_limit, false)?;
-        Ok(FunctionRun { outcome: execution.outcome, results: execution.results })
+        self.execute(frame, Entry::Function { name: function, params }, gas_limit, false)
     }
 
     /// The signature of an exported function of `wasm`, checked and
