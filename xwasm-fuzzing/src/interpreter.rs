@@ -64,19 +64,9 @@ pub fn interpreter_module(data: &[u8]) -> Option<Vec<u8>> {
     config.max_tables = 1;
     config.max_table_elements = 100;
     config.table_max_size_required = true;
-    config.memory64_enabled = false;
-    config.threads_enabled = false;
-    config.shared_everything_threads_enabled = false;
+    crate::within_the_policy(&mut config);
     config.simd_enabled = false;
-    config.relaxed_simd_enabled = false;
-    config.gc_enabled = false;
-    config.exceptions_enabled = false;
-    config.tail_call_enabled = false;
-    config.custom_page_sizes_enabled = false;
-    config.wide_arithmetic_enabled = false;
     config.reference_types_enabled = false;
-    config.canonicalize_nans = true;
-    config.allow_start_export = false;
     wasm_smith::Module::new(config, &mut u).ok().map(|m| m.to_bytes())
 }
 

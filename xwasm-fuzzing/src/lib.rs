@@ -85,6 +85,24 @@ fn winch() -> &'static Vm {
     VM.get_or_init(|| vm(Strategy::Winch))
 }
 
+/// Turns off what the `xwasm` policy and the engine refuse or do not run
+/// deterministically (threads, memory64, relaxed SIMD, GC, exceptions,
+/// tail calls, custom page sizes, wide arithmetic), canonicalizes NaNs
+/// and forbids a start export.
+pub fn within_the_policy(config: &mut wasm_smith::Config) {
+    config.memory64_enabled = false;
+    config.threads_enabled = false;
+    config.shared_everything_threads_enabled = false;
+    config.relaxed_simd_enabled = false;
+    config.gc_enabled = false;
+    config.exceptions_enabled = false;
+    config.tail_call_enabled = false;
+    config.custom_page_sizes_enabled = false;
+    config.wide_arithmetic_enabled = false;
+    config.canonicalize_nans = true;
+    config.allow_start_export = false;
+}
+
 /// A wasm-smith module shaped as an xwasm contract, from `data`.
 pub fn abi_module(data: &[u8]) -> Option<Vec<u8>> {
     static IMPORTS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
@@ -101,18 +119,8 @@ pub fn abi_module(data: &[u8]) -> Option<Vec<u8>> {
     config.max_table_elements = 1_000;
     config.max_memory32_bytes = 16 * 65_536;
     config.max_data_segments = 16;
-    config.memory64_enabled = false;
-    config.threads_enabled = false;
-    config.shared_everything_threads_enabled = false;
-    config.relaxed_simd_enabled = false;
-    config.gc_enabled = false;
-    config.exceptions_enabled = false;
-    config.tail_call_enabled = false;
-    config.custom_page_sizes_enabled = false;
-    config.wide_arithmetic_enabled = false;
+    within_the_policy(&mut config);
     config.reference_types_enabled = false;
-    config.canonicalize_nans = true;
-    config.allow_start_export = false;
     wasm_smith::Module::new(config, &mut u).ok().map(|m| m.to_bytes())
 }
 

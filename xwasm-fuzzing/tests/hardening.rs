@@ -215,17 +215,7 @@ fn module_near_the_limits(data: &[u8]) -> Option<Vec<u8>> {
     config.max_data_segments = 64;
     config.max_nesting_depth = 64;
     config.max_instructions = 2_000;
-    config.memory64_enabled = false;
-    config.threads_enabled = false;
-    config.shared_everything_threads_enabled = false;
-    config.relaxed_simd_enabled = false;
-    config.gc_enabled = false;
-    config.exceptions_enabled = false;
-    config.tail_call_enabled = false;
-    config.custom_page_sizes_enabled = false;
-    config.wide_arithmetic_enabled = false;
-    config.allow_start_export = false;
-    config.canonicalize_nans = true;
+    xwasm_fuzzing::within_the_policy(&mut config);
     wasm_smith::Module::new(config, &mut u).ok().map(|m| m.to_bytes())
 }
 
