@@ -123,6 +123,7 @@ impl Vm {
         if code_gas > tx.gas_limit {
             return unpaid(trace, format!("{} bytes of code", wasm.len()), code_gas);
         }
+        let mut checked = None;
         if !code_stored {
             // New code also pays for its functions and locals, counted by
             // validating it (linear work, paid for by its bytes) before
@@ -139,9 +140,11 @@ impl Vm {
                 );
                 return unpaid(trace, what, code_gas);
             }
+            checked = Some(info);
         }
         let init_gas = tx.gas_limit - code_gas;
-        let (code, source) = self.load_code(code_hash, || Ok(Arc::from(wasm))).map_err(refused)?;
+        let (code, source) =
+            self.load_checked_code(code_hash, || Ok(Arc::from(wasm)), checked).map_err(refused)?;
         trace.loaded(source, &code);
         if !span.is_disabled() {
             span.record("tier", source.as_str());

@@ -101,6 +101,18 @@ impl Vm {
         code_hash: CodeHash,
         wasm: impl FnOnce() -> Result<Arc<[u8]>, VmError>,
     ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
+        self.load_checked_code(code_hash, wasm, None)
+    }
+
+    /// [`Vm::load_code`] for bytes the policy already described as `info`
+    /// (a deployment checks new code to price it): a miss does not check
+    /// them again.
+    pub(crate) fn load_checked_code(
+        &self,
+        code_hash: CodeHash,
+        wasm: impl FnOnce() -> Result<Arc<[u8]>, VmError>,
+        info: Option<ModuleInfo>,
+    ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
         let mut source = CodeSource::Memory;
         let code = self.inner.code.get_or_try_insert_with(&code_hash, || {
             // A miss: only now is the clock read.
@@ -112,7 +124,7 @@ impl Vm {
                 ms = tracing::field::Empty,
             );
             let _entered = span.enter();
-            let (loaded, origin) = self.load_missing(code_hash, wasm()?)?;
+            let (loaded, origin) = self.load_missing(code_hash, wasm()?, info)?;
             source = match origin {
                 Origin::Disk => CodeSource::Disk(started.elapsed()),
                 Origin::Compiled => CodeSource::Compiled(started.elapsed()),
@@ -123,14 +135,19 @@ impl Vm {
         Ok((code, source))
     }
 
-    /// Checks, rewrites and compiles `wasm` (or finds its artifact on
-    /// disk), and links it.
+    /// Checks (unless `checked` is the policy's description already),
+    /// rewrites and compiles `wasm` (or finds its artifact on disk), and
+    /// links it.
     fn load_missing(
         &self,
         code_hash: CodeHash,
         wasm: Arc<[u8]>,
+        checked: Option<ModuleInfo>,
     ) -> Result<((Arc<LoadedCode>, usize), Origin), VmError> {
-        let info = Arc::new(self.inner.policy.check(&wasm)?);
+        let info = Arc::new(match checked {
+            Some(info) => info,
+            None => self.inner.policy.check(&wasm)?,
+        });
         let wasm = self.inner.policy.preprocess(&wasm)?;
         // Tiered: a new contract (no optimized artifact on disk) runs
         // first on the baseline compiler while the optimizing one works

@@ -126,15 +126,17 @@ fn paired_ns(samples: usize, batch: usize, mut a: impl FnMut(), mut b: impl FnMu
             }
         })
         .collect();
-    let median = |mut values: Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
     let ratio = median(rounds.iter().map(|(ta, tb)| ta / tb).collect());
     rounds.sort_by(|x, y| x.0.total_cmp(&y.0));
     let ta = rounds[rounds.len() / 2].0;
     let tb = median(rounds.iter().map(|r| r.1).collect());
     (ta, tb, ratio)
+}
+
+/// The median of `values` (the upper one of an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn human_ns(ns: f64) -> String {
@@ -695,10 +697,6 @@ fn block_timing(count: u64, accounts: u64, threads: usize, samples: usize) -> (f
             }
         }
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     (median(parallel), median(sequential), re_executions)
 }
 
@@ -719,10 +717,6 @@ fn block_vs_calls(count: u64, samples: usize) -> (f64, f64) {
         }
         plain.push(started.elapsed().as_nanos() as f64);
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     (median(executor), median(plain))
 }
 
