@@ -2,9 +2,20 @@
 //! and the checks cosmwasm-vm 3.0.10 applies when one is uploaded
 //! ([`check_wasm`]), with its limits and its messages word for word.
 //!
-//! This is the profile's first layer. Its host functions (the `env`
-//! imports), the Region calling convention and the entry points are not
-//! built yet; the facade does not wire the profile yet.
+//! The layers of the profile, each usable alone:
+//! - [`check_wasm`] and [`detect`]: the upload checks;
+//! - [`imports`]: every `env` import of cosmwasm-vm 3.0, as host functions
+//!   for xwasm's linker, over the Region convention;
+//! - [`EntryCall`]: the calling convention of entry points, an
+//!   [`xwasm_exec::Driver`];
+//! - [`CallState`]: what the imports keep per call (iterators, the address
+//!   API, the querier, the gas used externally, the contract's result);
+//! - [`AddressApi`] and [`Querier`]: the chain services, with defaults
+//!   that behave as cosmwasm-vm's testing `MockApi` and `MockQuerier`;
+//! - [`bank`]: the balances the default querier answers from.
+//!
+//! It knows nothing of the facade, which wires it into the pipeline (its
+//! policy, rewrite, caches, journal and monitor are the native profile's).
 //!
 //! # Example
 //!
@@ -20,9 +31,32 @@
 //! assert!(info.required_capabilities.contains("iterator"));
 //! ```
 
+mod api;
+pub mod bank;
+mod call;
 mod check;
+mod imports;
+mod querier;
+mod region;
+mod rng;
+mod state;
 
+pub use api::{AddressApi, ApiError, ApiResult, Bech32Api};
+pub use call::{BlockEnv, EntryCall, EntryPoint, MAX_RESULT_BYTES, env_json, info_json, migrate_info_json, migrate_version};
 pub use check::{CheckError, ContractInfo, WasmLimits, check_wasm, detect};
+pub use imports::{NAMESPACE, imports};
+pub use querier::{DefaultQuerier, Querier, QueryAnswer, QueryContext, SmartQuerier};
+pub use region::{decode_sections, encode_sections};
+pub use state::{CallState, CosmwasmConfig, GasConfig};
+
+/// The contract's error string, if `result` is a `ContractResult` error
+/// (`{"error": "..."}`).
+pub fn contract_error(result: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<cosmwasm_std::ContractResult<serde_json::Value>>(result) {
+        Ok(cosmwasm_std::ContractResult::Err(message)) => Some(message),
+        _ => None,
+    }
+}
 
 use std::collections::BTreeSet;
 

@@ -119,6 +119,18 @@ pub enum Entry<'a> {
     Resolved(&'a str, &'a ResolvedMethod),
     /// Any exported function, with arguments (for `xwasm run`).
     Function { name: &'a str, params: &'a [Val] },
+    /// A profile's own calling convention: `driver` calls into the fresh
+    /// instance as it needs (the `cosmwasm` profile writes the arguments
+    /// through the contract's `allocate` first), metered like any call.
+    Driven { name: &'a str, driver: &'a dyn Driver },
+}
+
+/// Runs an entry point of a profile with its own calling convention
+/// ([`Entry::Driven`]). What it leaves in the context's `return_data`
+/// is the call's return data; an error is classified like any trap (a
+/// `Halt` set in the context names the status).
+pub trait Driver: Sync {
+    fn drive(&self, store: &mut Store<WasmContext>, instance: &wasmtime::Instance) -> wasmtime::Result<()>;
 }
 
 /// A method's export and the module's memory export, found once per
@@ -158,7 +170,10 @@ impl std::fmt::Debug for Entry<'_> {
 impl Entry<'_> {
     pub fn name(&self) -> &str {
         match self {
-            Entry::Method(name) | Entry::Resolved(name, _) | Entry::Function { name, .. } => name,
+            Entry::Method(name)
+            | Entry::Resolved(name, _)
+            | Entry::Function { name, .. }
+            | Entry::Driven { name, .. } => name,
         }
     }
 }
@@ -384,7 +399,7 @@ impl Executor {
                 .memory
                 .and_then(|export| instance.get_module_export(&mut *store, &export))
                 .and_then(wasmtime::Extern::into_memory),
-            Entry::Method(_) => instance.get_memory(&mut *store, "memory"),
+            Entry::Method(_) | Entry::Driven { .. } => instance.get_memory(&mut *store, "memory"),
             // A plain function (`Vm::run_function`): the module's memory
             // under whatever name it exports it (there is at most one).
             Entry::Function { .. } => instance.get_memory(&mut *store, "memory").or_else(|| {
@@ -472,6 +487,7 @@ impl Executor {
                 results.resize(ty.results().len(), Val::I32(0));
                 func.call(&mut *store, params, results).map_err(Fault::Run)
             }
+            Entry::Driven { driver, .. } => driver.drive(store, instance).map_err(Fault::Run),
         }
     }
 }

@@ -17,6 +17,10 @@ pub enum Profile {
     /// Validation and limits only; any imports. For inspecting, compiling
     /// and precompiling foreign contracts.
     Permissive,
+    /// A CosmWasm 3.0 contract (xwasm-cosmwasm checks what cosmwasm-vm
+    /// checks at upload first): here the limits, and only the allowed
+    /// imports with their exact signatures.
+    Cosmwasm,
 }
 
 impl Profile {
@@ -24,6 +28,7 @@ impl Profile {
         match self {
             Profile::Xwasm => "xwasm",
             Profile::Permissive => "permissive",
+            Profile::Cosmwasm => "cosmwasm",
         }
     }
 }
@@ -34,7 +39,8 @@ impl std::str::FromStr for Profile {
         match s {
             "xwasm" => Ok(Profile::Xwasm),
             "permissive" => Ok(Profile::Permissive),
-            other => Err(format!("unknown policy `{other}` (expected xwasm or permissive)")),
+            "cosmwasm" => Ok(Profile::Cosmwasm),
+            other => Err(format!("unknown policy `{other}` (expected xwasm, permissive or cosmwasm)")),
         }
     }
 }
@@ -197,8 +203,10 @@ impl ModulePolicy {
             PolicyViolation::Invalid { message: e.message().to_owned(), offset: e.offset(), function: None }
         })?;
         self.check_limits(&info, &counts)?;
-        if self.profile == Profile::Xwasm {
-            self.check_abi_shape(&info)?;
+        match self.profile {
+            Profile::Xwasm => self.check_abi_shape(&info)?,
+            Profile::Cosmwasm => self.check_imports(&info)?,
+            Profile::Permissive => {}
         }
         Ok(info)
     }
@@ -266,7 +274,8 @@ impl ModulePolicy {
         Ok(())
     }
 
-    fn check_abi_shape(&self, info: &ModuleInfo) -> Result<(), PolicyViolation> {
+    /// Each import is an allowed host function with its exact signature.
+    fn check_imports(&self, info: &ModuleInfo) -> Result<(), PolicyViolation> {
         for import in &info.imports {
             let forbidden = |detail: String| PolicyViolation::ForbiddenImport {
                 module: import.module.clone(),
@@ -283,11 +292,16 @@ impl ModulePolicy {
                 .allowed_imports
                 .iter()
                 .find(|s| s.module == import.module && s.name == import.name)
-                .ok_or_else(|| forbidden("not a host function of the xwasm ABI".to_owned()))?;
+                .ok_or_else(|| forbidden(format!("not a host function of the {} profile", self.profile.name())))?;
             if &spec.signature != signature {
                 return Err(forbidden(format!("signature {signature}, expected {}", spec.signature)));
             }
         }
+        Ok(())
+    }
+
+    fn check_abi_shape(&self, info: &ModuleInfo) -> Result<(), PolicyViolation> {
+        self.check_imports(info)?;
         let memories: Vec<_> = info.exports.iter().filter(|e| e.ty.kind() == "memory").collect();
         match memories.as_slice() {
             [only] if only.name == "memory" => {}

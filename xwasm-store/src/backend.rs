@@ -13,6 +13,65 @@ pub type ChangeSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 /// Committed entries, in ascending key order.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// A range of keys inside one prefix (a contract's storage): `start`
+/// and `end` are whole keys, both within `prefix`'s keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRange {
+    pub prefix: Vec<u8>,
+    pub start: Bound<Vec<u8>>,
+    pub end: Bound<Vec<u8>>,
+}
+
+impl KeyRange {
+    /// Every key that starts with `prefix`.
+    pub fn prefix(prefix: Vec<u8>) -> Self {
+        Self { prefix, start: Bound::Unbounded, end: Bound::Unbounded }
+    }
+
+    /// Whether `key` lies in the range.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        key.starts_with(&self.prefix)
+            && (self.start.as_ref().map(Vec::as_slice), self.end.as_ref().map(Vec::as_slice)).contains(key)
+    }
+
+    /// The range as bounds on whole keys, the prefix folded in: a range
+    /// read with them never steps outside the prefix.
+    pub fn bounds(&self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        let start = match &self.start {
+            Bound::Unbounded => Bound::Included(self.prefix.clone()),
+            bound => bound.clone(),
+        };
+        let end = match &self.end {
+            Bound::Unbounded => prefix_end(&self.prefix).map_or(Bound::Unbounded, Bound::Excluded),
+            bound => bound.clone(),
+        };
+        (start, end)
+    }
+}
+
+/// Whether a range with these bounds can hold a key (a `BTreeMap` panics
+/// on a range whose start is past its end).
+pub(crate) fn bounds_ordered(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool {
+    match (start, end) {
+        (Bound::Included(s), Bound::Included(e)) => s <= e,
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e)) | (Bound::Excluded(s), Bound::Included(e)) => {
+            s < e
+        }
+        _ => true,
+    }
+}
+
+/// The smallest key greater than every key that starts with `prefix`
+/// (none when the prefix is all 0xff bytes).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let last = prefix.iter().rposition(|&b| b != 0xff)?;
+    let mut end = prefix[..=last].to_vec();
+    end[last] += 1;
+    Some(end)
+}
+
+use std::ops::{Bound, RangeBounds};
+
 /// Where committed state lives: a flat, ordered map from byte keys to byte
 /// values.
 ///
@@ -48,6 +107,15 @@ pub trait StateBackend: Send + Sync {
     /// A view of a block's uncommitted writes says no. Provided: true.
     fn is_committed(&self) -> bool {
         true
+    }
+
+    /// The first committed entry of `range` (the last when `descending`):
+    /// what a contract's storage iterator reads next. Provided, through
+    /// [`StateBackend::scan_prefix`] of the range's prefix; a backend with
+    /// ordered range reads should override it (one lookup per step).
+    fn first_in(&self, range: &KeyRange, descending: bool) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+        let entries = self.scan_prefix(&range.prefix)?.into_iter().filter(|(key, _)| range.contains(key));
+        Ok(if descending { entries.last() } else { entries.into_iter().next() })
     }
 }
 
@@ -104,5 +172,16 @@ impl StateBackend for MemoryBackend {
             .take_while(|(key, _)| key.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+
+    fn first_in(&self, range: &KeyRange, descending: bool) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+        let entries = self.entries.read();
+        let (start, end) = range.bounds();
+        if !bounds_ordered(&start, &end) {
+            return Ok(None);
+        }
+        let mut found = entries.range((start, end)).filter(|(key, _)| range.contains(key));
+        let entry = if descending { found.next_back() } else { found.next() };
+        Ok(entry.map(|(k, v)| (k.clone(), v.clone())))
     }
 }

@@ -195,6 +195,20 @@ pub struct WasmContext {
     pub gas: Option<wasmtime::Global>,
     /// Set when host calls are timed (the executor's call hook feeds it).
     pub host_timing: Option<HostTiming>,
+    /// The state of another profile's host functions for this call (the
+    /// `cosmwasm` profile keeps its environment and iterators here); the
+    /// native profile has none.
+    pub extension: Option<Extension>,
+}
+
+/// A profile's own per-call state in a [`WasmContext`]: the profile's
+/// crate puts it there and downcasts it back.
+pub struct Extension(pub Box<dyn std::any::Any + Send>);
+
+impl std::fmt::Debug for Extension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Extension")
+    }
 }
 
 /// The host call in progress, for timing host functions.
@@ -354,6 +368,7 @@ impl WasmContext {
             memory: None,
             gas: None,
             host_timing: None,
+            extension: None,
         }
     }
 

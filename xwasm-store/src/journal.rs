@@ -2,7 +2,8 @@
 //! checkpoints.
 
 use crate::StateError;
-use crate::backend::{ChangeSet, StateBackend};
+use crate::backend::{ChangeSet, KeyRange, StateBackend};
+use std::ops::Bound;
 use std::sync::Arc;
 
 /// A checkpoint taken with [`Journal::checkpoint`]: the journal's depth then.
@@ -113,6 +114,45 @@ impl Journal {
             let log = self.undo.pop().expect("loop condition");
             if let Some(parent) = self.undo.last_mut() {
                 parent.extend(log);
+            }
+        }
+    }
+
+    /// The first entry of `range` as this transaction sees it (the last
+    /// when `descending`): its own writes over the backend's entries, its
+    /// removals hiding them. Each step costs one backend lookup, plus one
+    /// per removal of this transaction it passes over.
+    pub fn first_in(
+        &self,
+        range: &KeyRange,
+        descending: bool,
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+        let mut range = range.clone();
+        loop {
+            let (start, end) = range.bounds();
+            let written = if crate::backend::bounds_ordered(&start, &end) {
+                let mut found = self.writes.range((start, end));
+                if descending { found.next_back() } else { found.next() }
+            } else {
+                None
+            };
+            let committed = self.backend.first_in(&range, descending)?;
+            let write_first = match (&written, &committed) {
+                (Some((written, _)), Some((committed, _))) => {
+                    if descending { *written >= committed } else { *written <= committed }
+                }
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if !write_first {
+                return Ok(committed);
+            }
+            let (key, value) = written.expect("write_first implies a write");
+            match value {
+                Some(value) => return Ok(Some((key.clone(), value.clone()))),
+                // Removed in this transaction: look past it.
+                None if descending => range.end = Bound::Excluded(key.clone()),
+                None => range.start = Bound::Excluded(key.clone()),
             }
         }
     }

@@ -38,9 +38,9 @@ pub mod keys;
 mod redb_backend;
 
 pub use address::{Address, AddressError, CodeHash};
-pub use backend::{ChangeSet, Entries, MemoryBackend, StateBackend};
+pub use backend::{ChangeSet, Entries, KeyRange, MemoryBackend, StateBackend};
 pub use context::{
-    CallFrame, CallLimits, ChainContext, ContractCaller, ContractRecord, Event, ExecutionState,
+    CallFrame, CallLimits, ChainContext, ContractCaller, ContractRecord, Event, ExecutionState, Extension,
     GAS_AT_INSTANTIATION, GAS_GLOBAL_EXPORT, Halt, HostCallStat, HostTiming, InterruptHandle, NestedCall,
     NestedOutcome, STACK_EXHAUSTED_MARK, STACK_GLOBAL_EXPORT, StopSignal, Transaction, WasmContext,
 };

@@ -121,4 +121,26 @@ impl StateBackend for RedbBackend {
         }
         Ok(entries)
     }
+
+    fn first_in(
+        &self,
+        range: &crate::KeyRange,
+        descending: bool,
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+        let err = db_error("scan", &self.path);
+        let txn = self.db.begin_read().map_err(|e| err(e.into()))?;
+        let table = txn.open_table(STATE).map_err(|e| err(e.into()))?;
+        let (start, end) = range.bounds();
+        if !crate::backend::bounds_ordered(&start, &end) {
+            return Ok(None);
+        }
+        fn bound(b: &std::ops::Bound<Vec<u8>>) -> std::ops::Bound<&[u8]> {
+            b.as_ref().map(Vec::as_slice)
+        }
+        let mut found = table.range::<&[u8]>((bound(&start), bound(&end))).map_err(|e| err(e.into()))?;
+        let item = if descending { found.next_back() } else { found.next() };
+        let Some(item) = item else { return Ok(None) };
+        let (key, value) = item.map_err(|e| err(e.into()))?;
+        Ok(range.contains(key.value()).then(|| (key.value().to_vec(), value.value().to_vec())))
+    }
 }

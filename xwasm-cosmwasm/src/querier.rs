@@ -1,0 +1,135 @@
+//! `query_chain`'s chain services: the [`Querier`] trait the embedder may
+//! implement, and [`DefaultQuerier`], which answers as cosmwasm-vm's
+//! testing `MockQuerier` does, with bank balances from state and `wasm`
+//! queries against the contracts of this VM.
+
+use crate::bank;
+use cosmwasm_std::Querier as _;
+use cosmwasm_std::{
+    BalanceResponse, BankQuery, Binary, Coin, ContractResult, Empty, QueryRequest, SupplyResponse, SystemError,
+    SystemResult, WasmQuery, to_json_binary, to_json_vec,
+};
+use xwasm_store::{Address, ChainContext, Journal, keys};
+
+/// What a query may see: the calling transaction's state (its own writes
+/// included) and the gas it has left.
+pub struct QueryContext<'a> {
+    pub journal: &'a Journal,
+    /// CosmWasm gas left to the calling contract.
+    pub gas_limit: u64,
+    pub chain: ChainContext,
+    /// Runs smart queries against contracts of this VM, if the VM offers it.
+    pub smart: Option<&'a dyn SmartQuerier>,
+    /// The calling contract's nesting depth.
+    pub depth: u32,
+}
+
+/// The JSON of a `SystemResult<ContractResult<Binary>>`, or a fault that
+/// traps the calling contract (out of gas, a failed backend); and the
+/// CosmWasm gas the query used (charged as used externally).
+pub type QueryAnswer = (Result<Vec<u8>, String>, u64);
+
+/// Answers a contract's `query_chain` requests.
+pub trait Querier: Send + Sync {
+    fn query(&self, request: &[u8], context: &mut QueryContext<'_>) -> QueryAnswer;
+}
+
+/// Runs a `wasm` smart query against a contract of this VM (read-only,
+/// nested); implemented by the layer that executes contracts.
+pub trait SmartQuerier: Send + Sync {
+    /// `None` when no contract of this profile lives at `contract`.
+    /// Otherwise the contract's answer and the CosmWasm gas it used.
+    fn smart(
+        &self,
+        contract: &Address,
+        msg: &[u8],
+        context: &QueryContext<'_>,
+    ) -> Option<(Result<ContractResult<Binary>, String>, u64)>;
+}
+
+/// cosmwasm-vm's testing querier (`MockQuerier`, wrapping cosmwasm-std's)
+/// over this VM: bank balances and supplies from state, `wasm` raw and
+/// smart queries against contracts deployed here, everything else as the
+/// mock answers it (staking and distribution empty, custom, stargate and
+/// gRPC unsupported, unparseable requests invalid), with its gas: 100,000
+/// plus 100 per byte of the JSON response.
+#[derive(Debug, Clone)]
+pub struct DefaultQuerier {
+    /// Addresses in queries: the bech32 prefix of this chain.
+    pub api: crate::api::Bech32Api,
+    pub flat_cost: u64,
+    pub per_response_byte: u64,
+}
+
+impl DefaultQuerier {
+    pub fn new(api: crate::api::Bech32Api, gas: &crate::GasConfig) -> Self {
+        Self { api, flat_cost: gas.query_flat, per_response_byte: gas.query_per_response_byte }
+    }
+
+    fn answer(&self, request: &[u8], context: &mut QueryContext<'_>) -> Result<SystemResult<ContractResult<Binary>>, String> {
+        let Ok(parsed) = cosmwasm_std::from_json::<QueryRequest<Empty>>(request) else {
+            return Ok(cosmwasm_std::testing::MockQuerier::<Empty>::new(&[]).raw_query(request));
+        };
+        let ok = |value: Result<Binary, cosmwasm_std::StdError>| {
+            SystemResult::Ok(ContractResult::from(value.map_err(|e| e.to_string())))
+        };
+        Ok(match &parsed {
+            QueryRequest::Bank(BankQuery::Balance { address, denom }) => {
+                let amount = bank::balance(context.journal, address, denom).map_err(|e| e.to_string())?;
+                ok(to_json_binary(&BalanceResponse::new(Coin { denom: denom.clone(), amount })))
+            }
+            QueryRequest::Bank(BankQuery::Supply { denom }) => {
+                let amount = bank::supply(context.journal, denom).map_err(|e| e.to_string())?;
+                ok(to_json_binary(&SupplyResponse::new(Coin { denom: denom.clone(), amount })))
+            }
+            QueryRequest::Wasm(WasmQuery::Raw { contract_addr, key }) => match self.contract(context, contract_addr) {
+                Some(address) => {
+                    let full = keys::storage(&address, key);
+                    let value = context.journal.get(&full).map_err(|e| e.to_string())?;
+                    SystemResult::Ok(ContractResult::Ok(Binary::from(value.unwrap_or_default())))
+                }
+                None => SystemResult::Err(SystemError::NoSuchContract { addr: contract_addr.clone() }),
+            },
+            QueryRequest::Wasm(WasmQuery::Smart { contract_addr, msg }) => {
+                let answer = self
+                    .contract(context, contract_addr)
+                    .and_then(|address| context.smart?.smart(&address, msg, context));
+                match answer {
+                    Some((Ok(result), _)) => SystemResult::Ok(result),
+                    Some((Err(fault), _)) => return Err(fault),
+                    None => SystemResult::Err(SystemError::NoSuchContract { addr: contract_addr.clone() }),
+                }
+            }
+            _ => cosmwasm_std::testing::MockQuerier::<Empty>::new(&[]).raw_query(request),
+        })
+    }
+
+    /// The address of a contract deployed in this VM, named in bech32.
+    fn contract(&self, context: &QueryContext<'_>, human: &str) -> Option<Address> {
+        use crate::api::AddressApi;
+        let canonical = self.api.canonicalize(human).0.ok()?;
+        let address = Address(canonical.try_into().ok()?);
+        context.journal.contains(&keys::contract(&address)).ok()?.then_some(address)
+    }
+}
+
+impl Default for DefaultQuerier {
+    fn default() -> Self {
+        Self::new(crate::api::Bech32Api::default(), &crate::GasConfig::default())
+    }
+}
+
+impl Querier for DefaultQuerier {
+    fn query(&self, request: &[u8], context: &mut QueryContext<'_>) -> QueryAnswer {
+        let response = match self.answer(request, context) {
+            Ok(response) => response,
+            Err(fault) => return (Err(fault), 0),
+        };
+        let json = to_json_vec(&response).expect("a SystemResult serializes");
+        let used = self.flat_cost.saturating_add(self.per_response_byte.saturating_mul(json.len() as u64));
+        if used > context.gas_limit {
+            return (Err("Ran out of gas during contract execution".into()), used);
+        }
+        (Ok(json), used)
+    }
+}
