@@ -125,11 +125,22 @@ pub struct CosmwasmConfig {
     /// The bech32 prefix of addresses (default `cosmwasm`, as cosmwasm-vm's
     /// MockApi).
     pub bech32_prefix: String,
+    /// The capabilities this VM offers (`requires_*` exports are checked
+    /// against them); default: those of cosmwasm-vm's testing instances.
+    pub capabilities: std::collections::BTreeSet<String>,
+    /// cosmwasm-vm's upload limits.
+    pub limits: crate::WasmLimits,
 }
 
 impl Default for CosmwasmConfig {
     fn default() -> Self {
-        Self { gas: GasConfig::default(), cw_gas_per_gas: 115, bech32_prefix: "cosmwasm".into() }
+        Self {
+            gas: GasConfig::default(),
+            cw_gas_per_gas: 115,
+            bech32_prefix: "cosmwasm".into(),
+            capabilities: crate::default_capabilities(),
+            limits: crate::WasmLimits::default(),
+        }
     }
 }
 

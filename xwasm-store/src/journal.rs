@@ -157,6 +157,12 @@ impl Journal {
         }
     }
 
+    /// A copy of this journal with the writes so far and no checkpoints:
+    /// a read-only view for a nested query (its writes are never kept).
+    pub fn fork(&self) -> Journal {
+        Journal { backend: self.backend.clone(), writes: self.writes.clone(), undo: Vec::new() }
+    }
+
     /// The writes buffered so far, by key.
     pub fn changes(&self) -> &ChangeSet {
         &self.writes

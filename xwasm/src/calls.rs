@@ -65,6 +65,44 @@ pub(crate) struct Frame<'a> {
     stack_base: u32,
     journal: Journal,
     code: &'a LoadedCode,
+    /// A profile's per-call state for its host functions.
+    extension: Option<xwasm_store::Extension>,
+}
+
+impl<'a> Frame<'a> {
+    /// A CosmWasm entry point's frame: a transaction's own call, with the
+    /// profile's call state.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn cosmwasm(
+        code: &'a LoadedCode,
+        contract: Address,
+        chain: ChainContext,
+        sender: Address,
+        journal: Journal,
+        read_only: bool,
+        state: xwasm_cosmwasm::CallState,
+        timeout_ms: Option<u64>,
+    ) -> Self {
+        let mut context = WasmContext::new(
+            CallFrame { chain, origin: sender, caller: sender, contract, owner: sender, input: Vec::new() },
+            Journal::new(Arc::new(MemoryBackend::new())),
+            Default::default(),
+        );
+        state.install(&mut context);
+        Frame {
+            call: CallFrame { chain, origin: sender, caller: sender, contract, owner: sender, input: Vec::new() },
+            depth: 0,
+            read_only,
+            stop: StopSignal {
+                deadline: timeout_ms.map(|t| Instant::now() + Duration::from_millis(t)),
+                interrupt: None,
+            },
+            stack_base: 0,
+            journal,
+            code,
+            extension: context.extension.take(),
+        }
+    }
 }
 
 impl Vm {
@@ -91,6 +129,23 @@ impl Vm {
         chain: &ChainContext,
         tx: &Transaction,
     ) -> Result<Outcome, VmError> {
+        if xwasm_cosmwasm::detect(wasm).is_some() {
+            // A CosmWasm contract: `instantiate` with the input as its
+            // message, from the sender, in this block.
+            let mut env = xwasm_cosmwasm::BlockEnv::default();
+            if *chain != ChainContext::default() {
+                env.height = chain.block_height;
+                env.time_nanos = chain.block_time_ms.saturating_mul(1_000_000);
+            }
+            let message = crate::CosmwasmMessage {
+                sender: self.cosmwasm_address(&tx.sender),
+                funds: Vec::new(),
+                msg: tx.input.clone(),
+                env,
+                gas_limit: tx.gas_limit,
+            };
+            return Ok(self.instantiate_on(backend, wasm, &message, None)?.outcome);
+        }
         let mut trace = Trace::start("deploy", self.detailed());
         let code_hash = xwasm_security::code_hash(wasm);
         let span = tracing::info_span!(
@@ -319,6 +374,11 @@ impl Vm {
             }
         };
         let (code, source) = self.stored_code(journal, address, &record)?;
+        if code.is_cosmwasm() {
+            return Err(VmError::Profile(format!(
+                "contract {address} is a CosmWasm contract: call its entry points (execute, query, migrate, sudo)"
+            )));
+        }
         if !code.methods.contains_key(method) {
             let available = code.info.methods().filter(|m| *m != "init").collect::<Vec<_>>().join(", ");
             return Err(VmError::UnknownMethod { address: *address, method: method.to_owned(), available });
@@ -388,6 +448,7 @@ impl Vm {
             stack_base: call.stack_used,
             journal,
             code: &code,
+            extension: None,
         };
         let execution = self
             .execute(frame, resolved(&code, &call.method), call.gas_limit, trace.detailed())
@@ -566,7 +627,17 @@ impl Vm {
             stack_base: 0,
             journal,
             code,
+            extension: None,
         }
+    }
+
+    /// Runs `frame` on the executor of its code's tier.
+    pub(crate) fn execute_frame(&self, frame: Frame<'_>, entry: Entry<'_>, budget: Budget) -> Result<Execution, VmError> {
+        let executor = match (&self.inner.baseline, frame.code.baseline) {
+            (Some(tier), true) => &tier.executor,
+            _ => &self.inner.executor,
+        };
+        self.execute_on(executor, frame, entry, budget)
     }
 
     fn execute(
@@ -596,6 +667,7 @@ impl Vm {
         context.read_only = frame.read_only;
         context.stop = frame.stop;
         context.stack_base = frame.stack_base;
+        context.extension = frame.extension;
         context.contracts = Some(self.inner.nested.clone());
         context.resources = wasmtime::StoreLimitsBuilder::new()
             .memory_size(self.inner.config.engine.max_memory_bytes as usize)

@@ -24,6 +24,15 @@ pub struct LoadedCode {
     pub baseline: bool,
     /// Size of the compiled artifact (the code image wasmtime maps).
     pub artifact_bytes: usize,
+    /// A CosmWasm contract's description (its profile is `cosmwasm`);
+    /// `None` for native code.
+    pub cosmwasm: Option<Arc<xwasm_cosmwasm::ContractInfo>>,
+}
+
+impl LoadedCode {
+    pub fn is_cosmwasm(&self) -> bool {
+        self.cosmwasm.is_some()
+    }
 }
 
 impl std::fmt::Debug for LoadedCode {
@@ -46,6 +55,11 @@ impl RecordCache {
 
     pub(crate) fn get(&self, address: &xwasm_store::Address) -> Option<xwasm_store::ContractRecord> {
         self.records.get(address).map(|record| *record)
+    }
+
+    /// Forgets `address`'s record (a migration changed it).
+    pub(crate) fn remove(&self, address: &xwasm_store::Address) {
+        self.records.remove(address);
     }
 
     pub(crate) fn insert(&self, address: xwasm_store::Address, record: xwasm_store::ContractRecord) {
@@ -144,37 +158,59 @@ impl Vm {
         wasm: Arc<[u8]>,
         checked: Option<ModuleInfo>,
     ) -> Result<((Arc<LoadedCode>, usize), Origin), VmError> {
+        // A CosmWasm contract passes cosmwasm-vm's upload checks first,
+        // then this VM's policy of its profile.
+        let cosmwasm = match xwasm_cosmwasm::detect(&wasm) {
+            Some(_) => Some(Arc::new(self.cosmwasm_check(&wasm)?)),
+            None => None,
+        };
+        let policy = match cosmwasm {
+            Some(_) => &self.inner.cosmwasm.policy,
+            None => &self.inner.policy,
+        };
         let info = Arc::new(match checked {
             Some(info) => info,
-            None => self.inner.policy.check(&wasm)?,
+            None => policy.check(&wasm)?,
         });
-        let wasm = self.inner.policy.preprocess(&wasm)?;
+        let wasm = policy.preprocess(&wasm)?;
         // Tiered: a new contract (no optimized artifact on disk) runs
         // first on the baseline compiler while the optimizing one works
         // in the background.
         if let Some(baseline) = &self.inner.baseline {
             if let Some(module) = self.disk_module(&code_hash) {
-                return Ok((self.link(code_hash, module, info, false)?, Origin::Disk));
+                return Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Disk));
             }
             let module = self.compile(&baseline.engine, &wasm, "baseline")?;
-            let code = self.link(code_hash, module, info.clone(), true)?;
+            let code = self.link(code_hash, module, info.clone(), cosmwasm.clone(), true)?;
             let vm = self.clone();
             std::thread::Builder::new()
                 .name("xwasm-tier-up".into())
-                .spawn(move || vm.tier_up(code_hash, &wasm, info))
+                .spawn(move || vm.tier_up(code_hash, &wasm, info, cosmwasm))
                 .map_err(|e| VmError::Link { reason: format!("cannot start the tier-up thread: {e}") })?;
             return Ok((code, Origin::Compiled));
         }
         let (module, origin) = self.module_for(&code_hash, &wasm)?;
-        Ok((self.link(code_hash, module, info, false)?, origin))
+        Ok((self.link(code_hash, module, info, cosmwasm, false)?, origin))
+    }
+
+    /// cosmwasm-vm's upload checks, with this VM's capabilities and limits.
+    pub(crate) fn cosmwasm_check(&self, wasm: &[u8]) -> Result<xwasm_cosmwasm::ContractInfo, VmError> {
+        let config = &self.inner.config.cosmwasm;
+        Ok(xwasm_cosmwasm::check_wasm(wasm, &config.capabilities, &config.limits)?)
     }
 
     /// Compiles `wasm` with the optimizing tier and replaces the baseline
     /// code in the memory tier (and stores the artifact). A failure leaves
     /// the baseline code in place: it is correct, only slower.
-    fn tier_up(&self, code_hash: CodeHash, wasm: &[u8], info: Arc<ModuleInfo>) {
+    fn tier_up(
+        &self,
+        code_hash: CodeHash,
+        wasm: &[u8],
+        info: Arc<ModuleInfo>,
+        cosmwasm: Option<Arc<xwasm_cosmwasm::ContractInfo>>,
+    ) {
         let Ok((module, _)) = self.module_for(&code_hash, wasm) else { return };
-        if let Ok((code, bytes)) = self.link(code_hash, module, info, false) {
+        if let Ok((code, bytes)) = self.link(code_hash, module, info, cosmwasm, false) {
             self.inner.code.insert(code_hash, code, bytes);
         }
     }
@@ -185,10 +221,19 @@ impl Vm {
         code_hash: CodeHash,
         module: Module,
         info: Arc<ModuleInfo>,
+        cosmwasm: Option<Arc<xwasm_cosmwasm::ContractInfo>>,
         baseline: bool,
     ) -> Result<(Arc<LoadedCode>, usize), VmError> {
-        let (linker, read_only_linker) = match (&self.inner.baseline, baseline) {
-            (Some(tier), true) => (&tier.linker, &tier.read_only_linker),
+        let layer = &self.inner.cosmwasm;
+        // A CosmWasm contract's writing imports check for a query
+        // themselves, as cosmwasm-vm's do: one linker serves both.
+        let (linker, read_only_linker) = match (&self.inner.baseline, baseline, &cosmwasm) {
+            (Some(_), true, Some(_)) => {
+                let linker = layer.baseline_linker.as_ref().expect("a baseline tier has a cosmwasm linker");
+                (linker, linker)
+            }
+            (_, _, Some(_)) => (&layer.linker, &layer.linker),
+            (Some(tier), true, None) => (&tier.linker, &tier.read_only_linker),
             _ => (&self.inner.linker, &self.inner.read_only_linker),
         };
         let link = |linker: &wasmtime::Linker<WasmContext>| {
@@ -203,8 +248,17 @@ impl Vm {
             .methods()
             .filter_map(|name| Some((name.to_owned(), xwasm_exec::ResolvedMethod::of(&module, name)?)))
             .collect();
-        let code =
-            LoadedCode { code_hash, module, pre, pre_read_only, info, methods, baseline, artifact_bytes };
+        let code = LoadedCode {
+            code_hash,
+            module,
+            pre,
+            pre_read_only,
+            info,
+            methods,
+            baseline,
+            artifact_bytes,
+            cosmwasm,
+        };
         Ok((Arc::new(code), bytes))
     }
 

@@ -35,11 +35,22 @@ pub enum VmError {
     UnknownInstance(u64),
     #[error("{function} failed with status {status}: {message}")]
     Execution { function: String, status: xwasm_exec::Status, message: String },
+    /// A CosmWasm contract cosmwasm-vm's upload checks refuse.
+    #[error("{0}")]
+    Cosmwasm(#[from] xwasm_cosmwasm::CheckError),
+    /// A call of the wrong profile: a CosmWasm entry point on a native
+    /// contract, a native method on a CosmWasm one.
+    #[error("{0}")]
+    Profile(String),
+    /// Input a call cannot be made with (a sender that is not an
+    /// address, a message that is not JSON, a sender who may not migrate).
+    #[error("{0}")]
+    BadInput(String),
 }
 
 impl VmError {
     /// Whether the module itself was refused by the policy.
     pub fn is_policy_violation(&self) -> bool {
-        matches!(self, VmError::Policy(_))
+        matches!(self, VmError::Policy(_) | VmError::Cosmwasm(_))
     }
 }

@@ -36,6 +36,7 @@
 mod block;
 mod calls;
 mod code;
+mod cosmwasm_calls;
 mod error;
 mod machine;
 mod profile;
@@ -45,6 +46,7 @@ mod vm;
 pub use block::{BlockOutcome, BlockTransaction};
 pub use calls::{CallOptions, FunctionRun};
 pub use code::{CodeSource, LoadedCode};
+pub use cosmwasm_calls::{CosmwasmMessage, CosmwasmOutcome, GasReport};
 pub use error::VmError;
 pub use machine::{DEFAULT_FUNCTION_GAS, InstanceHandle, ModuleHandle, VirtualMachine};
 pub use profile::ProfileReport;
@@ -52,6 +54,7 @@ pub use vm::{Vm, VmBuilder, VmConfig, artifact_namespace, engine_fit};
 
 pub use xwasm_aot as aot;
 pub use xwasm_cache as cache;
+pub use xwasm_cosmwasm as cosmwasm;
 pub use xwasm_engine as engine;
 pub use xwasm_exec as exec;
 pub use xwasm_host as host;

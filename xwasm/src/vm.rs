@@ -54,6 +54,9 @@ pub struct VmConfig {
     /// compile) while Cranelift compiles it in the background; calls switch
     /// once it is ready. Gas and results are the same in both tiers.
     pub tiered: bool,
+    /// The `cosmwasm` profile: its gas table, bech32 prefix, capabilities
+    /// and upload limits. Consensus-relevant.
+    pub cosmwasm: xwasm_cosmwasm::CosmwasmConfig,
 }
 
 impl Default for VmConfig {
@@ -75,6 +78,7 @@ impl Default for VmConfig {
             disk_cache_bytes: 1 << 30,
             timeout_ms: None,
             tiered: false,
+            cosmwasm: xwasm_cosmwasm::CosmwasmConfig::default(),
         }
     }
 }
@@ -89,6 +93,8 @@ pub struct VmBuilder {
     host_functions: Vec<HostFunction>,
     monitor: Option<MonitorConfig>,
     alerts: Arc<dyn AlertSink>,
+    cosmwasm_api: Option<Arc<dyn xwasm_cosmwasm::AddressApi>>,
+    cosmwasm_querier: Option<Arc<dyn xwasm_cosmwasm::Querier>>,
 }
 
 impl Default for VmBuilder {
@@ -102,6 +108,8 @@ impl Default for VmBuilder {
             host_functions: Vec::new(),
             monitor: Some(MonitorConfig::default()),
             alerts: Arc::new(TracingAlerts),
+            cosmwasm_api: None,
+            cosmwasm_querier: None,
         }
     }
 }
@@ -197,6 +205,20 @@ impl VmBuilder {
 
     /// Adds a host function beyond ABI.md (it must be in another namespace
     /// than `xwasm`, or replace nothing: duplicates are refused).
+    /// The address API of CosmWasm contracts' `addr_*` imports (default:
+    /// bech32 with the configured prefix, as cosmwasm-vm's MockApi).
+    pub fn cosmwasm_api(mut self, api: Arc<dyn xwasm_cosmwasm::AddressApi>) -> Self {
+        self.cosmwasm_api = Some(api);
+        self
+    }
+
+    /// The querier of CosmWasm contracts' `query_chain` (default:
+    /// [`xwasm_cosmwasm::DefaultQuerier`]).
+    pub fn cosmwasm_querier(mut self, querier: Arc<dyn xwasm_cosmwasm::Querier>) -> Self {
+        self.cosmwasm_querier = Some(querier);
+        self
+    }
+
     pub fn host_function(mut self, function: HostFunction) -> Self {
         self.host_functions.push(function);
         self
@@ -250,6 +272,14 @@ impl VmBuilder {
         policy.allow_floats = self.config.allow_floats;
         policy.stack_limit = self.config.stack_limit;
         policy.rewrite = self.config.rewrite;
+        let cosmwasm = crate::cosmwasm_calls::Layer::build(
+            &self.config,
+            &policy,
+            &engine,
+            baseline.as_ref().map(|tier| &tier.engine),
+            self.cosmwasm_api.take(),
+            self.cosmwasm_querier.take(),
+        )?;
         let monitor = self.monitor.map(|config| Arc::new(Monitor::new(config, self.alerts)));
         let observers = self.observers;
         let code = MemoryTier::new(MemoryTierConfig {
@@ -269,6 +299,7 @@ impl VmBuilder {
             (None, None) => None,
         };
         let inner = Arc::new_cyclic(|vm| Inner {
+            cosmwasm,
             artifacts,
             baseline,
             // The pool caps memories itself.
@@ -332,7 +363,7 @@ pub fn artifact_namespace(engine: &wasmtime::Engine, policy: &ModulePolicy) -> A
     }
 }
 
-fn val_types(types: &[WasmType]) -> Vec<ValType> {
+pub(crate) fn val_types(types: &[WasmType]) -> Vec<ValType> {
     types
         .iter()
         .map(|t| match t {
@@ -356,6 +387,8 @@ pub(crate) struct Baseline {
 }
 
 pub(crate) struct Inner {
+    /// The `cosmwasm` profile's policy, linkers and chain services.
+    pub(crate) cosmwasm: crate::cosmwasm_calls::Layer,
     pub(crate) baseline: Option<Baseline>,
     pub(crate) config: VmConfig,
     pub(crate) engine: wasmtime::Engine,
