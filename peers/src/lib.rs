@@ -70,6 +70,23 @@ impl Compared {
         assert_eq!(self.xwasm_debug, self.peer_debug, "{step}: debug messages differ");
         self
     }
+
+    /// Panics unless both contracts returned (so that agreeing compared
+    /// bytes, not two failures).
+    pub fn returned(&self) -> &Self {
+        assert!(matches!(self.xwasm, Ended::Returned(_)), "expected a result, xwasm {}", self.xwasm.text());
+        self
+    }
+
+    /// Panics unless both VMs stopped the contract.
+    pub fn failed(&self) -> &Self {
+        assert!(
+            matches!(self.xwasm, Ended::Failed(_)),
+            "expected a failure, xwasm gave {}",
+            self.xwasm.text()
+        );
+        self
+    }
 }
 
 type PeerBackend = Backend<MockApi, MockStorage, MockQuerier>;
@@ -123,7 +140,14 @@ impl Pair {
             storage: MockStorage::default(),
             querier: MockQuerier::new(&[]),
         };
-        let mut pair = Pair { vm, address, contract, wasm: wasm.to_vec(), backend: Some(backend), env: BlockEnv::default() };
+        let mut pair = Pair {
+            vm,
+            address,
+            contract,
+            wasm: wasm.to_vec(),
+            backend: Some(backend),
+            env: BlockEnv::default(),
+        };
         pair.credit(funds);
         let env = pair.env_json();
         let info = xwasm::cosmwasm::info_json(sender, funds);
@@ -170,7 +194,11 @@ impl Pair {
         &mut self,
         call: impl FnOnce(&mut Instance<MockApi, MockStorage, MockQuerier>) -> cosmwasm_vm::VmResult<Vec<u8>>,
     ) -> (Ended, Vec<String>) {
-        let backend = self.backend.take().expect("the peer's backend");
+        let mut backend = self.backend.take().expect("the peer's backend");
+        // cosmwasm-vm's testing storage keeps the writes of a call that
+        // failed; a chain (wasmd's cached context) drops them, as xwasm
+        // does. The harness does what the chain would.
+        let before = records(&mut backend.storage);
         let options = InstanceOptions { gas_limit: CW_GAS };
         let mut instance = Instance::from_code(&self.wasm, backend, options, Some(Size::mebi(16)))
             .expect("cosmwasm-vm instantiates the contract");
@@ -179,6 +207,17 @@ impl Pair {
         instance.set_debug_handler(move |message, _| sink.borrow_mut().push(message.to_owned()));
         let result = call(&mut instance);
         self.backend = instance.recycle();
+        let failed = match &result {
+            Ok(bytes) => xwasm::cosmwasm::contract_error(bytes).is_some(),
+            Err(_) => true,
+        };
+        if failed && let Some(backend) = &mut self.backend {
+            let mut storage = MockStorage::default();
+            for (key, value) in before {
+                let _ = storage.set(&key, &value);
+            }
+            backend.storage = storage;
+        }
         let ended = match result {
             Ok(bytes) => Ended::Returned(bytes),
             Err(error) => Ended::Failed(error.to_string()),
@@ -195,7 +234,8 @@ impl Pair {
         let (peer, peer_debug) = self.peer(|i| cosmwasm_vm::call_execute_raw(i, &env, &info, msg.as_bytes()));
         let mut message = self.message(sender, msg);
         message.funds = funds.to_vec();
-        let done = self.vm.cosmwasm_call(&self.address, EntryPoint::Execute, &message).expect("xwasm runs execute");
+        let done =
+            self.vm.cosmwasm_call(&self.address, EntryPoint::Execute, &message).unwrap_or_else(refused);
         compared(&done, peer, peer_debug)
     }
 
@@ -203,7 +243,8 @@ impl Pair {
     pub fn query(&mut self, msg: &str) -> Compared {
         let env = self.env_json();
         let (peer, peer_debug) = self.peer(|i| cosmwasm_vm::call_query_raw(i, &env, msg.as_bytes()));
-        let done = self.vm.cosmwasm_query(&self.address, msg.as_bytes(), &self.env, GAS).expect("xwasm runs query");
+        let done =
+            self.vm.cosmwasm_query(&self.address, msg.as_bytes(), &self.env, GAS).unwrap_or_else(refused);
         compared(&done, peer, peer_debug)
     }
 
@@ -212,7 +253,7 @@ impl Pair {
         let env = self.env_json();
         let (peer, peer_debug) = self.peer(|i| cosmwasm_vm::call_sudo_raw(i, &env, msg.as_bytes()));
         let message = self.message(&self.contract.clone(), msg);
-        let done = self.vm.cosmwasm_call(&self.address, EntryPoint::Sudo, &message).expect("xwasm runs sudo");
+        let done = self.vm.cosmwasm_call(&self.address, EntryPoint::Sudo, &message).unwrap_or_else(refused);
         compared(&done, peer, peer_debug)
     }
 
@@ -232,7 +273,8 @@ impl Pair {
             }
         });
         let message = self.message(sender, msg);
-        let done = self.vm.cosmwasm_call(&self.address, EntryPoint::Migrate, &message).expect("xwasm runs migrate");
+        let done =
+            self.vm.cosmwasm_call(&self.address, EntryPoint::Migrate, &message).unwrap_or_else(refused);
         compared(&done, peer, peer_debug)
     }
 
@@ -251,7 +293,7 @@ impl Pair {
             other => panic!("no raw call for {other}"),
         });
         let message = self.message(&self.contract.clone(), msg);
-        let done = self.vm.cosmwasm_call_export(&self.address, export, &message).expect("xwasm runs the export");
+        let done = self.vm.cosmwasm_call_export(&self.address, export, &message).unwrap_or_else(refused);
         compared(&done, peer, peer_debug)
     }
 
@@ -265,15 +307,38 @@ impl Pair {
     /// equal.
     pub fn assert_storage_equal(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let ours = self.vm.storage(&self.address).expect("xwasm's storage");
-        let storage = &mut self.backend.as_mut().expect("the peer's backend").storage;
-        let (id, _) = storage.scan(None, None, Order::Ascending);
-        let id = id.expect("a scan");
-        let mut theirs = Vec::new();
-        while let (Ok(Some(record)), _) = storage.next(id) {
-            theirs.push(record);
-        }
+        let theirs = records(&mut self.backend.as_mut().expect("the peer's backend").storage);
         assert_eq!(ours, theirs, "the contract's storage differs");
         ours
+    }
+}
+
+/// Every record of a cosmwasm-vm testing storage, in key order.
+fn records(storage: &mut MockStorage) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let (id, _) = storage.scan(None, None, Order::Ascending);
+    let id = id.expect("a scan");
+    let mut all = Vec::new();
+    while let (Ok(Some(record)), _) = storage.next(id) {
+        all.push(record);
+    }
+    all
+}
+
+/// A call xwasm refused outright (an export the contract lacks, say):
+/// cosmwasm-vm fails those too.
+fn refused(error: xwasm::VmError) -> xwasm::CosmwasmOutcome {
+    let outcome = xwasm::Outcome {
+        status: Status::Trap,
+        error: Some(error.to_string()),
+        ..xwasm::Outcome::unpaid_deployment(0, 0, "")
+    };
+    xwasm::CosmwasmOutcome {
+        outcome,
+        result: None,
+        gas_report: Default::default(),
+        debug: Vec::new(),
+        code_gas: 0,
+        contract: String::new(),
     }
 }
 
@@ -293,4 +358,3 @@ fn compared(done: &xwasm::CosmwasmOutcome, peer: Ended, peer_debug: Vec<String>)
         peer_debug,
     }
 }
-

@@ -20,28 +20,138 @@ fn addr(name: &str) -> String {
 fn hackatom_scripted() {
     let (verifier, beneficiary, creator) = (addr("verifies"), addr("benefits"), addr("creator"));
     let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{beneficiary}"}}"#);
-    let (mut pair, deployed) = Pair::instantiate(&corpus("hackatom.wasm"), &creator, &init, &coins(1000, "earth"));
-    deployed.assert_agree("instantiate");
+    let (mut pair, deployed) =
+        Pair::instantiate(&corpus("hackatom.wasm"), &creator, &init, &coins(1000, "earth"));
+    deployed.assert_agree("instantiate").returned();
     pair.assert_storage_equal();
-    pair.query(r#"{"verifier":{}}"#).assert_agree("query verifier");
-    pair.query(r#"{"get_int":{}}"#).assert_agree("query get_int");
-    pair.query(r#"{"panic":{}}"#).assert_agree("query panic");
+    pair.query(r#"{"verifier":{}}"#).assert_agree("query verifier").returned();
+    pair.query(r#"{"get_int":{}}"#).assert_agree("query get_int").returned();
+    pair.query(r#"{"panic":{}}"#).assert_agree("query panic").returned();
     pair.query(r#"{"nonsense":{}}"#).assert_agree("query unknown");
-    pair.execute(&beneficiary, r#"{"release":{"denom":"earth"}}"#, &[]).assert_agree("release from the beneficiary");
-    pair.execute(&verifier, r#"{"release":{"denom":"earth"}}"#, &coins(15, "earth")).assert_agree("release");
-    pair.execute(&creator, r#"{"user_errors_in_api_calls":{}}"#, &[]).assert_agree("user errors in api calls");
-    pair.execute(&creator, r#"{"panic":{}}"#, &[]).assert_agree("panic");
-    pair.execute(&creator, r#"{"allocate_large_memory":{"pages":48}}"#, &[]).assert_agree("allocate 48 pages");
-    pair.execute(&creator, r#"{"allocate_large_memory":{"pages":1600}}"#, &[]).assert_agree("allocate 1600 pages");
-    pair.execute(&creator, r#"{"message_loop":{}}"#, &[]).assert_agree("message loop");
-    pair.execute(&creator, r#"{"cpu_loop":{}}"#, &[]).assert_agree("cpu loop");
-    pair.execute(&creator, r#"{"memory_loop":{}}"#, &[]).assert_agree("memory loop");
-    pair.execute(&creator, "not json at all", &[]).assert_agree("a message that is not JSON");
+    pair.execute(&beneficiary, r#"{"release":{"denom":"earth"}}"#, &[])
+        .assert_agree("release from the beneficiary")
+        .returned();
+    pair.execute(&verifier, r#"{"release":{"denom":"earth"}}"#, &coins(15, "earth"))
+        .assert_agree("release")
+        .returned();
+    pair.execute(&creator, r#"{"user_errors_in_api_calls":{}}"#, &[])
+        .assert_agree("user errors in api calls")
+        .returned();
+    pair.execute(&creator, r#"{"panic":{}}"#, &[]).assert_agree("panic").failed();
+    pair.execute(&creator, r#"{"allocate_large_memory":{"pages":48}}"#, &[])
+        .assert_agree("allocate 48 pages")
+        .returned();
+    pair.execute(&creator, r#"{"allocate_large_memory":{"pages":1600}}"#, &[])
+        .assert_agree("allocate 1600 pages")
+        .returned();
+    pair.execute(&creator, r#"{"message_loop":{}}"#, &[]).assert_agree("message loop").returned();
+    pair.execute(&creator, r#"{"cpu_loop":{}}"#, &[]).assert_agree("cpu loop").failed();
+    pair.execute(&creator, r#"{"memory_loop":{}}"#, &[]).assert_agree("memory loop").failed();
+    pair.execute(&creator, "not json at all", &[]).assert_agree("a message that is not JSON").returned();
     let recipient = addr("community-pool");
-    let steal = format!(r#"{{"steal_funds":{{"recipient":"{recipient}","amount":[{{"denom":"gold","amount":"700"}}]}}}}"#);
-    pair.sudo(&steal).assert_agree("sudo steal_funds");
+    let steal = format!(
+        r#"{{"steal_funds":{{"recipient":"{recipient}","amount":[{{"denom":"gold","amount":"700"}}]}}}}"#
+    );
+    pair.sudo(&steal).assert_agree("sudo steal_funds").returned();
     let other = addr("someone else");
-    pair.migrate(&creator, &format!(r#"{{"verifier":"{other}"}}"#)).assert_agree("migrate");
-    pair.query(r#"{"verifier":{}}"#).assert_agree("query verifier after migrate");
+    pair.migrate(&creator, &format!(r#"{{"verifier":"{other}"}}"#)).assert_agree("migrate").returned();
+    pair.query(r#"{"verifier":{}}"#).assert_agree("query verifier after migrate").returned();
     pair.assert_storage_equal();
+}
+
+#[test]
+fn older_hackatoms_scripted() {
+    let (verifier, beneficiary, creator) = (addr("verifies"), addr("benefits"), addr("creator"));
+    let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{beneficiary}"}}"#);
+    for name in ["hackatom_1.0.wasm", "hackatom_1.2.wasm", "hackatom_1.3.wasm"] {
+        let (mut pair, deployed) = Pair::instantiate(&corpus(name), &creator, &init, &coins(1000, "earth"));
+        deployed.assert_agree(&format!("{name}: instantiate"));
+        pair.query(r#"{"verifier":{}}"#).assert_agree(&format!("{name}: query verifier"));
+        pair.query(r#"{"other_balance":{"address":"nobody"}}"#)
+            .assert_agree(&format!("{name}: other balance"));
+        pair.execute(&verifier, r#"{"release":{}}"#, &[]).assert_agree(&format!("{name}: release"));
+        pair.execute(&creator, r#"{"user_errors_in_api_calls":{}}"#, &[])
+            .assert_agree(&format!("{name}: user errors"));
+        pair.execute(&creator, r#"{"panic":{}}"#, &[]).assert_agree(&format!("{name}: panic"));
+        pair.execute(&creator, r#"{"storage_loop":{}}"#, &[]).assert_agree(&format!("{name}: storage loop"));
+        let other = addr("someone else");
+        pair.migrate(&creator, &format!(r#"{{"verifier":"{other}"}}"#))
+            .assert_agree(&format!("{name}: migrate"));
+        pair.query(r#"{"verifier":{}}"#).assert_agree(&format!("{name}: verifier after migrate"));
+        pair.assert_storage_equal();
+    }
+}
+
+#[test]
+fn cyberpunk_scripted() {
+    for name in ["cyberpunk.wasm", "cyberpunk_rust170.wasm"] {
+        let (mut pair, deployed) = Pair::instantiate(&corpus(name), &addr("admin"), "{}", &[]);
+        deployed.assert_agree(&format!("{name}: instantiate"));
+        let admin = addr("admin");
+        for msg in [
+            r#"{"mirror_env":{}}"#,
+            r#"{"debug":{}}"#,
+            r#"{"noop":{}}"#,
+            r#"{"panic":{}}"#,
+            r#"{"unreachable":{}}"#,
+            r#"{"argon2":{"mem_cost":16,"time_cost":1}}"#,
+            r#"{"allocate_large_memory":{"pages":3}}"#,
+            r#"{"cpu_loop":{}}"#,
+        ] {
+            pair.execute(&admin, msg, &[]).assert_agree(&format!("{name}: execute {msg}"));
+        }
+        for msg in [r#"{"mirror_env":{}}"#, r#"{"denoms":{}}"#, r#"{"denom":{"denom":"uatom"}}"#] {
+            pair.query(msg).assert_agree(&format!("{name}: query {msg}"));
+        }
+        pair.assert_storage_equal();
+    }
+}
+
+#[test]
+fn floaty_scripted() {
+    let (verifier, beneficiary, creator) = (addr("verifies"), addr("benefits"), addr("creator"));
+    let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{beneficiary}"}}"#);
+    for name in ["floaty_1.0.wasm", "floaty_1.2.wasm", "floaty_2.0.wasm"] {
+        let (mut pair, deployed) = Pair::instantiate(&corpus(name), &creator, &init, &coins(10, "earth"));
+        deployed.assert_agree(&format!("{name}: instantiate"));
+        pair.execute(&verifier, r#"{"release":{}}"#, &[]).assert_agree(&format!("{name}: release"));
+        for msg in [
+            r#"{"verifier":{}}"#,
+            r#"{"instructions":{}}"#,
+            r#"{"random_args_for":{"instruction":"f32.add","seed":7}}"#,
+            r#"{"run":{"instruction":"f32.add","args":[{"f32":1065353216},{"f32":1073741824}]}}"#,
+            r#"{"run":{"instruction":"f64.sqrt","args":[{"f64":9221120237041090561}]}}"#,
+        ] {
+            pair.query(msg).assert_agree(&format!("{name}: query {msg}"));
+        }
+        pair.assert_storage_equal();
+    }
+}
+
+#[test]
+fn ibc_contracts_scripted() {
+    use cosmwasm_std::testing::{mock_ibc_channel_connect_ack, mock_ibc_channel_open_init};
+    let creator = addr("creator");
+    for name in ["ibc_reflect.wasm", "ibc_reflect_1.0.wasm", "ibc_reflect_1.2.wasm"] {
+        let (mut pair, deployed) =
+            Pair::instantiate(&corpus(name), &creator, r#"{"reflect_code_id":17}"#, &[]);
+        deployed.assert_agree(&format!("{name}: instantiate"));
+        let open = mock_ibc_channel_open_init("channel-7", cosmwasm_std::IbcOrder::Ordered, "ibc-reflect-v1");
+        let open = serde_json::to_string(&open).unwrap();
+        pair.call_export("ibc_channel_open", &open).assert_agree(&format!("{name}: channel open"));
+        let connect =
+            mock_ibc_channel_connect_ack("channel-7", cosmwasm_std::IbcOrder::Ordered, "ibc-reflect-v1");
+        let connect = serde_json::to_string(&connect).unwrap();
+        pair.call_export("ibc_channel_connect", &connect).assert_agree(&format!("{name}: channel connect"));
+        pair.query(r#"{"list_accounts":{}}"#).assert_agree(&format!("{name}: list accounts"));
+        pair.query(r#"{"account":{"channel_id":"channel-7"}}"#).assert_agree(&format!("{name}: account"));
+        pair.assert_storage_equal();
+    }
+    for (name, init) in [("ibc_callbacks.wasm", "{}"), ("ibc2.wasm", "{}")] {
+        let (mut pair, deployed) = Pair::instantiate(&corpus(name), &creator, init, &[]);
+        deployed.assert_agree(&format!("{name}: instantiate"));
+        pair.query(r#"{"callback_stats":{}}"#).assert_agree(&format!("{name}: query callback stats"));
+        pair.query(r#"{"query_state":{}}"#).assert_agree(&format!("{name}: query state"));
+        pair.assert_storage_equal();
+    }
 }

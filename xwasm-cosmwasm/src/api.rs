@@ -70,7 +70,8 @@ impl Bech32Api {
     /// The bech32 address of `canonical` bytes.
     pub fn encode(&self, canonical: &[u8]) -> Result<String, String> {
         let hrp = Hrp::parse(&self.prefix).map_err(|_| "Invalid bech32 prefix".to_owned())?;
-        bech32::encode::<Bech32>(hrp, canonical).map_err(|_| "Invalid data to be encoded to bech32".to_owned())
+        bech32::encode::<Bech32>(hrp, canonical)
+            .map_err(|_| "Invalid data to be encoded to bech32".to_owned())
     }
 
     /// cosmwasm's `addr_make`: the address of `sha256(name)`.
@@ -121,7 +122,10 @@ mod tests {
     #[test]
     fn addr_make_gives_cosmwasm_vm_addresses() {
         let api = Bech32Api::default();
-        assert_eq!(api.addr_make("creator"), "cosmwasm1h34lmpywh4upnjdg90cjf4j70aee6z8qqfspugamjp42e4q28kqs8s7vcp");
+        assert_eq!(
+            api.addr_make("creator"),
+            "cosmwasm1h34lmpywh4upnjdg90cjf4j70aee6z8qqfspugamjp42e4q28kqs8s7vcp"
+        );
         assert_eq!(
             api.addr_make("cosmos2contract"),
             "cosmwasm1jpev2csrppg792t22rn8z8uew8h3sjcpglcd0qv9g8gj8ky922tscp8avs"
@@ -133,7 +137,10 @@ mod tests {
         let api = Bech32Api::default();
         let user = |m: &str| Err(ApiError::User(m.into()));
         assert_eq!(api.validate("").0, user("Error decoding bech32"));
-        assert_eq!(api.validate(&api.addr_make("x").to_uppercase()).0, user("Invalid input: address not normalized"));
+        assert_eq!(
+            api.validate(&api.addr_make("x").to_uppercase()).0,
+            user("Invalid input: address not normalized")
+        );
         assert_eq!(api.validate(&Bech32Api::new("other").addr_make("x")).0, user("Wrong bech32 prefix"));
         assert_eq!(api.humanize(&[]).0, user("Invalid canonical address length"));
         assert_eq!(api.validate(&api.addr_make("x")), (Ok(()), 1_260_000));

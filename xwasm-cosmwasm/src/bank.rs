@@ -55,7 +55,8 @@ pub fn set_balance(journal: &mut Journal, holder: &str, coin: &Coin) -> Result<(
     let key = balance_key(holder, &coin.denom).ok_or(BankError::AddressTooLong(holder.len()))?;
     let old = amount_at(journal, &key)?;
     let supply = supply(journal, &coin.denom)?;
-    let supply = (supply - old).checked_add(coin.amount).map_err(|_| BankError::Overflow(coin.denom.clone()))?;
+    let supply =
+        (supply - old).checked_add(coin.amount).map_err(|_| BankError::Overflow(coin.denom.clone()))?;
     journal.set(supply_key(&coin.denom), supply.to_string().into_bytes());
     if coin.amount.is_zero() {
         journal.remove(key);
@@ -83,7 +84,8 @@ pub fn balances(journal: &Journal, holder: &str) -> Result<Vec<Coin>, StateError
     let mut range = xwasm_store::KeyRange::prefix(prefix.clone());
     while let Some((key, value)) = journal.first_in(&range, false)? {
         let denom = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-        let amount = std::str::from_utf8(&value).ok().and_then(|v| Uint256::from_str(v).ok()).unwrap_or_default();
+        let amount =
+            std::str::from_utf8(&value).ok().and_then(|v| Uint256::from_str(v).ok()).unwrap_or_default();
         coins.push(Coin { denom, amount });
         range.start = std::ops::Bound::Excluded(key);
     }

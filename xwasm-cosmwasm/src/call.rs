@@ -3,7 +3,9 @@
 
 use crate::region::{read_region, trap, write_allocated};
 use crate::state::CallState;
-use cosmwasm_std::{Addr, BlockInfo, Coin, ContractInfo, Env, MessageInfo, MigrateInfo, Timestamp, TransactionInfo};
+use cosmwasm_std::{
+    Addr, BlockInfo, Coin, ContractInfo, Env, MessageInfo, MigrateInfo, Timestamp, TransactionInfo,
+};
 use wasmtime::{Instance, Store, Val};
 use xwasm_store::WasmContext;
 

@@ -42,7 +42,10 @@ mod rng;
 mod state;
 
 pub use api::{AddressApi, ApiError, ApiResult, Bech32Api};
-pub use call::{BlockEnv, EntryCall, EntryPoint, MAX_RESULT_BYTES, env_json, info_json, migrate_info_json, migrate_version};
+pub use call::{
+    BlockEnv, EntryCall, EntryPoint, MAX_RESULT_BYTES, env_json, info_json, migrate_info_json,
+    migrate_version,
+};
 pub use check::{CheckError, ContractInfo, WasmLimits, check_wasm, detect};
 pub use imports::{NAMESPACE, imports};
 pub use querier::{DefaultQuerier, Querier, QueryAnswer, QueryContext, SmartQuerier};

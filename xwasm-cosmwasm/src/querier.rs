@@ -6,8 +6,8 @@
 use crate::bank;
 use cosmwasm_std::Querier as _;
 use cosmwasm_std::{
-    BalanceResponse, BankQuery, Binary, Coin, ContractResult, Empty, QueryRequest, SupplyResponse, SystemError,
-    SystemResult, WasmQuery, to_json_binary, to_json_vec,
+    BalanceResponse, BankQuery, Binary, Coin, ContractResult, Empty, QueryRequest, SupplyResponse,
+    SystemError, SystemResult, WasmQuery, to_json_binary, to_json_vec,
 };
 use xwasm_store::{Address, ChainContext, Journal, keys};
 
@@ -66,7 +66,11 @@ impl DefaultQuerier {
         Self { api, flat_cost: gas.query_flat, per_response_byte: gas.query_per_response_byte }
     }
 
-    fn answer(&self, request: &[u8], context: &mut QueryContext<'_>) -> Result<SystemResult<ContractResult<Binary>>, String> {
+    fn answer(
+        &self,
+        request: &[u8],
+        context: &mut QueryContext<'_>,
+    ) -> Result<SystemResult<ContractResult<Binary>>, String> {
         let Ok(parsed) = cosmwasm_std::from_json::<QueryRequest<Empty>>(request) else {
             return Ok(cosmwasm_std::testing::MockQuerier::<Empty>::new(&[]).raw_query(request));
         };
@@ -82,14 +86,16 @@ impl DefaultQuerier {
                 let amount = bank::supply(context.journal, denom).map_err(|e| e.to_string())?;
                 ok(to_json_binary(&SupplyResponse::new(Coin { denom: denom.clone(), amount })))
             }
-            QueryRequest::Wasm(WasmQuery::Raw { contract_addr, key }) => match self.contract(context, contract_addr) {
-                Some(address) => {
-                    let full = keys::storage(&address, key);
-                    let value = context.journal.get(&full).map_err(|e| e.to_string())?;
-                    SystemResult::Ok(ContractResult::Ok(Binary::from(value.unwrap_or_default())))
+            QueryRequest::Wasm(WasmQuery::Raw { contract_addr, key }) => {
+                match self.contract(context, contract_addr) {
+                    Some(address) => {
+                        let full = keys::storage(&address, key);
+                        let value = context.journal.get(&full).map_err(|e| e.to_string())?;
+                        SystemResult::Ok(ContractResult::Ok(Binary::from(value.unwrap_or_default())))
+                    }
+                    None => SystemResult::Err(SystemError::NoSuchContract { addr: contract_addr.clone() }),
                 }
-                None => SystemResult::Err(SystemError::NoSuchContract { addr: contract_addr.clone() }),
-            },
+            }
             QueryRequest::Wasm(WasmQuery::Smart { contract_addr, msg }) => {
                 let answer = self
                     .contract(context, contract_addr)

@@ -28,14 +28,20 @@ fn memory<C: AsContextMut<Data = WasmContext>>(caller: &mut C) -> wasmtime::Resu
 }
 
 /// Ends the call as cosmwasm-vm's VM errors do (a trap), with `message`.
-pub(crate) fn trap<C: AsContextMut<Data = WasmContext>>(caller: &mut C, message: impl Into<String>) -> wasmtime::Error {
+pub(crate) fn trap<C: AsContextMut<Data = WasmContext>>(
+    caller: &mut C,
+    message: impl Into<String>,
+) -> wasmtime::Error {
     let message = message.into();
     caller.as_context_mut().data_mut().halt = Some(Halt::BadPointer(message.clone()));
     wasmtime::Error::msg(message)
 }
 
 /// The validated Region at `ptr`.
-pub(crate) fn get_region<C: AsContextMut<Data = WasmContext>>(caller: &mut C, ptr: u32) -> wasmtime::Result<Region> {
+pub(crate) fn get_region<C: AsContextMut<Data = WasmContext>>(
+    caller: &mut C,
+    ptr: u32,
+) -> wasmtime::Result<Region> {
     let memory = memory(caller)?;
     let mut bytes = [0u8; REGION_BYTES];
     if memory.read(&*caller, ptr as usize, &mut bytes).is_err() {
@@ -80,12 +86,19 @@ pub(crate) fn read_region<C: AsContextMut<Data = WasmContext>>(
 }
 
 /// Writes `data` into the Region at `ptr` and sets its length.
-pub(crate) fn write_region<C: AsContextMut<Data = WasmContext>>(caller: &mut C, ptr: u32, data: &[u8]) -> wasmtime::Result<()> {
+pub(crate) fn write_region<C: AsContextMut<Data = WasmContext>>(
+    caller: &mut C,
+    ptr: u32,
+    data: &[u8],
+) -> wasmtime::Result<()> {
     let region = get_region(caller, ptr)?;
     let cost = state::config(caller.as_context().data()).gas.write_region_cost(data.len());
     charge_cw(caller, cost)?;
     if data.len() > region.capacity as usize {
-        return Err(trap(caller, format!("Region too small. Got {}, required {}", region.capacity, data.len())));
+        return Err(trap(
+            caller,
+            format!("Region too small. Got {}, required {}", region.capacity, data.len()),
+        ));
     }
     let memory = memory(caller)?;
     let length_at = ptr as usize + 8;

@@ -108,7 +108,8 @@ impl GasConfig {
     }
 
     pub fn string_from_bytes(&self, bytes: usize) -> u64 {
-        self.string_from_bytes_base.saturating_add(self.string_from_bytes_per_byte.saturating_mul(bytes as u64))
+        self.string_from_bytes_base
+            .saturating_add(self.string_from_bytes_per_byte.saturating_mul(bytes as u64))
     }
 }
 
@@ -183,7 +184,16 @@ pub struct CallState {
 
 impl CallState {
     pub fn new(config: Arc<CosmwasmConfig>, api: Arc<dyn AddressApi>, querier: Arc<dyn Querier>) -> Self {
-        Self { config, api, querier, smart: None, iterators: Vec::new(), used_externally: 0, result: None, debug: Vec::new() }
+        Self {
+            config,
+            api,
+            querier,
+            smart: None,
+            iterators: Vec::new(),
+            used_externally: 0,
+            result: None,
+            debug: Vec::new(),
+        }
     }
 
     /// This profile's state in `context`, if the call is of this profile.
@@ -221,7 +231,10 @@ pub(crate) fn cw_gas_left<C: AsContextMut<Data = WasmContext>>(caller: &mut C) -
 
 /// Charges `cw_gas` (VM-internal work) from the call's gas global, or ends
 /// the call as out of gas (leaving none) when there is not enough.
-pub(crate) fn charge_cw<C: AsContextMut<Data = WasmContext>>(caller: &mut C, cw_gas: u64) -> wasmtime::Result<()> {
+pub(crate) fn charge_cw<C: AsContextMut<Data = WasmContext>>(
+    caller: &mut C,
+    cw_gas: u64,
+) -> wasmtime::Result<()> {
     let gas = config(caller.as_context().data()).to_gas(cw_gas);
     let Some(global) = caller.as_context().data().gas else {
         return Err(wasmtime::Error::msg("the module has no gas global (not preprocessed)"));
@@ -239,7 +252,10 @@ pub(crate) fn charge_cw<C: AsContextMut<Data = WasmContext>>(caller: &mut C, cw_
 
 /// Charges `cw_gas` the backend reported, and records it as used
 /// externally.
-pub(crate) fn charge_external<C: AsContextMut<Data = WasmContext>>(caller: &mut C, cw_gas: u64) -> wasmtime::Result<()> {
+pub(crate) fn charge_external<C: AsContextMut<Data = WasmContext>>(
+    caller: &mut C,
+    cw_gas: u64,
+) -> wasmtime::Result<()> {
     if let Some(state) = CallState::of_mut(caller.as_context_mut().data_mut()) {
         state.used_externally = state.used_externally.saturating_add(cw_gas);
     }

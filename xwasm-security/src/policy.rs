@@ -292,7 +292,9 @@ impl ModulePolicy {
                 .allowed_imports
                 .iter()
                 .find(|s| s.module == import.module && s.name == import.name)
-                .ok_or_else(|| forbidden(format!("not a host function of the {} profile", self.profile.name())))?;
+                .ok_or_else(|| {
+                    forbidden(format!("not a host function of the {} profile", self.profile.name()))
+                })?;
             if &spec.signature != signature {
                 return Err(forbidden(format!("signature {signature}, expected {}", spec.signature)));
             }

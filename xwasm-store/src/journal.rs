@@ -139,7 +139,11 @@ impl Journal {
             let committed = self.backend.first_in(&range, descending)?;
             let write_first = match (&written, &committed) {
                 (Some((written, _)), Some((committed, _))) => {
-                    if descending { *written >= committed } else { *written <= committed }
+                    if descending {
+                        *written >= committed
+                    } else {
+                        *written <= committed
+                    }
                 }
                 (Some(_), None) => true,
                 (None, _) => false,

@@ -90,7 +90,14 @@ impl<'a> Frame<'a> {
         );
         state.install(&mut context);
         Frame {
-            call: CallFrame { chain, origin: sender, caller: sender, contract, owner: sender, input: Vec::new() },
+            call: CallFrame {
+                chain,
+                origin: sender,
+                caller: sender,
+                contract,
+                owner: sender,
+                input: Vec::new(),
+            },
             depth: 0,
             read_only,
             stop: StopSignal {
@@ -632,7 +639,12 @@ impl Vm {
     }
 
     /// Runs `frame` on the executor of its code's tier.
-    pub(crate) fn execute_frame(&self, frame: Frame<'_>, entry: Entry<'_>, budget: Budget) -> Result<Execution, VmError> {
+    pub(crate) fn execute_frame(
+        &self,
+        frame: Frame<'_>,
+        entry: Entry<'_>,
+        budget: Budget,
+    ) -> Result<Execution, VmError> {
         let executor = match (&self.inner.baseline, frame.code.baseline) {
             (Some(tier), true) => &tier.executor,
             _ => &self.inner.executor,

@@ -69,8 +69,8 @@ impl Layer {
         let bech32 = xwasm_cosmwasm::Bech32Api::new(cw.bech32_prefix.clone())
             .with_costs(cw.gas.canonicalize, cw.gas.humanize);
         let api = api.unwrap_or_else(|| Arc::new(bech32.clone()));
-        let querier = querier
-            .unwrap_or_else(|| Arc::new(xwasm_cosmwasm::DefaultQuerier::new(bech32.clone(), &cw.gas)));
+        let querier =
+            querier.unwrap_or_else(|| Arc::new(xwasm_cosmwasm::DefaultQuerier::new(bech32.clone(), &cw.gas)));
         Ok(Self { policy, linker, baseline_linker, config: cw, bech32, api, querier })
     }
 }
@@ -95,7 +95,13 @@ pub struct CosmwasmMessage {
 impl CosmwasmMessage {
     /// `msg` from `sender`, no funds, in the default block.
     pub fn new(sender: impl Into<String>, msg: impl Into<Vec<u8>>, gas_limit: u64) -> Self {
-        Self { sender: sender.into(), funds: Vec::new(), msg: msg.into(), env: BlockEnv::default(), gas_limit }
+        Self {
+            sender: sender.into(),
+            funds: Vec::new(),
+            msg: msg.into(),
+            env: BlockEnv::default(),
+            gas_limit,
+        }
     }
 }
 
@@ -225,7 +231,8 @@ impl Vm {
             };
             self.cosmwasm_check(wasm).map_err(refused)?;
             let info = self.inner.cosmwasm.policy.check(wasm).map_err(|e| refused(e.into()))?;
-            code_gas = code_gas.saturating_add(schedule.deployment_items(info.function_count.into(), info.locals));
+            code_gas =
+                code_gas.saturating_add(schedule.deployment_items(info.function_count.into(), info.locals));
             if code_gas > message.gas_limit {
                 let what = format!("{} bytes of code with {} functions", wasm.len(), info.function_count);
                 return unpaid(trace, what, code_gas);
@@ -235,12 +242,17 @@ impl Vm {
         let (code, source) = self.load_checked_code(code_hash, || Ok(Arc::from(wasm)), checked)?;
         trace.loaded(source, &code);
         if !code.is_cosmwasm() {
-            return Err(VmError::Profile("the code is not a CosmWasm contract (no interface_version_8 export)".into()));
+            return Err(VmError::Profile(
+                "the code is not a CosmWasm contract (no interface_version_8 export)".into(),
+            ));
         }
         let count_key = keys::deploy_count(&sender);
         let count = match journal.get(&count_key)? {
             Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
-                xwasm_store::StateError::CorruptRecord { key_hex: hex::encode(&count_key), what: "deploy count" }
+                xwasm_store::StateError::CorruptRecord {
+                    key_hex: hex::encode(&count_key),
+                    what: "deploy count",
+                }
             })?),
             None => 0,
         };
@@ -254,7 +266,8 @@ impl Vm {
         journal.set(admin_key(&address), admin.0.to_vec());
         let mut run = message.clone();
         run.gas_limit = message.gas_limit - code_gas;
-        let mut done = self.run_entry(&mut trace, journal, &code, address, EntryPoint::Instantiate.name(), &run, false)?;
+        let mut done =
+            self.run_entry(&mut trace, journal, &code, address, EntryPoint::Instantiate.name(), &run, false)?;
         done.code_gas = code_gas;
         done.outcome.gas_used = done.outcome.gas_used.saturating_add(code_gas);
         done.outcome.gas_limit = message.gas_limit;
@@ -322,7 +335,8 @@ impl Vm {
         gas_limit: u64,
     ) -> Result<CosmwasmOutcome, VmError> {
         let sender = self.cosmwasm_address(address);
-        let message = CosmwasmMessage { sender, funds: Vec::new(), msg: msg.to_vec(), env: env.clone(), gas_limit };
+        let message =
+            CosmwasmMessage { sender, funds: Vec::new(), msg: msg.to_vec(), env: env.clone(), gas_limit };
         self.cosmwasm_call_export(address, "query", &message)
     }
 
@@ -349,7 +363,8 @@ impl Vm {
                 self.cosmwasm_address(address)
             )));
         }
-        let old_wasm = journal.get(&keys::code(&record.code_hash))?.ok_or(VmError::MissingCode { address: *address })?;
+        let old_wasm =
+            journal.get(&keys::code(&record.code_hash))?.ok_or(VmError::MissingCode { address: *address })?;
         let old_version = xwasm_cosmwasm::migrate_version(&old_wasm);
         let mut code_gas = 0;
         let code = match new_code {
@@ -362,8 +377,9 @@ impl Vm {
                 if !stored {
                     self.cosmwasm_check(wasm)?;
                     let info = self.inner.cosmwasm.policy.check(wasm)?;
-                    code_gas = code_gas
-                        .saturating_add(self.inner.config.gas.deployment_items(info.function_count.into(), info.locals));
+                    code_gas = code_gas.saturating_add(
+                        self.inner.config.gas.deployment_items(info.function_count.into(), info.locals),
+                    );
                     journal.set(code_key, wasm.to_vec());
                 }
                 if code_gas > message.gas_limit {
@@ -382,7 +398,10 @@ impl Vm {
                 if !code.is_cosmwasm() {
                     return Err(VmError::Profile("the new code is not a CosmWasm contract".into()));
                 }
-                journal.set(keys::contract(address), ContractRecord { code_hash, owner: record.owner }.to_bytes());
+                journal.set(
+                    keys::contract(address),
+                    ContractRecord { code_hash, owner: record.owner }.to_bytes(),
+                );
                 code
             }
         };
@@ -390,7 +409,16 @@ impl Vm {
         let mut run = message.clone();
         run.gas_limit = message.gas_limit - code_gas;
         let migrate = MigrateCall { info };
-        let mut done = self.run_entry_with(&mut trace, journal, &code, *address, "migrate", &run, false, Some(&migrate))?;
+        let mut done = self.run_entry_with(
+            &mut trace,
+            journal,
+            &code,
+            *address,
+            "migrate",
+            &run,
+            false,
+            Some(&migrate),
+        )?;
         done.code_gas = code_gas;
         done.outcome.gas_used = done.outcome.gas_used.saturating_add(code_gas);
         done.outcome.gas_limit = message.gas_limit;
@@ -413,10 +441,12 @@ impl Vm {
         let key = keys::contract(address);
         let record = match journal.get(&key)? {
             None => return Err(VmError::NoContract { address: *address }),
-            Some(bytes) => ContractRecord::from_bytes(&bytes).ok_or(xwasm_store::StateError::CorruptRecord {
-                key_hex: hex::encode(&key),
-                what: "contract record",
-            })?,
+            Some(bytes) => {
+                ContractRecord::from_bytes(&bytes).ok_or(xwasm_store::StateError::CorruptRecord {
+                    key_hex: hex::encode(&key),
+                    what: "contract record",
+                })?
+            }
         };
         let (code, source) = self.load_code(record.code_hash, || {
             let wasm = journal.get(&keys::code(&record.code_hash))?;
@@ -492,7 +522,10 @@ impl Vm {
         let frame = Frame::cosmwasm(
             code,
             address,
-            ChainContext { block_height: message.env.height, block_time_ms: message.env.time_nanos / 1_000_000 },
+            ChainContext {
+                block_height: message.env.height,
+                block_time_ms: message.env.time_nanos / 1_000_000,
+            },
             self.parse_cosmwasm_address(&message.sender).unwrap_or(address),
             journal,
             read_only,

@@ -46,7 +46,10 @@ fn hackatom_instantiates_answers_and_releases_funds() {
     assert_eq!(state.len(), 1);
     assert_eq!(state[0].0, b"config");
     let stored: serde_json::Value = serde_json::from_slice(&state[0].1).unwrap();
-    assert_eq!(stored, serde_json::json!({"verifier": verifier, "beneficiary": beneficiary, "funder": creator}));
+    assert_eq!(
+        stored,
+        serde_json::json!({"verifier": verifier, "beneficiary": beneficiary, "funder": creator})
+    );
 
     let query = vm.cosmwasm_query(&address, br#"{"verifier":{}}"#, &Default::default(), GAS).unwrap();
     let data = ok_json(&query);
@@ -54,18 +57,33 @@ fn hackatom_instantiates_answers_and_releases_funds() {
     assert_eq!(decoded, format!(r#"{{"verifier":"{verifier}"}}"#).into_bytes());
 
     // Only the verifier may release; an error leaves state as it was.
-    let refused = vm.cosmwasm_call(&address, EntryPoint::Execute, &message(&beneficiary, r#"{"release":{"denom":"earth"}}"#)).unwrap();
+    let refused = vm
+        .cosmwasm_call(
+            &address,
+            EntryPoint::Execute,
+            &message(&beneficiary, r#"{"release":{"denom":"earth"}}"#),
+        )
+        .unwrap();
     assert_eq!(refused.outcome.status, Status::Abort);
-    assert!(refused.outcome.error.as_deref().unwrap().contains("Unauthorized"), "{:?}", refused.outcome.error);
+    assert!(
+        refused.outcome.error.as_deref().unwrap().contains("Unauthorized"),
+        "{:?}",
+        refused.outcome.error
+    );
     assert_eq!(vm.storage(&address).unwrap(), state);
 
-    let released = vm.cosmwasm_call(&address, EntryPoint::Execute, &message(&verifier, r#"{"release":{"denom":"earth"}}"#)).unwrap();
+    let released = vm
+        .cosmwasm_call(&address, EntryPoint::Execute, &message(&verifier, r#"{"release":{"denom":"earth"}}"#))
+        .unwrap();
     let response = ok_json(&released);
     assert_eq!(
         response["messages"],
         serde_json::json!([{"id": 0, "payload": "", "msg": {"bank": {"send": {"to_address": beneficiary, "amount": [{"denom": "earth", "amount": "1000"}]}}}, "gas_limit": null, "reply_on": "never"}])
     );
-    assert_eq!(response["attributes"], serde_json::json!([{"key": "action", "value": "release"}, {"key": "destination", "value": beneficiary}]));
+    assert_eq!(
+        response["attributes"],
+        serde_json::json!([{"key": "action", "value": "release"}, {"key": "destination", "value": beneficiary}])
+    );
     assert_eq!(response["data"], "8Auq");
 }
 
