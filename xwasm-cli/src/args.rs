@@ -77,7 +77,8 @@ pub enum Command {
         #[command(flatten)]
         exec: ExecArgs,
     },
-    /// Deploy a contract into the state folder and run its `init`.
+    /// Deploy a contract into the state folder and run its `init` (a
+    /// CosmWasm contract: its `instantiate` with `--msg`).
     Deploy {
         file: PathBuf,
         #[command(flatten)]
@@ -86,7 +87,18 @@ pub enum Command {
         #[arg(long)]
         input: Option<String>,
         #[command(flatten)]
+        cosmwasm: CosmwasmArgs,
+        /// CosmWasm: who may migrate the contract (default: the sender).
+        #[arg(long)]
+        admin: Option<String>,
+        #[command(flatten)]
         exec: ExecArgs,
+    },
+    /// The bank balances the CosmWasm querier answers from (kept in the
+    /// state folder).
+    Bank {
+        #[command(subcommand)]
+        action: BankAction,
     },
     /// Call a method of a deployed contract.
     Call(CallArgs),
@@ -173,12 +185,70 @@ pub enum Command {
     Demo,
 }
 
+/// `xwasm bank`.
+#[derive(Debug, clap::Subcommand)]
+pub enum BankAction {
+    /// Set ADDR's balances to COINS (`1000earth,5uatom`; other denoms kept).
+    Set {
+        addr: String,
+        coins: String,
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+    },
+    /// Print ADDR's balances.
+    Show {
+        addr: String,
+        #[arg(long, default_value = ".xwasm")]
+        state: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What a CosmWasm message carries beyond the transaction: the message,
+/// funds, and the block environment (`Env`).
+#[derive(Debug, Args)]
+pub struct CosmwasmArgs {
+    /// CosmWasm: the message, JSON.
+    #[arg(long)]
+    pub msg: Option<String>,
+    /// CosmWasm: funds sent with the message (`1000earth,5uatom`), credited
+    /// to the contract before the call.
+    #[arg(long)]
+    pub funds: Option<String>,
+    /// CosmWasm: block height in `Env` (default 12345, as cosmwasm-vm's mock_env).
+    #[arg(long, default_value_t = 12_345)]
+    pub height: u64,
+    /// CosmWasm: block time, nanoseconds since the Unix epoch (default
+    /// 1571797419879305533, as mock_env).
+    #[arg(long, default_value_t = 1_571_797_419_879_305_533)]
+    pub time: u64,
+    /// CosmWasm: the chain id (default cosmos-testnet-14002).
+    #[arg(long, default_value = "cosmos-testnet-14002")]
+    pub chain_id: String,
+    /// CosmWasm: the transaction's index in the block (default 3).
+    #[arg(long, default_value_t = 3)]
+    pub tx_index: u32,
+    /// CosmWasm: the transaction's hash, 64 hex characters (default
+    /// mock_env's E5469DAC...94B3).
+    #[arg(long)]
+    pub tx_hash: Option<String>,
+}
+
 /// A call of a deployed contract's method.
 #[derive(Debug, Args)]
 pub struct CallArgs {
-    /// The contract's address: 64 hex characters.
+    /// The contract's address: 64 hex characters (a CosmWasm contract's
+    /// bech32 address too).
     pub addr: String,
-    pub method: String,
+    /// The method; for a CosmWasm contract the entry point (`execute`,
+    /// `migrate`, `sudo`, or any export by name). A CosmWasm query takes none.
+    pub method: Option<String>,
+    #[command(flatten)]
+    pub cosmwasm: CosmwasmArgs,
+    /// CosmWasm `migrate`: the new code (default: the current code).
+    #[arg(long)]
+    pub code: Option<PathBuf>,
     #[command(flatten)]
     pub tx: TxArgs,
     /// Call input, hex.
@@ -200,11 +270,14 @@ pub struct TxArgs {
     /// The disk tier of compiled code (default: `STATE/cache`).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
-    /// The signing account, 64 hex characters.
+    /// The signing account, 64 hex characters (or bech32 for CosmWasm
+    /// contracts).
     #[arg(long, default_value = DEFAULT_SENDER)]
     pub sender: String,
-    #[arg(long, default_value_t = DEFAULT_GAS)]
-    pub gas: u64,
+    /// Gas limit (default 10,000,000; for a CosmWasm deployment
+    /// 10,000,000,000, which pays for storing and compiling the code).
+    #[arg(long)]
+    pub gas: Option<u64>,
     /// Block height the transaction runs at.
     #[arg(long, default_value_t = 1)]
     pub block_height: u64,
@@ -214,6 +287,13 @@ pub struct TxArgs {
     /// Print the outcome as one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+impl TxArgs {
+    /// The gas limit of a native transaction.
+    pub fn gas(&self) -> u64 {
+        self.gas.unwrap_or(DEFAULT_GAS)
+    }
 }
 
 /// The format of `xwasm report`.

@@ -34,7 +34,7 @@ pub fn read(path: &Path, defaults: &TxArgs) -> Result<Vec<BlockTransaction>, Fai
             };
             let sender = parse_address(text("sender")?.unwrap_or(&defaults.sender), &what("sender"))?;
             let gas = match t.get("gas") {
-                None => defaults.gas,
+                None => defaults.gas(),
                 Some(gas) => {
                     gas.as_u64().ok_or_else(|| Failure(format!("{} must be a number", what("gas"))))?
                 }

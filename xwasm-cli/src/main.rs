@@ -7,6 +7,7 @@
 
 mod args;
 mod block;
+mod cosmwasm;
 mod demo;
 mod input;
 mod maintain;
@@ -85,25 +86,82 @@ fn chain_vm(tx: &TxArgs, exec: &ExecArgs) -> Result<Vm, Failure> {
 fn transaction(tx: &TxArgs, input: Vec<u8>) -> Result<(ChainContext, Transaction), Failure> {
     let sender = parse_address(&tx.sender, "--sender")?;
     let chain = ChainContext { block_height: tx.block_height, block_time_ms: tx.block_time };
-    Ok((chain, Transaction::new(sender, tx.gas, input)))
+    Ok((chain, Transaction::new(sender, tx.gas(), input)))
+}
+
+/// An address as 64 hex characters or, for CosmWasm contracts, bech32.
+fn any_address(vm: &Vm, text: &str, what: &str) -> Result<xwasm::Address, Failure> {
+    match parse_address(text, what) {
+        Ok(address) => Ok(address),
+        Err(hex_error) => vm.parse_cosmwasm_address(text).map_err(|_| hex_error),
+    }
 }
 
 fn call_command(call: CallArgs, read_only: bool) -> Result<ExitCode, Failure> {
-    let address = parse_address(&call.addr, "ADDR")?;
+    let vm = chain_vm(&call.tx, &call.exec)?;
+    let address = any_address(&vm, &call.addr, "ADDR")?;
+    if vm.is_cosmwasm_contract(&address)? {
+        let code = call.code.as_deref().map(read_module).transpose()?;
+        return cosmwasm::call(
+            &vm,
+            &address,
+            call.method.as_deref(),
+            &call.tx,
+            &call.cosmwasm,
+            code.as_deref(),
+            read_only,
+        );
+    }
+    if call.cosmwasm.msg.is_some() || call.code.is_some() {
+        return Err(Failure(format!(
+            "contract {address} is a native contract: --msg and --code are for CosmWasm ones"
+        )));
+    }
+    let method = call.method.ok_or_else(|| Failure("name the method to call".into()))?;
     let input = match (call.input, call.input_str) {
         (Some(hex), _) => parse_hex(&hex, "--input")?,
         (None, Some(text)) => text.into_bytes(),
         (None, None) => Vec::new(),
     };
     let (chain, transaction) = transaction(&call.tx, input)?;
-    let vm = chain_vm(&call.tx, &call.exec)?;
     let outcome = if read_only {
-        vm.query(&address, &call.method, &chain, &transaction)?
+        vm.query(&address, &method, &chain, &transaction)?
     } else {
-        vm.call(&address, &call.method, &chain, &transaction)?
+        vm.call(&address, &method, &chain, &transaction)?
     };
     output::print_outcome(&outcome, call.tx.json);
     Ok(exit_for(&outcome))
+}
+
+/// `xwasm bank set|show`.
+fn bank(action: args::BankAction) -> Result<ExitCode, Failure> {
+    let (addr, state) = match &action {
+        args::BankAction::Set { addr, state, .. } | args::BankAction::Show { addr, state, .. } => {
+            (addr, state)
+        }
+    };
+    let vm = Vm::builder().backend(Arc::new(open_state(state)?)).build()?;
+    let holder = vm.cosmwasm_address(&any_address(&vm, addr, "ADDR")?);
+    match action {
+        args::BankAction::Set { coins, .. } => {
+            let coins =
+                xwasm::cosmwasm::bank::parse_coins(&coins).map_err(|e| Failure(format!("COINS: {e}")))?;
+            vm.cosmwasm_set_balances(&holder, &coins)?;
+        }
+        args::BankAction::Show { json, .. } => {
+            let coins = vm.cosmwasm_balances(&holder)?;
+            if json {
+                println!("{}", serde_json::json!({ "address": holder, "balances": coins }));
+            } else {
+                let list: Vec<String> = coins.iter().map(|c| format!("{}{}", c.amount, c.denom)).collect();
+                println!(
+                    "{holder}  {}",
+                    if list.is_empty() { "(no balances)".to_owned() } else { list.join(",") }
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(command: Command) -> Result<ExitCode, Failure> {
@@ -120,10 +178,19 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             output::print_run(&run, json);
             Ok(exit_for(&run.outcome))
         }
-        Command::Deploy { file, tx, input, exec } => {
+        Command::Deploy { file, tx, input, cosmwasm, admin, exec } => {
             let wasm = read_module(&file)?;
-            let input = parse_optional_hex(input.as_deref(), "--input")?;
             let vm = chain_vm(&tx, &exec)?;
+            if xwasm::cosmwasm::detect(&wasm).is_some() {
+                return cosmwasm::deploy(&vm, &wasm, &tx, &cosmwasm, admin.as_deref());
+            }
+            if cosmwasm.msg.is_some() {
+                return Err(Failure(format!(
+                    "{}: not a CosmWasm contract (no interface_version_8 export): --msg is for CosmWasm contracts",
+                    file.display()
+                )));
+            }
+            let input = parse_optional_hex(input.as_deref(), "--input")?;
             let (chain, transaction) = transaction(&tx, input)?;
             let outcome = vm.deploy(&wasm, &chain, &transaction)?;
             output::print_outcome(&outcome, tx.json);
@@ -138,9 +205,10 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             block::run(&vm, &chain, &block, threads, tx.json)
         }
         Command::Query(call) => call_command(call, true),
+        Command::Bank { action } => bank(action),
         Command::State { addr, state, json } => {
-            let address = parse_address(&addr, "ADDR")?;
             let vm = Vm::builder().backend(Arc::new(open_state(&state)?)).build()?;
+            let address = any_address(&vm, &addr, "ADDR")?;
             let entries = vm.storage(&address)?;
             if json {
                 println!("{}", output::storage_json(&entries));
@@ -154,10 +222,47 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             let wasm = read_module(&file)?;
             let vm = Vm::builder().profile(profile).build()?;
             let info = vm.inspect(&wasm)?;
+            // A CosmWasm contract: its profile, interface version, entry
+            // points and capabilities, and cosmwasm-vm's verdict.
+            let cosmwasm = xwasm::cosmwasm::detect(&wasm).map(|marker| {
+                let config = &vm.config().cosmwasm;
+                let checked = xwasm::cosmwasm::check_wasm(&wasm, &config.capabilities, &config.limits);
+                let mut object = serde_json::json!({ "profile": "cosmwasm", "interface_version": marker });
+                match checked {
+                    Ok(contract) => {
+                        object["accepted"] = true.into();
+                        object["entry_points"] = serde_json::json!(contract.entry_points);
+                        object["required_capabilities"] = serde_json::json!(contract.required_capabilities);
+                        object["migrate_version"] = serde_json::json!(contract.migrate_version);
+                    }
+                    Err(refused) => {
+                        object["accepted"] = false.into();
+                        object["reason"] = refused.to_string().into();
+                    }
+                }
+                object
+            });
             if json {
-                println!("{}", serde_json::to_string_pretty(&info).expect("plain data serializes"));
+                let mut object = serde_json::to_value(&info).expect("plain data serializes");
+                if let Some(cosmwasm) = cosmwasm {
+                    object["cosmwasm"] = cosmwasm;
+                }
+                println!("{}", serde_json::to_string_pretty(&object).expect("JSON"));
             } else {
                 println!("{}", output::info_text(&info));
+                if let Some(cosmwasm) = cosmwasm {
+                    println!(
+                        "\ncosmwasm profile ({}):",
+                        cosmwasm["interface_version"].as_str().unwrap_or_default()
+                    );
+                    for key in
+                        ["accepted", "reason", "entry_points", "required_capabilities", "migrate_version"]
+                    {
+                        if let Some(value) = cosmwasm.get(key) {
+                            println!("  {key:<22} {value}");
+                        }
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -431,6 +431,38 @@ impl Vm {
         Ok(done)
     }
 
+    /// Whether the contract at `address` is a CosmWasm contract (its code
+    /// exports `interface_version_8`, or an older marker).
+    pub fn is_cosmwasm_contract(&self, address: &Address) -> Result<bool, VmError> {
+        let journal = Journal::new(self.inner.backend.clone());
+        let key = keys::contract(address);
+        let bytes = journal.get(&key)?.ok_or(VmError::NoContract { address: *address })?;
+        let record = ContractRecord::from_bytes(&bytes).ok_or(xwasm_store::StateError::CorruptRecord {
+            key_hex: hex::encode(&key),
+            what: "contract record",
+        })?;
+        let wasm =
+            journal.get(&keys::code(&record.code_hash))?.ok_or(VmError::MissingCode { address: *address })?;
+        Ok(xwasm_cosmwasm::detect(&wasm).is_some())
+    }
+
+    /// Sets `holder`'s bank balances of `coins`' denoms (the default
+    /// querier answers from them; other denoms are kept).
+    pub fn cosmwasm_set_balances(&self, holder: &str, coins: &[Coin]) -> Result<(), VmError> {
+        let mut journal = Journal::new(self.inner.backend.clone());
+        for coin in coins {
+            xwasm_cosmwasm::bank::set_balance(&mut journal, holder, coin)
+                .map_err(|e| VmError::BadInput(format!("cannot set the balance: {e}")))?;
+        }
+        Ok(journal.commit()?)
+    }
+
+    /// `holder`'s bank balances, by denom.
+    pub fn cosmwasm_balances(&self, holder: &str) -> Result<Vec<Coin>, VmError> {
+        let journal = Journal::new(self.inner.backend.clone());
+        Ok(xwasm_cosmwasm::bank::balances(&journal, holder)?)
+    }
+
     /// The contract at `address` and its code, which must be CosmWasm's.
     fn cosmwasm_code(
         &self,
