@@ -228,11 +228,17 @@ impl Pair {
 
     /// `execute` with `msg` from `sender` with `funds`.
     pub fn execute(&mut self, sender: &str, msg: &str, funds: &[Coin]) -> Compared {
+        self.execute_bytes(sender, msg.as_bytes(), funds)
+    }
+
+    /// `execute` with any bytes as the message (both VMs pass them on).
+    pub fn execute_bytes(&mut self, sender: &str, msg: &[u8], funds: &[Coin]) -> Compared {
         self.credit(funds);
         let env = self.env_json();
         let info = xwasm::cosmwasm::info_json(sender, funds);
-        let (peer, peer_debug) = self.peer(|i| cosmwasm_vm::call_execute_raw(i, &env, &info, msg.as_bytes()));
-        let mut message = self.message(sender, msg);
+        let (peer, peer_debug) = self.peer(|i| cosmwasm_vm::call_execute_raw(i, &env, &info, msg));
+        let mut message = CosmwasmMessage::new(sender, msg, GAS);
+        message.env = self.env.clone();
         message.funds = funds.to_vec();
         let done =
             self.vm.cosmwasm_call(&self.address, EntryPoint::Execute, &message).unwrap_or_else(refused);

@@ -90,3 +90,159 @@ fn hackatom_instantiates_answers_and_releases_funds() {
 fn base64_decode(text: &str) -> Vec<u8> {
     cosmwasm_std::Binary::from_base64(text).unwrap().to_vec()
 }
+
+/// A hand-written CosmWasm contract: a bump allocator, and entry points
+/// whose body is `body` (WAT instructions leaving a result Region
+/// pointer). The static Region at 16 points to an ok Response.
+fn contract(imports: &str, body: &str, allocate: &str) -> Vec<u8> {
+    let ok = r#"{"ok":{"messages":[],"attributes":[],"events":[],"data":null}}"#;
+    let wat = format!(
+        r#"(module
+          {imports}
+          (memory (export "memory") 2)
+          (global $heap (mut i32) (i32.const 4096))
+          (data (i32.const 16) "\40\00\00\00\{len:02x}\00\00\00\{len:02x}\00\00\00")
+          (data (i32.const 64) "{ok}")
+          (func (export "allocate") (param $size i32) (result i32) (local $r i32)
+            {allocate}
+            (local.set $r (global.get $heap))
+            (i32.store (local.get $r) (i32.add (local.get $r) (i32.const 12)))
+            (i32.store offset=4 (local.get $r) (local.get $size))
+            (i32.store offset=8 (local.get $r) (i32.const 0))
+            (global.set $heap (i32.add (i32.add (local.get $r) (i32.const 12)) (local.get $size)))
+            (local.get $r))
+          (func (export "deallocate") (param i32))
+          (func (export "interface_version_8"))
+          (func (export "instantiate") (param i32 i32 i32) (result i32) (i32.const 16))
+          (func (export "execute") (param i32 i32 i32) (result i32) {body})
+          (func (export "query") (param i32 i32) (result i32) {body}))"#,
+        ok = ok.replace('"', "\\\""),
+        len = ok.len(),
+    );
+    wat::parse_str(&wat).unwrap()
+}
+
+fn deployed(vm: &Vm, wasm: &[u8]) -> xwasm::Address {
+    let mut deploy = message(&addr("creator"), "{}");
+    deploy.gas_limit = DEPLOY_GAS;
+    let done = vm.cosmwasm_instantiate(wasm, &deploy, None).unwrap();
+    assert_eq!(done.outcome.status, Status::Ok, "{:?}", done.outcome.error);
+    done.outcome.address.unwrap()
+}
+
+#[test]
+fn bad_regions_and_iterators_trap_and_change_nothing() {
+    let vm = Vm::builder().build().unwrap();
+    let imports = r#"(import "env" "db_next" (func $next (param i32) (result i32)))
+        (import "env" "db_write" (func $write (param i32 i32)))"#;
+    let cases = [
+        ("(i32.const 200000)", "Could not dereference this pointer to a Region"),
+        // A Region whose length exceeds its capacity (at 32: offset 64, capacity 1, length 9).
+        (
+            "(i32.store (i32.const 32) (i32.const 64)) (i32.store (i32.const 36) (i32.const 1)) (i32.store (i32.const 40) (i32.const 9)) (i32.const 32)",
+            "length greater than its capacity",
+        ),
+        ("(drop (call $next (i32.const 9))) (i32.const 16)", "Iterator with ID 9 does not exist"),
+    ];
+    for (body, expected) in cases {
+        let address = deployed(&vm, &contract(imports, body, ""));
+        let before = vm.storage(&address).unwrap();
+        let done = vm.cosmwasm_call(&address, EntryPoint::Execute, &message(&addr("creator"), "{}")).unwrap();
+        assert_eq!(done.outcome.status, Status::Trap, "{body}");
+        assert!(
+            done.outcome.error.as_deref().unwrap().contains(expected),
+            "{body}: {:?}",
+            done.outcome.error
+        );
+        assert_eq!(done.result, None);
+        assert_eq!(vm.storage(&address).unwrap(), before);
+    }
+    // A write in a query traps as cosmwasm-vm's does; in execute it commits.
+    let write = "(call $write (i32.const 16) (i32.const 16)) (i32.const 16)";
+    let address = deployed(&vm, &contract(imports, write, ""));
+    let query = vm.cosmwasm_query(&address, b"{}", &Default::default(), GAS).unwrap();
+    assert_eq!(query.outcome.status, Status::Trap);
+    assert!(
+        query.outcome.error.unwrap().contains("Must not call a writing storage function in this context.")
+    );
+    assert!(vm.storage(&address).unwrap().is_empty());
+    let done = vm.cosmwasm_call(&address, EntryPoint::Execute, &message(&addr("creator"), "{}")).unwrap();
+    assert_eq!(done.outcome.status, Status::Ok, "{:?}", done.outcome.error);
+    assert_eq!(vm.storage(&address).unwrap().len(), 1);
+}
+
+#[test]
+fn a_contract_whose_allocate_returns_zero_cannot_be_called() {
+    let vm = Vm::builder().build().unwrap();
+    let wasm = contract("", "(i32.const 16)", "(if (global.get $heap) (then (return (i32.const 0))))");
+    let mut deploy = message(&addr("creator"), "{}");
+    deploy.gas_limit = DEPLOY_GAS;
+    let done = vm.cosmwasm_instantiate(&wasm, &deploy, None).unwrap();
+    assert_eq!(done.outcome.status, Status::Trap);
+    assert!(done.outcome.error.unwrap().contains("Got a zero Wasm address"));
+    assert_eq!(done.outcome.address, None);
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let vm = Vm::builder().build().unwrap();
+    let address = deployed(&vm, &contract("", "(i32.const 16)", ""));
+    let error =
+        vm.cosmwasm_call(&address, EntryPoint::Execute, &message("not-an-address", "{}")).unwrap_err();
+    assert!(error.to_string().contains("`not-an-address` is not an address"), "{error}");
+    let error =
+        vm.cosmwasm_call_export(&address, "ibc_channel_open", &message(&addr("creator"), "{}")).unwrap_err();
+    assert!(error.to_string().contains("has no method `ibc_channel_open`"), "{error}");
+    let native =
+        vm.call(&address, "execute", &Default::default(), &xwasm::Transaction::new(address, GAS, vec![]));
+    assert!(native.unwrap_err().to_string().contains("is a CosmWasm contract"));
+    // Older markers are refused with cosmwasm-vm's words.
+    let mut deploy = message(&addr("creator"), "{}");
+    deploy.gas_limit = DEPLOY_GAS;
+    let error = vm.cosmwasm_instantiate(&corpus("hackatom_0.16.wasm"), &deploy, None).unwrap_err();
+    assert!(
+        error.to_string().contains("Wasm contract has unknown interface_version_* marker export"),
+        "{error}"
+    );
+    let error = vm.cosmwasm_instantiate(&corpus("ibc_reflect.wasm"), &deploy, None).unwrap_err();
+    assert!(error.to_string().contains(r#"requires unavailable capabilities: {"stargate"}"#), "{error}");
+}
+
+#[test]
+fn the_same_calls_give_the_same_gas_under_both_compilers_and_from_the_disk_tier() {
+    let (verifier, beneficiary, creator) = (addr("verifies"), addr("benefits"), addr("creator"));
+    let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{beneficiary}"}}"#);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |strategy: xwasm::engine::Strategy| {
+        let mut config = xwasm::VmConfig::default();
+        config.engine.strategy = strategy;
+        let backend = std::sync::Arc::new(xwasm::store::MemoryBackend::new());
+        let vm = Vm::builder()
+            .config(config)
+            .backend(backend)
+            .cache_dir(dir.path().join(format!("{strategy:?}")))
+            .build()
+            .unwrap();
+        let mut deploy = message(&creator, &init);
+        deploy.gas_limit = DEPLOY_GAS;
+        let deployed = vm.cosmwasm_instantiate(&corpus("hackatom.wasm"), &deploy, None).unwrap();
+        let address = deployed.outcome.address.unwrap();
+        let release = vm
+            .cosmwasm_call(
+                &address,
+                EntryPoint::Execute,
+                &message(&verifier, r#"{"release":{"denom":"earth"}}"#),
+            )
+            .unwrap();
+        let query = vm.cosmwasm_query(&address, br#"{"verifier":{}}"#, &Default::default(), GAS).unwrap();
+        let cpu = vm
+            .cosmwasm_call(&address, EntryPoint::Execute, &message(&verifier, r#"{"cpu_loop":{}}"#))
+            .unwrap();
+        assert_eq!(cpu.outcome.status, Status::OutOfGas);
+        [deployed.outcome.gas_used, release.outcome.gas_used, query.outcome.gas_used, cpu.outcome.gas_used]
+    };
+    let cranelift = run(xwasm::engine::Strategy::Cranelift);
+    assert_eq!(run(xwasm::engine::Strategy::Winch), cranelift);
+    // Again, from the disk tier this time.
+    assert_eq!(run(xwasm::engine::Strategy::Cranelift), cranelift);
+}
