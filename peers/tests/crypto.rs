@@ -155,15 +155,8 @@ fn crypto_imports_give_cosmwasm_vm_codes() {
         calls.push(input(4, &flipped(&msg), &sig, &key, None));
         calls.push(input(4, &msg, &sig, &key[..31], None));
     }
-    let (msgs, sigs, keys): (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>) = ed
-        .iter()
-        .map(|v| (hex(v, "message"), hex(v, "signature"), hex(v, "pubkey")))
-        .fold((Vec::new(), Vec::new(), Vec::new()), |(mut m, mut s, mut k), (a, b, c)| {
-            m.push(a);
-            s.push(b);
-            k.push(c);
-            (m, s, k)
-        });
+    let field = |key: &str| ed.iter().map(|v| hex(v, key)).collect::<Vec<_>>();
+    let (msgs, sigs, keys) = (field("message"), field("signature"), field("pubkey"));
     let sections = |v: &[Vec<u8>]| encode_sections(&v.iter().map(Vec::as_slice).collect::<Vec<_>>());
     calls.push(input(5, &sections(&msgs), &sections(&sigs), &sections(&keys), None));
     let mut broken = sigs.clone();

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use xwasm::{Address, ChainContext, Outcome, Transaction, Vm};
 
 const TOKEN: &str = include_str!("../../examples/contracts/token.wat");
+/// CosmWasm's hackatom, as cosmwasm-vm's tests use it.
+const HACKATOM: &[u8] = include_bytes!("../../examples/contracts/cosmwasm/hackatom.wasm");
 const GAS: u64 = 10_000_000;
 
 fn transfer_input(to: &Address, amount: u64) -> Vec<u8> {
@@ -59,5 +61,51 @@ pub fn run() -> Result<ExitCode, Failure> {
         "\n{} calls, {} gas in all; the failed transfer changed nothing.",
         metrics.calls, metrics.gas_used
     );
+    cosmwasm(&vm)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The same VM runs an unmodified CosmWasm contract: hackatom.
+fn cosmwasm(vm: &Vm) -> Result<(), Failure> {
+    use xwasm::cosmwasm::{Bech32Api, EntryPoint, bank};
+    let api = Bech32Api::default();
+    let [creator, verifier, beneficiary] =
+        ["creator", "verifies", "benefits"].map(|name| api.addr_make(name));
+    println!("\nxwasm demo, part 2: CosmWasm's hackatom ({} bytes), unmodified", HACKATOM.len());
+    let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{beneficiary}"}}"#);
+    let mut message = xwasm::CosmwasmMessage::new(&creator, init.as_bytes(), crate::cosmwasm::DEPLOY_GAS);
+    message.funds = bank::parse_coins("1000earth").map_err(Failure)?;
+    let deployed = vm.cosmwasm_instantiate(HACKATOM, &message, None)?;
+    let show = |step: &str, done: &xwasm::CosmwasmOutcome| {
+        let result = done.result.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+        let result = if result.len() > 90 { format!("{}...", &result[..90]) } else { result.into_owned() };
+        println!(
+            "{step:<30} {:<6} gas {:>7} (gas report: {:>9} used)  {}",
+            done.outcome.status.as_str(),
+            done.outcome.gas_used - done.code_gas,
+            done.gas_report.limit - done.gas_report.remaining,
+            if result.is_empty() { done.outcome.error.clone().unwrap_or_default() } else { result }
+        );
+    };
+    show("instantiate (1000earth)", &deployed);
+    println!("{:<30} code gas {} (storing and compiling)", "", deployed.code_gas);
+    let address = deployed.outcome.address.ok_or_else(|| Failure("hackatom did not deploy".into()))?;
+    let query =
+        vm.cosmwasm_query(&address, br#"{"verifier":{}}"#, &Default::default(), crate::cosmwasm::CALL_GAS)?;
+    show("query verifier", &query);
+    let release = br#"{"release":{"denom":"earth"}}"#;
+    let refused = vm.cosmwasm_call(
+        &address,
+        EntryPoint::Execute,
+        &xwasm::CosmwasmMessage::new(&beneficiary, release.as_slice(), crate::cosmwasm::CALL_GAS),
+    )?;
+    show("release by the beneficiary", &refused);
+    let released = vm.cosmwasm_call(
+        &address,
+        EntryPoint::Execute,
+        &xwasm::CosmwasmMessage::new(&verifier, release.as_slice(), crate::cosmwasm::CALL_GAS),
+    )?;
+    show("release by the verifier", &released);
+    println!("contract {}: the bank send in the response is the chain's to dispatch.", deployed.contract);
+    Ok(())
 }

@@ -13,6 +13,9 @@ pub type ChangeSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 /// Committed entries, in ascending key order.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// One entry: its key and value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// A range of keys inside one prefix (a contract's storage): `start`
 /// and `end` are whole keys, both within `prefix`'s keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,9 +115,9 @@ pub trait StateBackend: Send + Sync {
     /// what a contract's storage iterator reads next. Provided, through
     /// [`StateBackend::scan_prefix`] of the range's prefix; a backend with
     /// ordered range reads should override it (one lookup per step).
-    fn first_in(&self, range: &KeyRange, descending: bool) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
-        let entries = self.scan_prefix(&range.prefix)?.into_iter().filter(|(key, _)| range.contains(key));
-        Ok(if descending { entries.last() } else { entries.into_iter().next() })
+    fn first_in(&self, range: &KeyRange, descending: bool) -> Result<Option<Entry>, StateError> {
+        let mut entries = self.scan_prefix(&range.prefix)?.into_iter().filter(|(key, _)| range.contains(key));
+        Ok(if descending { entries.next_back() } else { entries.next() })
     }
 }
 
@@ -173,7 +176,7 @@ impl StateBackend for MemoryBackend {
             .collect())
     }
 
-    fn first_in(&self, range: &KeyRange, descending: bool) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+    fn first_in(&self, range: &KeyRange, descending: bool) -> Result<Option<Entry>, StateError> {
         let entries = self.entries.read();
         let (start, end) = range.bounds();
         if !bounds_ordered(&start, &end) {

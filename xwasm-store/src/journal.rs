@@ -126,7 +126,7 @@ impl Journal {
         &self,
         range: &KeyRange,
         descending: bool,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Option<crate::backend::Entry>, StateError> {
         let mut range = range.clone();
         loop {
             let (start, end) = range.bounds();

@@ -126,7 +126,7 @@ impl StateBackend for RedbBackend {
         &self,
         range: &crate::KeyRange,
         descending: bool,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Option<crate::backend::Entry>, StateError> {
         let err = db_error("scan", &self.path);
         let txn = self.db.begin_read().map_err(|e| err(e.into()))?;
         let table = txn.open_table(STATE).map_err(|e| err(e.into()))?;

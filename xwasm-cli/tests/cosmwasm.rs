@@ -1,0 +1,150 @@
+//! The CLI on a CosmWasm contract, as a user drives it: deploy with a JSON
+//! message and funds, query, execute, migrate, bank balances and state,
+//! each in its own process over one state folder.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+const HACKATOM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/contracts/cosmwasm/hackatom.wasm");
+const CREATOR: &str = "cosmwasm1h34lmpywh4upnjdg90cjf4j70aee6z8qqfspugamjp42e4q28kqs8s7vcp";
+const VERIFIER: &str = "cosmwasm1pu6qnztwn8w95j903786aqstj3smhxysenasp3rkhdfw06e9vrjs2rlx8w";
+const BENEFICIARY: &str = "cosmwasm1yrr937kq5yd6xcs3eejp4pz3kes3zls7c4f7yq27g2yx65ylkuxsh0ldf7";
+
+struct Chain {
+    dir: tempfile::TempDir,
+}
+
+impl Chain {
+    fn run(&self, args: &[&str]) -> Output {
+        let state = self.dir.path().join("state");
+        let mut all = args.to_vec();
+        all.extend(["--state", state.to_str().unwrap()]);
+        Command::new(env!("CARGO_BIN_EXE_xwasm")).args(&all).output().expect("the binary runs")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let output = self.run(args);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {stdout} / {}", String::from_utf8_lossy(&output.stderr))
+        })
+    }
+}
+
+fn one_line_error(output: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+}
+
+#[test]
+fn hackatom_through_the_cli() {
+    let chain = Chain { dir: tempfile::tempdir().unwrap() };
+    let init = format!(r#"{{"verifier":"{VERIFIER}","beneficiary":"{BENEFICIARY}"}}"#);
+    let deployed = chain.json(&[
+        "deploy",
+        HACKATOM,
+        "--msg",
+        &init,
+        "--sender",
+        CREATOR,
+        "--funds",
+        "1000earth",
+        "--json",
+    ]);
+    assert_eq!(deployed["status"], "ok", "{deployed}");
+    assert_eq!(deployed["profile"], "cosmwasm");
+    assert_eq!(deployed["result"]["ok"]["attributes"][0]["value"], "hacking begin");
+    assert_eq!(deployed["debug"][0], "here we go 🚀");
+    assert_eq!(deployed["gas_report"]["used_externally"], 251, "{deployed}");
+    let contract = deployed["address"].as_str().unwrap().to_owned();
+    assert!(contract.starts_with("cosmwasm1"), "{contract}");
+
+    let query = chain.json(&["query", &contract, "--msg", r#"{"verifier":{}}"#, "--json"]);
+    assert_eq!(query["data"]["verifier"], VERIFIER, "{query}");
+    assert!(query["result"]["ok"].is_string(), "the ok payload stays base64: {query}");
+
+    let balance = chain.json(&["bank", "show", &contract, "--json"]);
+    assert_eq!(balance["balances"][0]["amount"], "1000", "{balance}");
+
+    let refused = chain.run(&[
+        "call",
+        &contract,
+        "execute",
+        "--sender",
+        BENEFICIARY,
+        "--msg",
+        r#"{"release":{"denom":"earth"}}"#,
+        "--json",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    let refused: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(refused["status"], "abort");
+    assert_eq!(refused["error"], "Unauthorized");
+    assert_eq!(refused["result"]["error"], "Unauthorized");
+
+    let released = chain.json(&[
+        "call",
+        &contract,
+        "execute",
+        "--sender",
+        VERIFIER,
+        "--msg",
+        r#"{"release":{"denom":"earth"}}"#,
+        "--json",
+    ]);
+    assert_eq!(released["status"], "ok", "{released}");
+    assert_eq!(released["result"]["ok"]["data"], "8Auq");
+    assert_eq!(released["result"]["ok"]["messages"][0]["msg"]["bank"]["send"]["to_address"], BENEFICIARY);
+
+    // Only the admin (the deployer) may migrate; the migration switches
+    // the code and runs its migrate entry point.
+    one_line_error(
+        &chain.run(&["call", &contract, "migrate", "--sender", VERIFIER, "--msg", "{}"]),
+        "only its admin may",
+    );
+    // hackatom refuses a migration from its own version (420, in
+    // MigrateInfo) as a downgrade; the contract's error, nothing changed.
+    let to_creator = format!(r#"{{"verifier":"{CREATOR}"}}"#);
+    let same =
+        chain.json(&["call", &contract, "migrate", "--sender", CREATOR, "--msg", &to_creator, "--json"]);
+    assert_eq!(same["status"], "abort", "{same}");
+    assert_eq!(same["error"], "Downgrade is not supported");
+    // New code: hackatom built with std 1.3 (a 2-argument migrate).
+    let older = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/hackatom_1.3.wasm");
+    let migrated = chain.json(&[
+        "call",
+        &contract,
+        "migrate",
+        "--sender",
+        CREATOR,
+        "--msg",
+        &to_creator,
+        "--code",
+        older,
+        "--json",
+    ]);
+    assert_eq!(migrated["status"], "ok", "{migrated}");
+    assert!(migrated["code_gas"].as_u64().unwrap() > 0);
+    let state = chain.run(&["state", &contract]);
+    assert!(String::from_utf8_lossy(&state.stdout).contains(&format!(r#"\"verifier\":\"{CREATOR}\""#)));
+    let query = chain.json(&["query", &contract, "--msg", r#"{"verifier":{}}"#, "--json"]);
+    assert_eq!(query["data"]["verifier"], CREATOR, "{query}");
+
+    one_line_error(&chain.run(&["call", &contract, "execute", "--msg", "not json"]), "--msg: not JSON");
+    one_line_error(
+        &chain.run(&["call", &contract, "execute", "--sender", "bob", "--msg", "{}"]),
+        "--sender:",
+    );
+    one_line_error(&chain.run(&["call", &contract, "execute"]), "--msg JSON");
+    one_line_error(
+        &chain.run(&["call", &contract, "frobnicate", "--msg", "{}"]),
+        "has no method `frobnicate`",
+    );
+    let inspect =
+        Command::new(env!("CARGO_BIN_EXE_xwasm")).args(["inspect", HACKATOM, "--json"]).output().unwrap();
+    let inspect: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(inspect["cosmwasm"]["interface_version"], "interface_version_8");
+    assert_eq!(inspect["cosmwasm"]["migrate_version"], 420);
+}
