@@ -15,10 +15,11 @@ use xwasm::{Address, CosmwasmMessage, Status, Vm, VmConfig};
 
 /// Gas of one message, in CosmWasm gas: cosmwasm-vm's testing default.
 pub const CW_GAS: u64 = 2_000_000_000;
-/// The same in xwasm gas (115 CosmWasm gas to one).
-pub const GAS: u64 = CW_GAS / 115;
-/// Deployments also pay for storing and compiling the code.
-pub const DEPLOY_GAS: u64 = 20_000_000_000;
+/// The same for xwasm: a CosmWasm call's gas is CosmWasm gas.
+pub const GAS: u64 = CW_GAS;
+/// Deployments also pay for storing and compiling the code (about 70
+/// billion for hackatom).
+pub const DEPLOY_GAS: u64 = 1_000_000_000_000;
 
 /// How a message ended in one VM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,9 @@ pub struct Compared {
     pub xwasm_debug: Vec<String>,
     pub peer_debug: Vec<String>,
     pub xwasm_status: Status,
+    /// Gas used (internally, externally) in CosmWasm gas.
+    pub xwasm_gas: (u64, u64),
+    pub peer_gas: (u64, u64),
 }
 
 impl Compared {
@@ -68,6 +72,17 @@ impl Compared {
             self.peer.text()
         );
         assert_eq!(self.xwasm_debug, self.peer_debug, "{step}: debug messages differ");
+        // xwasm refuses a call of an export the contract lacks before
+        // running anything (an error, no gas); cosmwasm-vm copies the
+        // arguments in first and fails after: only the failure is compared.
+        let refused = self.xwasm_status == Status::Trap && self.xwasm_gas == (0, 0);
+        assert!(
+            refused || self.xwasm_gas == self.peer_gas,
+            "{step}: gas (used internally, externally) differs: xwasm {:?}, cosmwasm-vm {:?} ({})",
+            self.xwasm_gas,
+            self.peer_gas,
+            self.xwasm.text()
+        );
         self
     }
 
@@ -151,15 +166,9 @@ impl Pair {
         pair.credit(funds);
         let env = pair.env_json();
         let info = xwasm::cosmwasm::info_json(sender, funds);
-        let (peer, peer_debug) =
+        let (peer, peer_debug, peer_gas) =
             pair.peer(|instance| cosmwasm_vm::call_instantiate_raw(instance, &env, &info, msg.as_bytes()));
-        let compared = Compared {
-            xwasm: ended(&deployed),
-            xwasm_debug: deployed.debug.clone(),
-            xwasm_status: deployed.outcome.status,
-            peer,
-            peer_debug,
-        };
+        let compared = compared(&deployed, peer, peer_debug, peer_gas);
         (pair, compared)
     }
 
@@ -193,7 +202,7 @@ impl Pair {
     fn peer(
         &mut self,
         call: impl FnOnce(&mut Instance<MockApi, MockStorage, MockQuerier>) -> cosmwasm_vm::VmResult<Vec<u8>>,
-    ) -> (Ended, Vec<String>) {
+    ) -> (Ended, Vec<String>, (u64, u64)) {
         let mut backend = self.backend.take().expect("the peer's backend");
         // cosmwasm-vm's testing storage keeps the writes of a call that
         // failed; a chain (wasmd's cached context) drops them, as xwasm
@@ -206,6 +215,8 @@ impl Pair {
         let sink = debug.clone();
         instance.set_debug_handler(move |message, _| sink.borrow_mut().push(message.to_owned()));
         let result = call(&mut instance);
+        let report = instance.create_gas_report();
+        let gas = (report.used_internally, report.used_externally);
         self.backend = instance.recycle();
         let failed = match &result {
             Ok(bytes) => xwasm::cosmwasm::contract_error(bytes).is_some(),
@@ -223,7 +234,7 @@ impl Pair {
             Err(error) => Ended::Failed(error.to_string()),
         };
         let debug = debug.borrow().clone();
-        (ended, debug)
+        (ended, debug, gas)
     }
 
     /// `execute` with `msg` from `sender` with `funds`.
@@ -236,31 +247,32 @@ impl Pair {
         self.credit(funds);
         let env = self.env_json();
         let info = xwasm::cosmwasm::info_json(sender, funds);
-        let (peer, peer_debug) = self.peer(|i| cosmwasm_vm::call_execute_raw(i, &env, &info, msg));
+        let (peer, peer_debug, peer_gas) = self.peer(|i| cosmwasm_vm::call_execute_raw(i, &env, &info, msg));
         let mut message = CosmwasmMessage::new(sender, msg, GAS);
         message.env = self.env.clone();
         message.funds = funds.to_vec();
         let done =
             self.vm.cosmwasm_call(&self.address, EntryPoint::Execute, &message).unwrap_or_else(refused);
-        compared(&done, peer, peer_debug)
+        compared(&done, peer, peer_debug, peer_gas)
     }
 
     /// `query` with `msg`.
     pub fn query(&mut self, msg: &str) -> Compared {
         let env = self.env_json();
-        let (peer, peer_debug) = self.peer(|i| cosmwasm_vm::call_query_raw(i, &env, msg.as_bytes()));
+        let (peer, peer_debug, peer_gas) =
+            self.peer(|i| cosmwasm_vm::call_query_raw(i, &env, msg.as_bytes()));
         let done =
             self.vm.cosmwasm_query(&self.address, msg.as_bytes(), &self.env, GAS).unwrap_or_else(refused);
-        compared(&done, peer, peer_debug)
+        compared(&done, peer, peer_debug, peer_gas)
     }
 
     /// `sudo` with `msg`.
     pub fn sudo(&mut self, msg: &str) -> Compared {
         let env = self.env_json();
-        let (peer, peer_debug) = self.peer(|i| cosmwasm_vm::call_sudo_raw(i, &env, msg.as_bytes()));
+        let (peer, peer_debug, peer_gas) = self.peer(|i| cosmwasm_vm::call_sudo_raw(i, &env, msg.as_bytes()));
         let message = self.message(&self.contract.clone(), msg);
         let done = self.vm.cosmwasm_call(&self.address, EntryPoint::Sudo, &message).unwrap_or_else(refused);
-        compared(&done, peer, peer_debug)
+        compared(&done, peer, peer_debug, peer_gas)
     }
 
     /// `migrate` of the current code with `msg` from `sender` (the admin),
@@ -271,7 +283,7 @@ impl Pair {
         let info = xwasm::cosmwasm::migrate_info_json(sender, version);
         let arity = self.vm.function_type(&self.wasm, "migrate").ok().flatten().map(|ty| ty.params().len());
         let three = arity == Some(3);
-        let (peer, peer_debug) = self.peer(|i| {
+        let (peer, peer_debug, peer_gas) = self.peer(|i| {
             if three {
                 cosmwasm_vm::call_migrate_with_info_raw(i, &env, msg.as_bytes(), &info)
             } else {
@@ -281,14 +293,14 @@ impl Pair {
         let message = self.message(sender, msg);
         let done =
             self.vm.cosmwasm_call(&self.address, EntryPoint::Migrate, &message).unwrap_or_else(refused);
-        compared(&done, peer, peer_debug)
+        compared(&done, peer, peer_debug, peer_gas)
     }
 
     /// Any other export with `(env, msg)` (the IBC entry points).
     pub fn call_export(&mut self, export: &str, msg: &str) -> Compared {
         let env = self.env_json();
         let name = export.to_owned();
-        let (peer, peer_debug) = self.peer(|i| match name.as_str() {
+        let (peer, peer_debug, peer_gas) = self.peer(|i| match name.as_str() {
             "ibc_channel_open" => cosmwasm_vm::call_ibc_channel_open_raw(i, &env, msg.as_bytes()),
             "ibc_channel_connect" => cosmwasm_vm::call_ibc_channel_connect_raw(i, &env, msg.as_bytes()),
             "ibc_channel_close" => cosmwasm_vm::call_ibc_channel_close_raw(i, &env, msg.as_bytes()),
@@ -300,7 +312,7 @@ impl Pair {
         });
         let message = self.message(&self.contract.clone(), msg);
         let done = self.vm.cosmwasm_call_export(&self.address, export, &message).unwrap_or_else(refused);
-        compared(&done, peer, peer_debug)
+        compared(&done, peer, peer_debug, peer_gas)
     }
 
     fn message(&self, sender: &str, msg: &str) -> CosmwasmMessage {
@@ -355,12 +367,19 @@ fn ended(done: &xwasm::CosmwasmOutcome) -> Ended {
     }
 }
 
-fn compared(done: &xwasm::CosmwasmOutcome, peer: Ended, peer_debug: Vec<String>) -> Compared {
+fn compared(
+    done: &xwasm::CosmwasmOutcome,
+    peer: Ended,
+    peer_debug: Vec<String>,
+    peer_gas: (u64, u64),
+) -> Compared {
     Compared {
         xwasm: ended(done),
         xwasm_debug: done.debug.clone(),
         xwasm_status: done.outcome.status,
+        xwasm_gas: (done.gas_report.used_internally, done.gas_report.used_externally),
         peer,
         peer_debug,
+        peer_gas,
     }
 }

@@ -274,8 +274,10 @@ pub struct TxArgs {
     /// contracts).
     #[arg(long, default_value = DEFAULT_SENDER)]
     pub sender: String,
-    /// Gas limit (default 10,000,000; for a CosmWasm deployment
-    /// 10,000,000,000, which pays for storing and compiling the code).
+    /// Gas limit (default 10,000,000). CosmWasm contracts count CosmWasm
+    /// gas (cosmwasm-vm's meter): default 2,000,000,000 for a call and
+    /// 1,000,000,000,000 for a deployment, which pays for storing and
+    /// compiling the code first.
     #[arg(long)]
     pub gas: Option<u64>,
     /// Block height the transaction runs at.

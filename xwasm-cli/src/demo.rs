@@ -71,7 +71,10 @@ fn cosmwasm(vm: &Vm) -> Result<(), Failure> {
     let api = Bech32Api::default();
     let [creator, verifier, beneficiary] =
         ["creator", "verifies", "benefits"].map(|name| api.addr_make(name));
-    println!("\nxwasm demo, part 2: CosmWasm's hackatom ({} bytes), unmodified", HACKATOM.len());
+    println!(
+        "\nxwasm demo, part 2: CosmWasm's hackatom ({} bytes), unmodified, with cosmwasm-vm's gas",
+        HACKATOM.len()
+    );
     let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{beneficiary}"}}"#);
     let mut message = xwasm::CosmwasmMessage::new(&creator, init.as_bytes(), crate::cosmwasm::DEPLOY_GAS);
     message.funds = bank::parse_coins("1000earth").map_err(Failure)?;
@@ -80,15 +83,14 @@ fn cosmwasm(vm: &Vm) -> Result<(), Failure> {
         let result = done.result.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
         let result = if result.len() > 90 { format!("{}...", &result[..90]) } else { result.into_owned() };
         println!(
-            "{step:<30} {:<6} gas {:>7} (gas report: {:>9} used)  {}",
+            "{step:<28} {:<6} gas {:>10}  {}",
             done.outcome.status.as_str(),
             done.outcome.gas_used - done.code_gas,
-            done.gas_report.limit - done.gas_report.remaining,
             if result.is_empty() { done.outcome.error.clone().unwrap_or_default() } else { result }
         );
     };
     show("instantiate (1000earth)", &deployed);
-    println!("{:<30} code gas {} (storing and compiling)", "", deployed.code_gas);
+    println!("{:<28}        code gas {} (storing and compiling)", "", deployed.code_gas);
     let address = deployed.outcome.address.ok_or_else(|| Failure("hackatom did not deploy".into()))?;
     let query =
         vm.cosmwasm_query(&address, br#"{"verifier":{}}"#, &Default::default(), crate::cosmwasm::CALL_GAS)?;

@@ -664,14 +664,7 @@ fn verify_code(result: Result<bool, CryptoError>) -> u32 {
 /// A recover function of cosmwasm-crypto.
 type Recover = fn(&[u8], &[u8], u8) -> Result<Vec<u8>, CryptoError>;
 
-fn recover(
-    c: &mut Ctx<'_>,
-    hash: u32,
-    signature: u32,
-    param: u32,
-    cost: u64,
-    recover: Recover,
-) -> R<u64> {
+fn recover(c: &mut Ctx<'_>, hash: u32, signature: u32, param: u32, cost: u64, recover: Recover) -> R<u64> {
     let (hash, signature, _) = ecdsa_inputs(c, hash, signature, None)?;
     let Ok(param) = u8::try_from(param) else {
         return Ok(u64::from(CryptoError::invalid_recovery_param().code()) << 32);

@@ -118,11 +118,15 @@ impl GasConfig {
 #[serde(default)]
 pub struct CosmwasmConfig {
     pub gas: GasConfig,
-    /// CosmWasm gas per unit of xwasm gas. xwasm's meter charges one unit
-    /// per WebAssembly operator where cosmwasm-vm charges 115, so the
-    /// imports' CosmWasm prices are divided by 115 (rounded up) to stay in
-    /// proportion with the code around them. Consensus-relevant.
+    /// CosmWasm gas per unit of the gas a CosmWasm call is given. The
+    /// profile's meter is cosmwasm-vm's (115 per operator), so a call's gas
+    /// is CosmWasm gas and this is 1; a larger value divides the imports'
+    /// prices (rounded up). Consensus-relevant.
     pub cw_gas_per_gas: u64,
+    /// The price of storing and compiling new code (the native
+    /// `GasSchedule`, about one unit per operator of work) in CosmWasm gas:
+    /// 115 per unit, cosmwasm-vm's price of one operator.
+    pub code_gas_multiplier: u64,
     /// The bech32 prefix of addresses (default `cosmwasm`, as cosmwasm-vm's
     /// MockApi).
     pub bech32_prefix: String,
@@ -137,7 +141,8 @@ impl Default for CosmwasmConfig {
     fn default() -> Self {
         Self {
             gas: GasConfig::default(),
-            cw_gas_per_gas: 115,
+            cw_gas_per_gas: 1,
+            code_gas_multiplier: 115,
             bech32_prefix: "cosmwasm".into(),
             capabilities: crate::default_capabilities(),
             limits: crate::WasmLimits::default(),

@@ -94,6 +94,10 @@ pub struct Execution {
     store: Store<WasmContext>,
     /// What the function returned (empty for a method, or on failure).
     pub results: Vec<Val>,
+    /// The gas global's value when the call ended (none when it ran out),
+    /// whatever the status: what a profile that charges a trap only for
+    /// what ran reports.
+    pub gas_left: u64,
     /// Where the wall time went, and the memory used (for the monitor; not
     /// consensus-relevant).
     pub timing: Timing,
@@ -321,7 +325,7 @@ impl Executor {
         if status != Status::Ok {
             results.clear();
         }
-        Ok(Execution { outcome, store, results, timing })
+        Ok(Execution { outcome, store, results, timing, gas_left: gas_left.min(budget.gas_limit) })
     }
 
     /// A fresh store with the call's resource caps and wall-clock bounds;

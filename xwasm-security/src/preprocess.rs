@@ -35,7 +35,7 @@ use wasm_encoder::{
 use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, Validator, WasmFeatures};
 
 /// Bumped whenever the rewrite changes (it changes gas).
-pub const PREPROCESS_VERSION: u32 = 2;
+pub const PREPROCESS_VERSION: u32 = 3;
 /// The namespace of the imports the rewrite adds.
 pub const INTERNAL_NAMESPACE: &str = "xwasm_internal";
 pub const CHARGE_BULK: &str = "charge_bulk";
@@ -220,12 +220,89 @@ pub struct RewriteOptions {
     /// compiled and cached, keeping only `name` (backtraces and profiles
     /// use it). The stored code keeps them. Not consensus-relevant.
     pub strip_custom_sections: bool,
+    /// How gas is counted. Consensus-relevant.
+    pub meter: Meter,
 }
 
 impl Default for RewriteOptions {
     fn default() -> Self {
-        Self { strip_custom_sections: true }
+        Self { strip_custom_sections: true, meter: Meter::Operators }
     }
+}
+
+/// How the rewrite counts gas: the native profile's meter, or
+/// cosmwasm-vm's. Both charge the same exported gas global.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Meter {
+    /// One unit per operator as wasmtime's fuel counts them, charged per
+    /// basic block before it runs (ABI.md).
+    #[default]
+    Operators,
+    /// cosmwasm-vm 3.0.10's metering (`wasm_backend/metering.rs` with the
+    /// cost function of `engine.rs`): [`COSMWASM_OPERATOR_COST`] per
+    /// operator and [`COSMWASM_ACCOUNTING_COST`] per accounting operator
+    /// (branches, calls, block ends), accumulated and charged right
+    /// before each accounting operator, that operator included; a
+    /// function declaring [`COSMWASM_LOCALS_THRESHOLD`] locals or more pays
+    /// one operator per local past 29 on entry. Out of gas traps before the
+    /// charge and leaves the global at -1.
+    Cosmwasm,
+}
+
+/// cosmwasm-vm's gas per operator.
+pub const COSMWASM_OPERATOR_COST: u64 = 115;
+/// cosmwasm-vm's gas per accounting operator (14 operators' worth).
+pub const COSMWASM_ACCOUNTING_COST: u64 = 115 * 14;
+/// Functions with at least this many declared locals pay for those past
+/// one fewer on entry (cosmwasm-vm 3.0.9 and later).
+pub const COSMWASM_LOCALS_THRESHOLD: u64 = 30;
+
+/// cosmwasm-vm's accounting operators: where its meter charges.
+fn is_accounting(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Loop { .. }
+            | Operator::End
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::Br { .. }
+            | Operator::BrTable { .. }
+            | Operator::BrIf { .. }
+            | Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::Return
+            | Operator::Throw { .. }
+            | Operator::ThrowRef
+            | Operator::Rethrow { .. }
+            | Operator::Delegate { .. }
+            | Operator::Catch { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::BrOnCast { .. }
+            | Operator::BrOnCastFail { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCallRef { .. }
+            | Operator::BrOnNull { .. }
+            | Operator::BrOnNonNull { .. }
+    )
+}
+
+/// cosmwasm-vm's check and charge of `cost` (its `gas_check_wasm_code`):
+/// below `cost` left (unsigned), mark the global and trap; else subtract.
+fn accounting_charge(f: &mut wasm_encoder::Function, gas: u32, cost: u64) {
+    f.instruction(&Instruction::GlobalGet(gas))
+        .instruction(&Instruction::I64Const(cost as i64))
+        .instruction(&Instruction::I64LtU)
+        .instruction(&Instruction::If(BlockType::Empty))
+        .instruction(&Instruction::I64Const(-1))
+        .instruction(&Instruction::GlobalSet(gas))
+        .instruction(&Instruction::Unreachable)
+        .instruction(&Instruction::End)
+        .instruction(&Instruction::GlobalGet(gas))
+        .instruction(&Instruction::I64Const(cost as i64))
+        .instruction(&Instruction::I64Sub)
+        .instruction(&Instruction::GlobalSet(gas));
 }
 
 /// The rewriting pass.
@@ -429,6 +506,11 @@ impl Reencode for Rewriter {
         };
         let global = self.stack_global();
         let mut f = self.new_function_with_parsed_locals(&func)?;
+        if self.meter && self.options.meter == Meter::Cosmwasm {
+            self.accounting_body(&mut f, &func, frame, block)?;
+            code.function(&f);
+            return Ok(());
+        }
         let mut segment = Segment::new(self.gas_global(), self.meter);
         // The first basic block runs from the function's entry through the
         // prologue into the body's first instructions (the prologue's
@@ -512,6 +594,103 @@ impl Reencode for Rewriter {
         }
         segment.flush(&mut f);
         code.function(&f);
+        Ok(())
+    }
+}
+
+impl Rewriter {
+    /// A function body under [`Meter::Cosmwasm`]: the same stack
+    /// prologue and epilogue (uncharged: they are not the contract's
+    /// operators), and cosmwasm-vm's charges at the contract's accounting
+    /// operators, in the same places in the instruction stream.
+    fn accounting_body(
+        &mut self,
+        f: &mut wasm_encoder::Function,
+        func: &wasmparser::FunctionBody<'_>,
+        frame: u32,
+        block: BlockType,
+    ) -> Result<(), reencode::Error> {
+        let (global, gas) = (self.stack_global(), self.gas_global());
+        for instruction in [
+            Instruction::GlobalGet(global),
+            Instruction::I32Const(frame as i32),
+            Instruction::I32Add,
+            Instruction::GlobalSet(global),
+            Instruction::GlobalGet(global),
+            Instruction::I32Const(self.limit.max_units as i32),
+            Instruction::I32GtU,
+            Instruction::If(BlockType::Empty),
+            Instruction::I32Const(STACK_EXHAUSTED_MARK),
+            Instruction::GlobalSet(global),
+            Instruction::Unreachable,
+            Instruction::End,
+            Instruction::Block(block),
+        ] {
+            f.instruction(&instruction);
+        }
+        let mut locals = 0u64;
+        for local in func.get_locals_reader()? {
+            locals += u64::from(local?.0);
+        }
+        let mut surcharge = locals.saturating_sub(COSMWASM_LOCALS_THRESHOLD - 1) * COSMWASM_OPERATOR_COST;
+        let mut accumulated = 0u64;
+        let mut depth = 0u32;
+        let mut reader = func.get_operators_reader()?;
+        while !reader.eof() {
+            let op = reader.read()?;
+            let accounting = is_accounting(&op);
+            if surcharge > 0 {
+                // Merged into the first operator's charge when it is an
+                // accounting one, else charged on its own before it.
+                if accounting {
+                    accumulated += surcharge;
+                } else {
+                    accounting_charge(f, gas, surcharge);
+                }
+                surcharge = 0;
+            }
+            accumulated += if accounting { COSMWASM_ACCOUNTING_COST } else { COSMWASM_OPERATOR_COST };
+            if accounting && accumulated > 0 {
+                accounting_charge(f, gas, accumulated);
+                accumulated = 0;
+            }
+            match &op {
+                Operator::Block { .. }
+                | Operator::Loop { .. }
+                | Operator::If { .. }
+                | Operator::TryTable { .. } => depth += 1,
+                Operator::End if depth == 0 => {
+                    // The function's own end: close the wrapper, release
+                    // the frame.
+                    for instruction in [
+                        Instruction::End,
+                        Instruction::GlobalGet(global),
+                        Instruction::I32Const(frame as i32),
+                        Instruction::I32Sub,
+                        Instruction::GlobalSet(global),
+                        Instruction::End,
+                    ] {
+                        f.instruction(&instruction);
+                    }
+                    continue;
+                }
+                Operator::End => depth -= 1,
+                Operator::Return => {
+                    f.instruction(&Instruction::Br(depth));
+                    continue;
+                }
+                op if is_bulk(op) => {
+                    f.instruction(&Instruction::Call(CHARGE_INDEX));
+                }
+                Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::ReturnCallRef { .. } => {
+                    self.error.get_or_insert_with(|| "tail calls are not supported".into());
+                }
+                _ => {}
+            }
+            f.instruction(&self.instruction(op)?);
+        }
         Ok(())
     }
 }

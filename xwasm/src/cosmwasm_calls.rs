@@ -64,7 +64,11 @@ impl Layer {
         policy.limits = native.limits.clone();
         policy.allow_floats = true;
         policy.stack_limit = native.stack_limit;
-        policy.rewrite = native.rewrite;
+        // cosmwasm-vm's meter: its gas, charged where it charges.
+        policy.rewrite = xwasm_security::preprocess::RewriteOptions {
+            meter: xwasm_security::preprocess::Meter::Cosmwasm,
+            ..native.rewrite
+        };
         let cw = Arc::new(config.cosmwasm.clone());
         let bech32 = xwasm_cosmwasm::Bech32Api::new(cw.bech32_prefix.clone())
             .with_costs(cw.gas.canonicalize, cw.gas.humanize);
@@ -206,7 +210,8 @@ impl Vm {
         let code_key = keys::code(&code_hash);
         let code_stored = journal.contains(&code_key)?;
         let schedule = &self.inner.config.gas;
-        let mut code_gas = schedule.deployment(wasm.len(), code_stored);
+        let per_unit = self.inner.cosmwasm.config.code_gas_multiplier;
+        let mut code_gas = schedule.deployment(wasm.len(), code_stored).saturating_mul(per_unit);
         let tx = Transaction::new(sender, message.gas_limit, message.msg.clone());
         let unpaid = |trace: Trace, what: String, price: u64| {
             let outcome = Outcome::unpaid_deployment(message.gas_limit, price, &what);
@@ -571,7 +576,11 @@ impl Vm {
             Budget { gas_limit: message.gas_limit, timed: trace.detailed() },
         )?;
         trace.ran(&execution);
+        let gas_left = execution.gas_left;
         let (mut outcome, mut context) = execution.into_parts();
+        // As cosmwasm-vm: a call uses what ran, a trap included (out of
+        // gas leaves none).
+        outcome.gas_used = outcome.gas_limit - gas_left;
         let state = context
             .extension
             .take()
@@ -608,7 +617,10 @@ struct MigrateCall {
 
 fn gas_report(config: &xwasm_cosmwasm::CosmwasmConfig, outcome: &Outcome, used_externally: u64) -> GasReport {
     let limit = config.to_cw_gas(outcome.gas_limit);
-    let remaining = config.to_cw_gas(outcome.gas_limit.saturating_sub(outcome.gas_used));
+    let remaining = match outcome.status {
+        Status::OutOfGas => 0,
+        _ => config.to_cw_gas(outcome.gas_limit.saturating_sub(outcome.gas_used)),
+    };
     GasReport {
         limit,
         remaining,
