@@ -811,7 +811,7 @@ fn optimization_pipeline(quick: bool, kernel: &[u8], arg: i32) -> serde_json::Va
             for strip in [false, true] {
                 let mut policy =
                     xwasm::security::ModulePolicy::new(xwasm::security::Profile::Permissive, Vec::new());
-                policy.rewrite = RewriteOptions { strip_custom_sections: strip };
+                policy.rewrite = RewriteOptions { strip_custom_sections: strip, ..RewriteOptions::default() };
                 let prepared = policy.preprocess(&wasm).unwrap();
                 let compile = median_ns(3, 1, || {
                     std::hint::black_box(xwasm::aot::compile(&engine, &prepared).unwrap());
