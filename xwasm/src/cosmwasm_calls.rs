@@ -436,6 +436,33 @@ impl Vm {
         Ok(done)
     }
 
+    /// A fresh instance of the CosmWasm contract at `address`, set up as
+    /// every call sets one up (store, instance, memory and gas resolved),
+    /// and dropped without running an entry point: what instance creation
+    /// costs, for measurements.
+    pub fn cosmwasm_instance(&self, address: &Address) -> Result<(), VmError> {
+        struct Nothing;
+        impl xwasm_exec::Driver for Nothing {
+            fn drive(
+                &self,
+                _: &mut wasmtime::Store<WasmContext>,
+                _: &wasmtime::Instance,
+            ) -> wasmtime::Result<()> {
+                Ok(())
+            }
+        }
+        let journal = Journal::new(self.inner.backend.clone());
+        let mut trace = Trace::start("call", false);
+        let (_, code) = self.cosmwasm_code(&journal, address, &mut trace)?;
+        let layer = &self.inner.cosmwasm;
+        let state = CallState::new(layer.config.clone(), layer.api.clone(), layer.querier.clone());
+        let frame =
+            Frame::cosmwasm(&code, *address, ChainContext::default(), *address, journal, true, state, None);
+        let entry = Entry::Driven { name: "instance", driver: &Nothing };
+        self.execute_frame(frame, entry, Budget::gas(1))?;
+        Ok(())
+    }
+
     /// Whether the contract at `address` is a CosmWasm contract (its code
     /// exports `interface_version_8`, or an older marker).
     pub fn is_cosmwasm_contract(&self, address: &Address) -> Result<bool, VmError> {

@@ -472,6 +472,13 @@ impl Vm {
     }
 
     /// Whether compiled code also goes to a disk tier.
+    /// Drops `code_hash`'s compiled code from the memory tier: the next
+    /// call loads it from the disk tier (or compiles it). For operators
+    /// and measurements; results and gas do not depend on it.
+    pub fn evict_code(&self, code_hash: &xwasm_store::CodeHash) -> bool {
+        self.inner.code.remove(code_hash).is_some()
+    }
+
     pub fn has_disk_cache(&self) -> bool {
         self.inner.artifacts.is_some()
     }

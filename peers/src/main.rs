@@ -1,0 +1,379 @@
+//! The race: xwasm against cosmwasm-vm 3.0.10 on the same contracts and
+//! messages, measured in alternation in one process.
+//!
+//! `cargo run --release --manifest-path peers/Cargo.toml [-- --quick]`
+//!
+//! Each row times the same work in both VMs, one sample of each in turn,
+//! and compares medians; every sample's result bytes and gas are compared
+//! too (a difference aborts the race).
+
+use cosmwasm_std::coins;
+use cosmwasm_vm::testing::{MockApi, MockQuerier, MockStorage};
+use cosmwasm_vm::{Backend, Cache, CacheOptions, Checksum, Instance, InstanceOptions, Size};
+use std::time::{Duration, Instant};
+use xwasm::cosmwasm::{Bech32Api, BlockEnv, EntryPoint};
+use xwasm::{Address, CosmwasmMessage, Vm, VmConfig};
+
+const HACKATOM: &[u8] = include_bytes!("../../examples/contracts/cosmwasm/hackatom.wasm");
+const GAS: u64 = xwasm_peers::CW_GAS;
+/// Enough for argon2 with mem_cost 256 and time_cost 5 (about 8.6 billion).
+const ARGON_GAS: u64 = 100_000_000_000;
+
+type PeerCache = Cache<MockApi, MockStorage, MockQuerier>;
+type PeerInstance = Instance<MockApi, MockStorage, MockQuerier>;
+
+struct Row {
+    name: &'static str,
+    xwasm: Duration,
+    peer: Duration,
+    /// Target: xwasm at least this many times faster (a value below 1: at
+    /// most 1/value the time).
+    target: f64,
+    target_text: &'static str,
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Times `ours` and `theirs` in alternation, `n` samples each.
+fn race(
+    n: usize,
+    mut ours: impl FnMut() -> Duration,
+    mut theirs: impl FnMut() -> Duration,
+) -> (Duration, Duration) {
+    let (mut a, mut b) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        a.push(ours());
+        b.push(theirs());
+    }
+    (median(a), median(b))
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
+    let started = Instant::now();
+    let value = f();
+    (started.elapsed(), value)
+}
+
+fn capabilities() -> std::collections::HashSet<String> {
+    cosmwasm_vm::capabilities_from_csv(
+        "ibc2,iterator,staking,stargate,cosmwasm_1_1,cosmwasm_1_2,cosmwasm_1_3,cosmwasm_1_4,cosmwasm_2_0,cosmwasm_2_1,cosmwasm_2_2,cosmwasm_3_0",
+    )
+}
+
+fn peer_cache(dir: &std::path::Path, memory: Size) -> PeerCache {
+    let options = CacheOptions::new(dir, capabilities(), memory, Size::mebi(16));
+    // SAFETY: one cache per folder at a time, as cosmwasm-vm requires.
+    unsafe { Cache::new(options) }.expect("a cosmwasm-vm cache")
+}
+
+fn backend(contract: &str, balance: &[cosmwasm_std::Coin]) -> Backend<MockApi, MockStorage, MockQuerier> {
+    Backend {
+        api: MockApi::default(),
+        storage: MockStorage::default(),
+        querier: MockQuerier::new(&[(contract, balance)]),
+    }
+}
+
+fn peer_instance(cache: &PeerCache, checksum: &Checksum, gas: u64, contract: &str) -> PeerInstance {
+    cache
+        .get_instance(checksum, backend(contract, &coins(1000, "earth")), InstanceOptions { gas_limit: gas })
+        .unwrap()
+}
+
+fn used(instance: &mut PeerInstance) -> u64 {
+    let report = instance.create_gas_report();
+    report.used_internally + report.used_externally
+}
+
+fn ours_used(done: &xwasm::CosmwasmOutcome) -> u64 {
+    done.gas_report.used_internally + done.gas_report.used_externally
+}
+
+/// Panics unless both VMs gave the same bytes and gas.
+fn same(what: &str, ours: &xwasm::CosmwasmOutcome, theirs: &[u8], their_gas: u64) {
+    assert_eq!(ours.result.as_deref(), Some(theirs), "{what}: results differ");
+    assert_eq!(ours_used(ours), their_gas, "{what}: gas differs");
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (fast, slow, argon) = if quick { (40, 5, 3) } else { (300, 21, 7) };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let api = Bech32Api::default();
+    let [creator, verifier, beneficiary] = ["creator", "verifies", "benefits"].map(|n| api.addr_make(n));
+    let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{beneficiary}"}}"#);
+    let env = BlockEnv::default();
+
+    // cosmwasm-vm: the code stored and pinned.
+    let cache = peer_cache(&dir.path().join("peer"), Size::mebi(200));
+    let checksum = cache.store_code(HACKATOM, true, true).unwrap();
+    cache.pin(&checksum).unwrap();
+    let cyberpunk = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/cyberpunk.wasm"))
+        .expect("the corpus beside the repository");
+    let cyberpunk_checksum = cache.store_code(&cyberpunk, true, true).unwrap();
+    cache.pin(&cyberpunk_checksum).unwrap();
+
+    // xwasm: the code deployed once, in memory and on disk.
+    let mut config = VmConfig::default();
+    config.cosmwasm.capabilities.insert("stargate".into());
+    let vm = Vm::builder().config(config.clone()).cache_dir(dir.path().join("xwasm")).build().unwrap();
+    let mut deploy = CosmwasmMessage::new(&creator, init.as_bytes(), 1_000_000_000_000);
+    deploy.funds = coins(1000, "earth");
+    let deployed = vm.cosmwasm_instantiate(HACKATOM, &deploy, None).unwrap();
+    let address = deployed.outcome.address.unwrap();
+    let contract = deployed.contract.clone();
+    let env_json = xwasm::cosmwasm::env_json(&env.env(&contract));
+    let mut rows = Vec::new();
+
+    // 1. Instance creation.
+    let (ours, theirs) = race(
+        fast,
+        || timed(|| vm.cosmwasm_instance(&address).unwrap()).0,
+        || timed(|| drop(peer_instance(&cache, &checksum, GAS, &contract))).0,
+    );
+    rows.push(Row {
+        name: "instance creation: fresh instance vs cosmwasm-vm's pinned cache",
+        xwasm: ours,
+        peer: theirs,
+        target: 20.0,
+        target_text: ">= 20x faster",
+    });
+
+    // 2. A fresh instance and the instantiate message (code already stored).
+    let info = xwasm::cosmwasm::info_json(&creator, &[]);
+    let (ours, theirs) = race(
+        fast,
+        || {
+            let message = CosmwasmMessage::new(&creator, init.as_bytes(), GAS);
+            let (took, done) = timed(|| vm.cosmwasm_instantiate(HACKATOM, &message, None).unwrap());
+            assert!(done.outcome.is_ok(), "{:?}", done.outcome.error);
+            took
+        },
+        || {
+            let (took, (bytes, gas)) = timed(|| {
+                let mut instance = peer_instance(&cache, &checksum, GAS, &contract);
+                let bytes =
+                    cosmwasm_vm::call_instantiate_raw(&mut instance, &env_json, &info, init.as_bytes())
+                        .unwrap();
+                (bytes, used(&mut instance))
+            });
+            let message = CosmwasmMessage::new(&creator, init.as_bytes(), GAS);
+            same("instantiate", &vm.cosmwasm_instantiate(HACKATOM, &message, None).unwrap(), &bytes, gas);
+            took
+        },
+    );
+    rows.push(Row {
+        name: "fresh instance + instantiate (hackatom)",
+        xwasm: ours,
+        peer: theirs,
+        target: 3.0,
+        target_text: ">= 3x faster",
+    });
+
+    // 3 and 4: execute release and query verifier, each on a fresh instance.
+    let release = br#"{"release":{"denom":"earth"}}"#;
+    let verifier_info = xwasm::cosmwasm::info_json(&verifier, &[]);
+    let (ours, theirs) = race(
+        fast,
+        || {
+            let message = CosmwasmMessage::new(&verifier, release.as_slice(), GAS);
+            timed(|| vm.cosmwasm_call(&address, EntryPoint::Execute, &message).unwrap()).0
+        },
+        || {
+            let (took, (bytes, gas)) = timed(|| {
+                let mut instance = peer_instance(&cache, &checksum, GAS, &contract);
+                // The state instantiate left.
+                instance
+                    .with_storage(|s| {
+                        for (k, v) in vm.storage(&address).unwrap() {
+                            let _ = cosmwasm_vm::Storage::set(s, &k, &v);
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                let bytes =
+                    cosmwasm_vm::call_execute_raw(&mut instance, &env_json, &verifier_info, release).unwrap();
+                (bytes, used(&mut instance))
+            });
+            let message = CosmwasmMessage::new(&verifier, release.as_slice(), GAS);
+            same("release", &vm.cosmwasm_call(&address, EntryPoint::Execute, &message).unwrap(), &bytes, gas);
+            took
+        },
+    );
+    rows.push(Row {
+        name: "fresh instance + execute release (hackatom)",
+        xwasm: ours,
+        peer: theirs,
+        target: 3.0,
+        target_text: ">= 3x faster",
+    });
+
+    let query = br#"{"verifier":{}}"#;
+    let (ours, theirs) = race(
+        fast,
+        || timed(|| vm.cosmwasm_query(&address, query, &env, GAS).unwrap()).0,
+        || {
+            let (took, (bytes, gas)) = timed(|| {
+                let mut instance = peer_instance(&cache, &checksum, GAS, &contract);
+                instance
+                    .with_storage(|s| {
+                        for (k, v) in vm.storage(&address).unwrap() {
+                            let _ = cosmwasm_vm::Storage::set(s, &k, &v);
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                let bytes = cosmwasm_vm::call_query_raw(&mut instance, &env_json, query).unwrap();
+                (bytes, used(&mut instance))
+            });
+            same("query", &vm.cosmwasm_query(&address, query, &env, GAS).unwrap(), &bytes, gas);
+            took
+        },
+    );
+    rows.push(Row {
+        name: "fresh instance + query verifier (hackatom)",
+        xwasm: ours,
+        peer: theirs,
+        target: 3.0,
+        target_text: ">= 3x faster",
+    });
+
+    // 5. Compute-bound: argon2 in cyberpunk.
+    let admin = api.addr_make("admin");
+    let mut deploy = CosmwasmMessage::new(&admin, b"{}".as_slice(), 1_000_000_000_000);
+    deploy.env = env.clone();
+    let punk = vm.cosmwasm_instantiate(&cyberpunk, &deploy, None).unwrap();
+    let punk_address = punk.outcome.address.unwrap();
+    let punk_env = xwasm::cosmwasm::env_json(&env.env(&punk.contract));
+    let argon2 = br#"{"argon2":{"mem_cost":256,"time_cost":5}}"#;
+    let admin_info = xwasm::cosmwasm::info_json(&admin, &[]);
+    let (ours, theirs) = race(
+        argon,
+        || {
+            let message = CosmwasmMessage::new(&admin, argon2.as_slice(), ARGON_GAS);
+            timed(|| vm.cosmwasm_call(&punk_address, EntryPoint::Execute, &message).unwrap()).0
+        },
+        || {
+            let (took, (bytes, gas)) = timed(|| {
+                let mut instance = peer_instance(&cache, &cyberpunk_checksum, ARGON_GAS, &punk.contract);
+                let bytes =
+                    cosmwasm_vm::call_execute_raw(&mut instance, &punk_env, &admin_info, argon2).unwrap();
+                (bytes, used(&mut instance))
+            });
+            let message = CosmwasmMessage::new(&admin, argon2.as_slice(), ARGON_GAS);
+            same(
+                "argon2",
+                &vm.cosmwasm_call(&punk_address, EntryPoint::Execute, &message).unwrap(),
+                &bytes,
+                gas,
+            );
+            took
+        },
+    );
+    rows.push(Row {
+        name: "compute-bound: cyberpunk argon2 (mem_cost 256, time_cost 5)",
+        xwasm: ours,
+        peer: theirs,
+        target: 2.0,
+        target_text: ">= 2x faster",
+    });
+
+    // 6. Cold deployment: a fresh VM (tiered) and a fresh cache each time.
+    let mut tiered = config.clone();
+    tiered.tiered = true;
+    let mut n = 0;
+    let (ours, theirs) = race(
+        slow,
+        || {
+            n += 1;
+            let vm = Vm::builder()
+                .config(tiered.clone())
+                .cache_dir(dir.path().join(format!("cold{n}")))
+                .build()
+                .unwrap();
+            let message = CosmwasmMessage::new(&creator, init.as_bytes(), 1_000_000_000_000);
+            let took = timed(|| vm.cosmwasm_instantiate(HACKATOM, &message, None).unwrap()).0;
+            // Let the background tier-up finish outside the timing.
+            std::thread::sleep(Duration::from_millis(300));
+            took
+        },
+        || {
+            n += 1;
+            let cache = peer_cache(&dir.path().join(format!("peer-cold{n}")), Size::mebi(200));
+            timed(|| cache.store_code(HACKATOM, true, true).unwrap()).0
+        },
+    );
+    rows.push(Row {
+        name: "cold deployment: xwasm deploy (tiered) vs store_code",
+        xwasm: ours,
+        peer: theirs,
+        target: 1.0,
+        target_text: "<= 1x the time",
+    });
+
+    // 7. From the disk tier: evicted from memory, loaded and queried.
+    let record = vm.contract(&address).unwrap().unwrap();
+    let fs_dir = dir.path().join("peer");
+    drop(cache);
+    let (ours, theirs) = race(
+        slow,
+        || {
+            vm.evict_code(&record.code_hash);
+            timed(|| vm.cosmwasm_query(&address, query, &env, GAS).unwrap()).0
+        },
+        || {
+            let cache = peer_cache(&fs_dir, Size::mebi(0));
+            timed(|| {
+                let mut instance = peer_instance(&cache, &checksum, GAS, &contract);
+                cosmwasm_vm::call_query_raw(&mut instance, &env_json, query).unwrap()
+            })
+            .0
+        },
+    );
+    rows.push(Row {
+        name: "from the disk tier vs cosmwasm-vm's file-system cache (+ query)",
+        xwasm: ours,
+        peer: theirs,
+        target: 5.0,
+        target_text: ">= 5x faster",
+    });
+
+    print(&rows, quick);
+}
+
+fn human(d: Duration) -> String {
+    let ns = d.as_nanos() as f64;
+    if ns >= 1e9 {
+        format!("{:.2} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.1} µs", ns / 1e3)
+    }
+}
+
+fn print(rows: &[Row], quick: bool) {
+    println!(
+        "xwasm vs cosmwasm-vm 3.0.10 ({}; medians, measured in alternation)\n",
+        if quick { "--quick" } else { "full run" }
+    );
+    println!("| row | xwasm | cosmwasm-vm | xwasm is | target | met |");
+    println!("|---|---|---|---|---|---|");
+    for row in rows {
+        let speedup = row.peer.as_secs_f64() / row.xwasm.as_secs_f64();
+        let met = speedup >= row.target;
+        println!(
+            "| {} | {} | {} | {:.2}x faster | {} | {} |",
+            row.name,
+            human(row.xwasm),
+            human(row.peer),
+            speedup,
+            row.target_text,
+            if met { "met" } else { "not met" }
+        );
+    }
+    println!("| every row: equal results and equal gas | | | | always | met |");
+}
