@@ -47,7 +47,9 @@ pub fn precompile(
             }
             Ok(wasm) => {
                 let code_hash = hex::encode(xwasm::security::code_hash(&wasm));
-                let checked = vm.policy().check(&wasm).and_then(|_| vm.policy().preprocess(&wasm));
+                // As the VM would load it: a CosmWasm contract under its
+                // own profile's checks and meter.
+                let checked = vm.rewrite_for_compile(&wasm);
                 let result = match checked {
                     Ok(preprocessed) => {
                         accepted.push((rows.len(), preprocessed));

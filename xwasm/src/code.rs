@@ -158,16 +158,7 @@ impl Vm {
         wasm: Arc<[u8]>,
         checked: Option<ModuleInfo>,
     ) -> Result<((Arc<LoadedCode>, usize), Origin), VmError> {
-        // A CosmWasm contract passes cosmwasm-vm's upload checks first,
-        // then this VM's policy of its profile.
-        let cosmwasm = match xwasm_cosmwasm::detect(&wasm) {
-            Some(_) => Some(Arc::new(self.cosmwasm_check(&wasm)?)),
-            None => None,
-        };
-        let policy = match cosmwasm {
-            Some(_) => &self.inner.cosmwasm.policy,
-            None => &self.inner.policy,
-        };
+        let (policy, cosmwasm) = self.policy_for(&wasm)?;
         let info = Arc::new(match checked {
             Some(info) => info,
             None => policy.check(&wasm)?,
@@ -191,6 +182,29 @@ impl Vm {
         }
         let (module, origin) = self.module_for(&code_hash, &wasm)?;
         Ok((self.link(code_hash, module, info, cosmwasm, false)?, origin))
+    }
+
+    /// The policy `wasm` is judged and rewritten by: a CosmWasm contract
+    /// (detected by its marker export) passes cosmwasm-vm's upload checks
+    /// first, then this VM's policy of the `cosmwasm` profile, whose
+    /// rewrite meters as cosmwasm-vm does; anything else the VM's policy.
+    fn policy_for(
+        &self,
+        wasm: &[u8],
+    ) -> Result<(&xwasm_security::ModulePolicy, Option<Arc<xwasm_cosmwasm::ContractInfo>>), VmError> {
+        match xwasm_cosmwasm::detect(wasm) {
+            Some(_) => Ok((&self.inner.cosmwasm.policy, Some(Arc::new(self.cosmwasm_check(wasm)?)))),
+            None => Ok((&self.inner.policy, None)),
+        }
+    }
+
+    /// What this VM compiles for `wasm`: checked and rewritten by the
+    /// policy of its profile, exactly as a deployment or a call would load
+    /// it (for precompiling artifacts the VM will find on disk).
+    pub fn rewrite_for_compile(&self, wasm: &[u8]) -> Result<Vec<u8>, VmError> {
+        let (policy, _) = self.policy_for(wasm)?;
+        policy.check(wasm)?;
+        Ok(policy.preprocess(wasm)?)
     }
 
     /// cosmwasm-vm's upload checks, with this VM's capabilities and limits.
