@@ -614,6 +614,10 @@ impl Vm {
             .and_then(|e| e.0.downcast::<CallState>().ok())
             .map(|state| *state)
             .ok_or_else(|| VmError::Link { reason: "the cosmwasm call state went missing".into() })?;
+        if let Some(xwasm_store::Halt::Abort(message)) = &context.halt {
+            // As cosmwasm-vm words it (std's panic handler calls `abort`).
+            outcome.error = Some(format!("Aborted: {message}"));
+        }
         let result = if outcome.status == Status::Ok { state.result.clone() } else { None };
         if let Some(result) = &result {
             if let Some(error) = xwasm_cosmwasm::contract_error(result) {

@@ -173,6 +173,39 @@ fn bad_regions_and_iterators_trap_and_change_nothing() {
 }
 
 #[test]
+fn a_panic_is_an_abort_with_the_panic_message() {
+    let vm = Vm::builder().build().unwrap();
+    let mut deploy =
+        message(&addr("creator"), &format!(r#"{{"verifier":"{0}","beneficiary":"{0}"}}"#, addr("x")));
+    deploy.gas_limit = DEPLOY_GAS;
+    let address =
+        vm.cosmwasm_instantiate(&corpus("hackatom.wasm"), &deploy, None).unwrap().outcome.address.unwrap();
+    let before = vm.storage(&address).unwrap();
+    let done =
+        vm.cosmwasm_call(&address, EntryPoint::Execute, &message(&addr("x"), r#"{"panic":{}}"#)).unwrap();
+    assert_eq!(done.outcome.status, Status::Abort);
+    let error = done.outcome.error.unwrap();
+    assert!(error.starts_with("Aborted: panicked at src/contract.rs:"), "{error}");
+    assert!(error.contains("This page intentionally faulted"), "{error}");
+    assert_eq!(done.result, None);
+    assert_eq!(vm.storage(&address).unwrap(), before);
+    // Growing memory past the cap: memory.grow answers -1 and the contract
+    // reports its own error (status abort, its message).
+    let big = vm
+        .cosmwasm_call(
+            &address,
+            EntryPoint::Execute,
+            &message(&addr("x"), r#"{"allocate_large_memory":{"pages":1600}}"#),
+        )
+        .unwrap();
+    assert_eq!(big.outcome.status, Status::Abort);
+    assert!(big.outcome.error.unwrap().contains("memory.grow failed"));
+    let cpu =
+        vm.cosmwasm_call(&address, EntryPoint::Execute, &message(&addr("x"), r#"{"cpu_loop":{}}"#)).unwrap();
+    assert_eq!((cpu.outcome.status, cpu.gas_report.remaining), (Status::OutOfGas, 0));
+}
+
+#[test]
 fn a_contract_whose_allocate_returns_zero_cannot_be_called() {
     let vm = Vm::builder().build().unwrap();
     let wasm = contract("", "(i32.const 16)", "(if (global.get $heap) (then (return (i32.const 0))))");
