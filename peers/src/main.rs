@@ -9,10 +9,11 @@
 
 use cosmwasm_std::coins;
 use cosmwasm_vm::testing::{MockApi, MockQuerier, MockStorage};
-use cosmwasm_vm::{Backend, Cache, CacheOptions, Checksum, Instance, InstanceOptions, Size};
+use cosmwasm_std::Checksum;
+use cosmwasm_vm::{Backend, Cache, CacheOptions, Instance, InstanceOptions, Size};
 use std::time::{Duration, Instant};
 use xwasm::cosmwasm::{Bech32Api, BlockEnv, EntryPoint};
-use xwasm::{Address, CosmwasmMessage, Vm, VmConfig};
+use xwasm::{CosmwasmMessage, Vm, VmConfig};
 
 const HACKATOM: &[u8] = include_bytes!("../../examples/contracts/cosmwasm/hackatom.wasm");
 const GAS: u64 = xwasm_peers::CW_GAS;
@@ -125,6 +126,7 @@ fn main() {
     let deployed = vm.cosmwasm_instantiate(HACKATOM, &deploy, None).unwrap();
     let address = deployed.outcome.address.unwrap();
     let contract = deployed.contract.clone();
+    let code_hash = vm.contract(&address).unwrap().expect("the contract's record").code_hash;
     let env_json = xwasm::cosmwasm::env_json(&env.env(&contract));
     let mut rows = Vec::new();
 
@@ -148,7 +150,7 @@ fn main() {
         fast,
         || {
             let message = CosmwasmMessage::new(&creator, init.as_bytes(), GAS);
-            let (took, done) = timed(|| vm.cosmwasm_instantiate(HACKATOM, &message, None).unwrap());
+            let (took, done) = timed(|| vm.cosmwasm_instantiate_stored(&code_hash, &message, None).unwrap());
             assert!(done.outcome.is_ok(), "{:?}", done.outcome.error);
             took
         },
@@ -161,7 +163,7 @@ fn main() {
                 (bytes, used(&mut instance))
             });
             let message = CosmwasmMessage::new(&creator, init.as_bytes(), GAS);
-            same("instantiate", &vm.cosmwasm_instantiate(HACKATOM, &message, None).unwrap(), &bytes, gas);
+            same("instantiate", &vm.cosmwasm_instantiate_stored(&code_hash, &message, None).unwrap(), &bytes, gas);
             took
         },
     );
@@ -284,7 +286,7 @@ fn main() {
     // 6. Cold deployment: a fresh VM (tiered) and a fresh cache each time.
     let mut tiered = config.clone();
     tiered.tiered = true;
-    let mut n = 0;
+    let (mut n, mut m) = (0, 0);
     let (ours, theirs) = race(
         slow,
         || {
@@ -301,8 +303,8 @@ fn main() {
             took
         },
         || {
-            n += 1;
-            let cache = peer_cache(&dir.path().join(format!("peer-cold{n}")), Size::mebi(200));
+            m += 1;
+            let cache = peer_cache(&dir.path().join(format!("peer-cold{m}")), Size::mebi(200));
             timed(|| cache.store_code(HACKATOM, true, true).unwrap()).0
         },
     );
@@ -315,13 +317,12 @@ fn main() {
     });
 
     // 7. From the disk tier: evicted from memory, loaded and queried.
-    let record = vm.contract(&address).unwrap().unwrap();
     let fs_dir = dir.path().join("peer");
     drop(cache);
     let (ours, theirs) = race(
         slow,
         || {
-            vm.evict_code(&record.code_hash);
+            vm.evict_code(&code_hash);
             timed(|| vm.cosmwasm_query(&address, query, &env, GAS).unwrap()).0
         },
         || {

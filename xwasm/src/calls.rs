@@ -202,7 +202,7 @@ impl Vm {
                 );
                 return unpaid(trace, what, code_gas);
             }
-            checked = Some(info);
+            checked = Some(crate::code::Checked { info, cosmwasm: None });
         }
         let init_gas = tx.gas_limit - code_gas;
         let (code, source) =

@@ -100,7 +100,14 @@ impl CodeSource {
     }
 }
 
-/// Where `module_for` found a module.
+/// What a deployment already checked of new code: the policy's
+/// description, and cosmwasm-vm's for a CosmWasm contract.
+pub(crate) struct Checked {
+    pub(crate) info: ModuleInfo,
+    pub(crate) cosmwasm: Option<xwasm_cosmwasm::ContractInfo>,
+}
+
+/// Where a module came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
     Disk,
@@ -125,7 +132,7 @@ impl Vm {
         &self,
         code_hash: CodeHash,
         wasm: impl FnOnce() -> Result<Arc<[u8]>, VmError>,
-        info: Option<ModuleInfo>,
+        info: Option<Checked>,
     ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
         let mut source = CodeSource::Memory;
         let code = self.inner.code.get_or_try_insert_with(&code_hash, || {
@@ -156,21 +163,29 @@ impl Vm {
         &self,
         code_hash: CodeHash,
         wasm: Arc<[u8]>,
-        checked: Option<ModuleInfo>,
+        checked: Option<Checked>,
     ) -> Result<((Arc<LoadedCode>, usize), Origin), VmError> {
-        let (policy, cosmwasm) = self.policy_for(&wasm)?;
-        let info = Arc::new(match checked {
-            Some(info) => info,
-            None => policy.check(&wasm)?,
-        });
+        let (policy, cosmwasm, info) = match checked {
+            Some(Checked { info, cosmwasm }) => {
+                let policy = if cosmwasm.is_some() { &self.inner.cosmwasm.policy } else { &self.inner.policy };
+                (policy, cosmwasm.map(Arc::new), info)
+            }
+            None => {
+                let (policy, cosmwasm) = self.policy_for(&wasm)?;
+                (policy, cosmwasm, policy.check(&wasm)?)
+            }
+        };
+        let info = Arc::new(info);
+        // A verified artifact on disk needs no rewrite: the rewrite runs
+        // only for what is compiled.
+        if let Some(module) = self.disk_module(&code_hash) {
+            return Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Disk));
+        }
         let wasm = policy.preprocess(&wasm)?;
         // Tiered: a new contract (no optimized artifact on disk) runs
         // first on the baseline compiler while the optimizing one works
         // in the background.
         if let Some(baseline) = &self.inner.baseline {
-            if let Some(module) = self.disk_module(&code_hash) {
-                return Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Disk));
-            }
             let module = self.compile(&baseline.engine, &wasm, "baseline")?;
             let code = self.link(code_hash, module, info.clone(), cosmwasm.clone(), true)?;
             let vm = self.clone();
@@ -180,8 +195,8 @@ impl Vm {
                 .map_err(|e| VmError::Link { reason: format!("cannot start the tier-up thread: {e}") })?;
             return Ok((code, Origin::Compiled));
         }
-        let (module, origin) = self.module_for(&code_hash, &wasm)?;
-        Ok((self.link(code_hash, module, info, cosmwasm, false)?, origin))
+        let module = self.compile_and_store(&code_hash, &wasm)?;
+        Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Compiled))
     }
 
     /// The policy `wasm` is judged and rewritten by: a CosmWasm contract
@@ -223,7 +238,7 @@ impl Vm {
         info: Arc<ModuleInfo>,
         cosmwasm: Option<Arc<xwasm_cosmwasm::ContractInfo>>,
     ) {
-        let Ok((module, _)) = self.module_for(&code_hash, wasm) else { return };
+        let Ok(module) = self.compile_and_store(&code_hash, wasm) else { return };
         if let Ok((code, bytes)) = self.link(code_hash, module, info, cosmwasm, false) {
             self.inner.code.insert(code_hash, code, bytes);
         }
@@ -301,20 +316,15 @@ impl Vm {
         Ok(module)
     }
 
-    /// The compiled module: a verified artifact from the disk tier, or a
-    /// fresh compilation (then stored there).
-    fn module_for(&self, code_hash: &CodeHash, wasm: &[u8]) -> Result<(Module, Origin), VmError> {
-        let engine = &self.inner.engine;
-        let Some(artifacts) = &self.inner.artifacts else {
-            return Ok((self.compile(engine, wasm, "optimizing")?, Origin::Compiled));
-        };
-        if let Some(module) = self.disk_module(code_hash) {
-            return Ok((module, Origin::Disk));
-        }
-        let module = self.compile(engine, wasm, "optimizing")?;
-        if let Ok(artifact) = xwasm_aot::serialize(&module) {
+    /// Compiles rewritten `wasm` with the optimizing tier and stores the
+    /// artifact in the disk tier, if there is one.
+    fn compile_and_store(&self, code_hash: &CodeHash, wasm: &[u8]) -> Result<Module, VmError> {
+        let module = self.compile(&self.inner.engine, wasm, "optimizing")?;
+        if let Some(artifacts) = &self.inner.artifacts
+            && let Ok(artifact) = xwasm_aot::serialize(&module)
+        {
             artifacts.insert(code_hash, &artifact);
         }
-        Ok((module, Origin::Compiled))
+        Ok(module)
     }
 }

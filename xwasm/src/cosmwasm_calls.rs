@@ -195,6 +195,23 @@ impl Vm {
         self.instantiate_on(self.inner.backend.clone(), wasm, message, admin)
     }
 
+    /// [`Vm::cosmwasm_instantiate`] of code already stored on chain, named
+    /// by its hash (as wasmd instantiates a code id): nothing is hashed,
+    /// checked or compiled again.
+    pub fn cosmwasm_instantiate_stored(
+        &self,
+        code_hash: &xwasm_store::CodeHash,
+        message: &CosmwasmMessage,
+        admin: Option<&str>,
+    ) -> Result<CosmwasmOutcome, VmError> {
+        let journal = Journal::new(self.inner.backend.clone());
+        if !journal.contains(&keys::code(code_hash))? {
+            return Err(VmError::BadInput(format!("no code with hash {} is stored", hex::encode(code_hash))));
+        }
+        // Stored code's bytes are read only if the memory tier misses.
+        self.instantiate_with_hash(self.inner.backend.clone(), *code_hash, &[], message, admin)
+    }
+
     pub(crate) fn instantiate_on(
         &self,
         backend: Arc<dyn xwasm_store::StateBackend>,
@@ -202,10 +219,20 @@ impl Vm {
         message: &CosmwasmMessage,
         admin: Option<&str>,
     ) -> Result<CosmwasmOutcome, VmError> {
+        self.instantiate_with_hash(backend, xwasm_security::code_hash(wasm), wasm, message, admin)
+    }
+
+    fn instantiate_with_hash(
+        &self,
+        backend: Arc<dyn xwasm_store::StateBackend>,
+        code_hash: xwasm_store::CodeHash,
+        wasm: &[u8],
+        message: &CosmwasmMessage,
+        admin: Option<&str>,
+    ) -> Result<CosmwasmOutcome, VmError> {
         let sender = self.parse_cosmwasm_address(&message.sender)?;
         let admin = admin.map(|admin| self.parse_cosmwasm_address(admin)).transpose()?.unwrap_or(sender);
         let mut trace = Trace::start("deploy", self.detailed());
-        let code_hash = xwasm_security::code_hash(wasm);
         let mut journal = Journal::new(backend);
         let code_key = keys::code(&code_hash);
         let code_stored = journal.contains(&code_key)?;
@@ -234,7 +261,7 @@ impl Vm {
                 self.audit(AuditKind::PolicyRefusal, None, "", &tx, "refused", 0, Some(error.to_string()));
                 error
             };
-            self.cosmwasm_check(wasm).map_err(refused)?;
+            let contract = self.cosmwasm_check(wasm).map_err(refused)?;
             let info = self.inner.cosmwasm.policy.check(wasm).map_err(|e| refused(e.into()))?;
             code_gas =
                 code_gas.saturating_add(schedule.deployment_items(info.function_count.into(), info.locals));
@@ -242,9 +269,14 @@ impl Vm {
                 let what = format!("{} bytes of code with {} functions", wasm.len(), info.function_count);
                 return unpaid(trace, what, code_gas);
             }
-            checked = Some(info);
+            checked = Some(crate::code::Checked { info, cosmwasm: Some(contract) });
         }
-        let (code, source) = self.load_checked_code(code_hash, || Ok(Arc::from(wasm)), checked)?;
+        let stored = |journal: &Journal| -> Result<Arc<[u8]>, VmError> {
+            let missing = || VmError::BadInput(format!("no code with hash {} is stored", hex::encode(code_hash)));
+            Ok(Arc::from(journal.get(&keys::code(&code_hash))?.ok_or_else(missing)?))
+        };
+        let bytes = || if wasm.is_empty() { stored(&journal) } else { Ok(Arc::from(wasm)) };
+        let (code, source) = self.load_checked_code(code_hash, bytes, checked)?;
         trace.loaded(source, &code);
         if !code.is_cosmwasm() {
             return Err(VmError::Profile(
