@@ -212,7 +212,12 @@ impl CallState {
 
     /// Puts this state into `context`.
     pub fn install(self, context: &mut WasmContext) {
-        context.extension = Some(Extension(Box::new(self)));
+        context.extension = Some(self.into_extension());
+    }
+
+    /// This state as a context's extension.
+    pub fn into_extension(self) -> Extension {
+        Extension(Box::new(self))
     }
 }
 

@@ -83,12 +83,6 @@ impl<'a> Frame<'a> {
         state: xwasm_cosmwasm::CallState,
         timeout_ms: Option<u64>,
     ) -> Self {
-        let mut context = WasmContext::new(
-            CallFrame { chain, origin: sender, caller: sender, contract, owner: sender, input: Vec::new() },
-            Journal::new(Arc::new(MemoryBackend::new())),
-            Default::default(),
-        );
-        state.install(&mut context);
         Frame {
             call: CallFrame {
                 chain,
@@ -107,7 +101,7 @@ impl<'a> Frame<'a> {
             stack_base: 0,
             journal,
             code,
-            extension: context.extension.take(),
+            extension: Some(state.into_extension()),
         }
     }
 }
@@ -358,28 +352,7 @@ impl Vm {
         if method == "init" {
             return Err(VmError::InitNotCallable);
         }
-        let record = match self.inner.contracts.get(address) {
-            Some(record) => record,
-            None => {
-                let key = keys::contract(address);
-                let record = match journal.get(&key)? {
-                    None => return Err(VmError::NoContract { address: *address }),
-                    Some(bytes) => ContractRecord::from_bytes(&bytes).ok_or_else(|| {
-                        xwasm_store::StateError::CorruptRecord {
-                            key_hex: hex::encode(&key),
-                            what: "contract record",
-                        }
-                    })?,
-                };
-                // Records never change once committed; one in the journal
-                // (or in a block's uncommitted writes) may still be rolled
-                // back, so only committed ones are remembered.
-                if !journal.changes().contains_key(&key) && journal.backend().is_committed() {
-                    self.inner.contracts.insert(*address, record);
-                }
-                record
-            }
-        };
+        let record = self.record(journal, address)?;
         let (code, source) = self.stored_code(journal, address, &record)?;
         if code.is_cosmwasm() {
             return Err(VmError::Profile(format!(
@@ -393,9 +366,38 @@ impl Vm {
         Ok((record, code, source))
     }
 
+    /// The record of the contract at `address`, from the record cache or
+    /// the journal.
+    pub(crate) fn record(&self, journal: &Journal, address: &Address) -> Result<ContractRecord, VmError> {
+        let record = match self.inner.contracts.get(address) {
+            Some(record) => record,
+            None => {
+                let key = keys::contract(address);
+                let record = match journal.get(&key)? {
+                    None => return Err(VmError::NoContract { address: *address }),
+                    Some(bytes) => ContractRecord::from_bytes(&bytes).ok_or_else(|| {
+                        xwasm_store::StateError::CorruptRecord {
+                            key_hex: hex::encode(&key),
+                            what: "contract record",
+                        }
+                    })?,
+                };
+                // Records change only by a migration, which forgets the
+                // cached one once it commits; one in the journal (or in a
+                // block's uncommitted writes) may still be rolled back, so
+                // only committed ones are remembered.
+                if !journal.changes().contains_key(&key) && journal.backend().is_committed() {
+                    self.inner.contracts.insert(*address, record);
+                }
+                record
+            }
+        };
+        Ok(record)
+    }
+
     /// The loaded code of a deployed contract (its bytes come from state on
     /// a cache miss).
-    fn stored_code(
+    pub(crate) fn stored_code(
         &self,
         journal: &Journal,
         address: &Address,

@@ -167,7 +167,8 @@ impl Vm {
     ) -> Result<((Arc<LoadedCode>, usize), Origin), VmError> {
         let (policy, cosmwasm, info) = match checked {
             Some(Checked { info, cosmwasm }) => {
-                let policy = if cosmwasm.is_some() { &self.inner.cosmwasm.policy } else { &self.inner.policy };
+                let policy =
+                    if cosmwasm.is_some() { &self.inner.cosmwasm.policy } else { &self.inner.policy };
                 (policy, cosmwasm.map(Arc::new), info)
             }
             None => {

@@ -272,7 +272,8 @@ impl Vm {
             checked = Some(crate::code::Checked { info, cosmwasm: Some(contract) });
         }
         let stored = |journal: &Journal| -> Result<Arc<[u8]>, VmError> {
-            let missing = || VmError::BadInput(format!("no code with hash {} is stored", hex::encode(code_hash)));
+            let missing =
+                || VmError::BadInput(format!("no code with hash {} is stored", hex::encode(code_hash)));
             Ok(Arc::from(journal.get(&keys::code(&code_hash))?.ok_or_else(missing)?))
         };
         let bytes = || if wasm.is_empty() { stored(&journal) } else { Ok(Arc::from(wasm)) };
@@ -534,20 +535,8 @@ impl Vm {
         address: &Address,
         trace: &mut Trace,
     ) -> Result<(ContractRecord, Arc<crate::LoadedCode>), VmError> {
-        let key = keys::contract(address);
-        let record = match journal.get(&key)? {
-            None => return Err(VmError::NoContract { address: *address }),
-            Some(bytes) => {
-                ContractRecord::from_bytes(&bytes).ok_or(xwasm_store::StateError::CorruptRecord {
-                    key_hex: hex::encode(&key),
-                    what: "contract record",
-                })?
-            }
-        };
-        let (code, source) = self.load_code(record.code_hash, || {
-            let wasm = journal.get(&keys::code(&record.code_hash))?;
-            wasm.map(Arc::from).ok_or(VmError::MissingCode { address: *address })
-        })?;
+        let record = self.record(journal, address)?;
+        let (code, source) = self.stored_code(journal, address, &record)?;
         trace.loaded(source, &code);
         if !code.is_cosmwasm() {
             return Err(VmError::Profile(format!(
