@@ -153,10 +153,18 @@ pub enum Command {
     },
     /// Profile a method: sample where its time goes, per WebAssembly
     /// function. TARGET is a .wasm/.wat file (deployed into a throw-away
-    /// state first) or the address of a contract in --state.
+    /// state first) or the address of a contract in --state. For a
+    /// CosmWasm contract METHOD is an entry point (`execute`, `query`, ...)
+    /// and --msg its message (--deploy-msg: instantiate's, for a file).
     Profile {
         target: String,
         method: String,
+        /// CosmWasm: the message, JSON.
+        #[arg(long)]
+        msg: Option<String>,
+        /// CosmWasm: instantiate's message when TARGET is a file.
+        #[arg(long, default_value = "{}")]
+        deploy_msg: String,
         #[arg(long, default_value = ".xwasm")]
         state: PathBuf,
         /// Call input, hex.

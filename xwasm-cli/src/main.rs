@@ -271,6 +271,8 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Profile {
             target,
             method,
+            msg,
+            deploy_msg,
             state,
             input,
             deploy_input,
@@ -285,6 +287,8 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             let request = observe::ProfileRequest {
                 target,
                 method,
+                msg,
+                deploy_msg,
                 state,
                 input,
                 deploy_input,

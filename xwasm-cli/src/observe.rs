@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use xwasm::monitor::{HistoryFile, Monitor, MonitorConfig, Observer, Report};
-use xwasm::{Address, ChainContext, Transaction, Vm};
+use xwasm::{Address, ChainContext, CosmwasmMessage, Transaction, Vm};
 
 /// Calls kept in `DIR/history.jsonl` for reports.
 pub const HISTORY_CAPACITY: usize = 10_000;
@@ -51,6 +51,9 @@ pub fn report(state: &Path, format: ReportFormat, out: Option<&Path>) -> Result<
 pub struct ProfileRequest {
     pub target: String,
     pub method: String,
+    /// A CosmWasm entry point's message, and instantiate's.
+    pub msg: Option<String>,
+    pub deploy_msg: String,
     pub state: PathBuf,
     pub input: Vec<u8>,
     pub deploy_input: Vec<u8>,
@@ -69,19 +72,54 @@ pub fn profile(request: ProfileRequest, out: &Path, as_json: bool) -> Result<Exi
     let (vm, address) = if looks_like_file {
         let wasm = read_module(path)?;
         let vm = Vm::builder().interruptible(true).build()?;
-        let deployed =
-            vm.deploy(&wasm, &chain, &Transaction::new(PROFILER, request.gas, request.deploy_input))?;
-        let address = deployed.address.ok_or_else(|| {
-            Failure(format!("deploying {} failed: {}", path.display(), deployed.error.unwrap_or_default()))
-        })?;
-        (vm, address)
+        if xwasm::cosmwasm::detect(&wasm).is_some() {
+            let sender = vm.cosmwasm_address(&PROFILER);
+            let message =
+                CosmwasmMessage::new(&sender, request.deploy_msg.as_bytes(), crate::cosmwasm::DEPLOY_GAS);
+            let deployed = vm.cosmwasm_instantiate(&wasm, &message, None)?;
+            let address = deployed.outcome.address.ok_or_else(|| {
+                Failure(format!(
+                    "instantiating {} failed: {}",
+                    path.display(),
+                    deployed.outcome.error.unwrap_or_default()
+                ))
+            })?;
+            (vm, address)
+        } else {
+            let deployed =
+                vm.deploy(&wasm, &chain, &Transaction::new(PROFILER, request.gas, request.deploy_input))?;
+            let address = deployed.address.ok_or_else(|| {
+                Failure(format!(
+                    "deploying {} failed: {}",
+                    path.display(),
+                    deployed.error.unwrap_or_default()
+                ))
+            })?;
+            (vm, address)
+        }
     } else {
-        let address = parse_address(&request.target, "TARGET")?;
-        (Vm::builder().interruptible(true).backend(Arc::new(open_state(&request.state)?)).build()?, address)
+        let vm = Vm::builder().interruptible(true).backend(Arc::new(open_state(&request.state)?)).build()?;
+        let address = match parse_address(&request.target, "TARGET") {
+            Ok(address) => address,
+            Err(hex_error) => vm.parse_cosmwasm_address(&request.target).map_err(|_| hex_error)?,
+        };
+        (vm, address)
     };
-    let tx = Transaction::new(PROFILER, request.gas, request.input);
     let interval = Duration::from_micros(request.interval_us.max(10));
-    let profile = vm.profile(&address, &request.method, &chain, &tx, request.runs, interval)?;
+    let profile = if vm.is_cosmwasm_contract(&address)? {
+        let msg = request
+            .msg
+            .clone()
+            .ok_or_else(|| Failure("a CosmWasm contract takes its message as --msg JSON".into()))?;
+        let sender = vm.cosmwasm_address(&PROFILER);
+        let gas =
+            if request.gas == crate::args::DEFAULT_GAS { crate::cosmwasm::CALL_GAS } else { request.gas };
+        let message = CosmwasmMessage::new(&sender, msg.into_bytes(), gas);
+        vm.cosmwasm_profile(&address, &request.method, &message, request.runs, interval)?
+    } else {
+        let tx = Transaction::new(PROFILER, request.gas, request.input.clone());
+        vm.profile(&address, &request.method, &chain, &tx, request.runs, interval)?
+    };
     std::fs::write(out, &profile.collapsed).map_err(|e| Failure(format!("--out {}: {e}", out.display())))?;
     let samples = profile.samples.max(1) as f64;
     let gas = profile.outcome.gas_used as f64;

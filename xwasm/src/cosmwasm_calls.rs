@@ -454,8 +454,7 @@ impl Vm {
             *address,
             "migrate",
             &run,
-            false,
-            Some(&migrate),
+            EntryRun { migrate: Some(&migrate), ..EntryRun::default() },
         )?;
         done.code_gas = code_gas;
         done.outcome.gas_used = done.outcome.gas_used.saturating_add(code_gas);
@@ -557,7 +556,36 @@ impl Vm {
         message: &CosmwasmMessage,
         read_only: bool,
     ) -> Result<CosmwasmOutcome, VmError> {
-        self.run_entry_with(trace, journal, code, address, export, message, read_only, None)
+        let how = EntryRun { read_only, ..EntryRun::default() };
+        self.run_entry_with(trace, journal, code, address, export, message, how)
+    }
+
+    /// Runs `export` of the CosmWasm contract at `address` on `executor`
+    /// (the profiler's sampling one) and commits nothing.
+    pub(crate) fn cosmwasm_dry_run(
+        &self,
+        executor: &xwasm_exec::Executor,
+        address: &Address,
+        export: &str,
+        message: &CosmwasmMessage,
+    ) -> Result<(CosmwasmOutcome, Arc<crate::LoadedCode>), VmError> {
+        let journal = Journal::new(self.inner.backend.clone());
+        let mut trace = Trace::start("call", false);
+        let (_, code) = self.cosmwasm_code(&journal, address, &mut trace)?;
+        let how = EntryRun {
+            read_only: export == "query",
+            executor: Some(executor),
+            dry_run: true,
+            ..EntryRun::default()
+        };
+        let done = self.run_entry_with(&mut trace, journal, &code, *address, export, message, how)?;
+        Ok((done, code))
+    }
+
+    /// The code of the CosmWasm contract at `address`.
+    pub(crate) fn cosmwasm_loaded(&self, address: &Address) -> Result<Arc<crate::LoadedCode>, VmError> {
+        let journal = Journal::new(self.inner.backend.clone());
+        Ok(self.cosmwasm_code(&journal, address, &mut Trace::start("call", false))?.1)
     }
 
     /// Runs one entry point in a fresh instance and settles it: commits
@@ -571,9 +599,9 @@ impl Vm {
         address: Address,
         export: &str,
         message: &CosmwasmMessage,
-        read_only: bool,
-        migrate: Option<&MigrateCall>,
+        how: EntryRun<'_>,
     ) -> Result<CosmwasmOutcome, VmError> {
+        let EntryRun { read_only, migrate, executor, dry_run } = how;
         let layer = &self.inner.cosmwasm;
         let contract = self.cosmwasm_address(&address);
         if !message.funds.is_empty() {
@@ -618,11 +646,12 @@ impl Vm {
             self.inner.config.timeout_ms,
         );
         let driver = EntryCall { export: export.to_owned(), args };
-        let execution = self.execute_frame(
-            frame,
-            Entry::Driven { name: export, driver: &driver },
-            Budget { gas_limit: message.gas_limit, timed: trace.detailed() },
-        )?;
+        let entry = Entry::Driven { name: export, driver: &driver };
+        let budget = Budget { gas_limit: message.gas_limit, timed: trace.detailed() };
+        let execution = match executor {
+            Some(executor) => self.execute_on(executor, frame, entry, budget)?,
+            None => self.execute_frame(frame, entry, budget)?,
+        };
         trace.ran(&execution);
         let gas_left = execution.gas_left;
         let (mut outcome, mut context) = execution.into_parts();
@@ -648,7 +677,7 @@ impl Vm {
             }
             outcome.return_data = result.clone();
         }
-        if outcome.status == Status::Ok && !read_only {
+        if outcome.status == Status::Ok && !read_only && !dry_run {
             trace.commit(|| context.journal.commit())?;
         }
         Ok(CosmwasmOutcome {
@@ -660,6 +689,17 @@ impl Vm {
             contract,
         })
     }
+}
+
+/// How an entry point runs.
+#[derive(Default, Clone, Copy)]
+struct EntryRun<'a> {
+    read_only: bool,
+    migrate: Option<&'a MigrateCall>,
+    /// Another executor than the code's tier's (the profiler's).
+    executor: Option<&'a xwasm_exec::Executor>,
+    /// Commit nothing, whatever the outcome.
+    dry_run: bool,
 }
 
 /// The `MigrateInfo` a migration passes (as JSON).

@@ -74,28 +74,64 @@ impl Vm {
                 self.execute_on(executor, frame, Entry::Method(method), Budget::gas(tx.gas_limit))?.outcome,
             );
         }
-        let mut functions = sampler.functions();
-        for function in &mut functions {
-            if let Some(name) = names.get(&function.name) {
-                function.name = name.clone();
-            }
+        Ok(report(&sampler, &names, outcome.expect("at least one run"), runs.max(1), started))
+    }
+
+    /// [`Vm::profile`] for a CosmWasm contract: `export` (an entry point)
+    /// with `message`, run `runs` times, nothing committed.
+    pub fn cosmwasm_profile(
+        &self,
+        address: &Address,
+        export: &str,
+        message: &crate::CosmwasmMessage,
+        runs: u32,
+        interval: Duration,
+    ) -> Result<ProfileReport, VmError> {
+        if !self.inner.config.engine.interruptible {
+            return Err(xwasm_exec::ExecError::NotInterruptible.into());
         }
-        let collapsed = sampler
-            .stacks()
-            .iter()
-            .map(|(stack, count)| {
-                let frames: Vec<&str> =
-                    stack.split(';').map(|f| names.get(f).map_or(f, String::as_str)).collect();
-                format!("{} {count}\n", frames.join(";"))
-            })
-            .collect();
-        Ok(ProfileReport {
-            outcome: outcome.expect("at least one run"),
-            runs: runs.max(1),
-            wall_time: started.elapsed(),
-            samples: sampler.stacks().values().sum(),
-            collapsed,
-            functions,
+        let sampler = Arc::new(Sampler::new());
+        let started = Instant::now();
+        let code = self.cosmwasm_loaded(address)?;
+        let names = unnamed_exports(&code);
+        let executor = Executor::sampling(code.module.engine().clone(), interval, sampler.clone());
+        let mut outcome = None;
+        for _ in 0..runs.max(1) {
+            outcome = Some(self.cosmwasm_dry_run(&executor, address, export, message)?.0.outcome);
+        }
+        Ok(report(&sampler, &names, outcome.expect("at least one run"), runs.max(1), started))
+    }
+}
+
+/// The samples as a report, frames named by their exports.
+fn report(
+    sampler: &Sampler,
+    names: &std::collections::HashMap<String, String>,
+    outcome: Outcome,
+    runs: u32,
+    started: Instant,
+) -> ProfileReport {
+    let mut functions = sampler.functions();
+    for function in &mut functions {
+        if let Some(name) = names.get(&function.name) {
+            function.name = name.clone();
+        }
+    }
+    let collapsed = sampler
+        .stacks()
+        .iter()
+        .map(|(stack, count)| {
+            let frames: Vec<&str> =
+                stack.split(';').map(|f| names.get(f).map_or(f, String::as_str)).collect();
+            format!("{} {count}\n", frames.join(";"))
         })
+        .collect();
+    ProfileReport {
+        outcome,
+        runs,
+        wall_time: started.elapsed(),
+        samples: sampler.stacks().values().sum(),
+        collapsed,
+        functions,
     }
 }
