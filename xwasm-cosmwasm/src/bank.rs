@@ -11,6 +11,12 @@ use cosmwasm_std::{Coin, Uint256};
 use std::str::FromStr;
 use xwasm_store::{Journal, StateError};
 
+/// Where the admin of CosmWasm contract `address` (who may migrate it) is
+/// kept: `a/ ++ address`, its 32 bytes. Consensus-relevant.
+pub fn admin_key(address: &xwasm_store::Address) -> Vec<u8> {
+    [b"a/".as_slice(), &address.0].concat()
+}
+
 fn balance_key(holder: &str, denom: &str) -> Option<Vec<u8>> {
     let len = u8::try_from(holder.len()).ok()?;
     Some([b"b/".as_slice(), &[len], holder.as_bytes(), denom.as_bytes()].concat())

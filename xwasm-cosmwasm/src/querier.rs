@@ -96,6 +96,12 @@ impl DefaultQuerier {
                     None => SystemResult::Err(SystemError::NoSuchContract { addr: contract_addr.clone() }),
                 }
             }
+            QueryRequest::Wasm(WasmQuery::ContractInfo { contract_addr }) => {
+                match self.contract(context, contract_addr) {
+                    Some(address) => ok(self.contract_info(context.journal, &address)),
+                    None => SystemResult::Err(SystemError::NoSuchContract { addr: contract_addr.clone() }),
+                }
+            }
             QueryRequest::Wasm(WasmQuery::Smart { contract_addr, msg }) => {
                 let answer = self
                     .contract(context, contract_addr)
@@ -108,6 +114,22 @@ impl DefaultQuerier {
             }
             _ => cosmwasm_std::testing::MockQuerier::<Empty>::new(&[]).raw_query(request),
         })
+    }
+
+    /// `ContractInfoResponse` of a contract of this VM. xwasm names code by
+    /// its hash: the code id reported is the hash's first 8 bytes
+    /// (big-endian). Nothing is pinned and no IBC port is bound.
+    fn contract_info(&self, journal: &Journal, address: &Address) -> Result<Binary, cosmwasm_std::StdError> {
+        let fault = |e: xwasm_store::StateError| cosmwasm_std::StdError::msg(e.to_string());
+        let record = journal.get(&keys::contract(address)).map_err(fault)?.unwrap_or_default();
+        let record = xwasm_store::ContractRecord::from_bytes(&record)
+            .ok_or_else(|| cosmwasm_std::StdError::msg("corrupt contract record"))?;
+        let human = |bytes: &[u8]| self.api.encode(bytes).map(cosmwasm_std::Addr::unchecked);
+        let admin = journal.get(&bank::admin_key(address)).map_err(fault)?;
+        let admin = admin.map(|a| human(&a)).transpose().map_err(cosmwasm_std::StdError::msg)?;
+        let creator = human(&record.owner.0).map_err(cosmwasm_std::StdError::msg)?;
+        let code_id = u64::from_be_bytes(record.code_hash[..8].try_into().expect("8 bytes"));
+        to_json_binary(&cosmwasm_std::ContractInfoResponse::new(code_id, creator, admin, false, None, None))
     }
 
     /// The address of a contract deployed in this VM, named in bech32.

@@ -146,10 +146,7 @@ impl CosmwasmOutcome {
     }
 }
 
-/// The admin of CosmWasm contract `address` (who may migrate it).
-fn admin_key(address: &Address) -> Vec<u8> {
-    [b"a/".as_slice(), &address.0].concat()
-}
+use xwasm_cosmwasm::bank::admin_key;
 
 impl Vm {
     /// The bech32 address of `address` under this VM's prefix.

@@ -96,6 +96,11 @@ fn base64_decode(text: &str) -> Vec<u8> {
 /// whose body is `body` (WAT instructions leaving a result Region
 /// pointer). The static Region at 16 points to an ok Response.
 fn contract(imports: &str, body: &str, allocate: &str) -> Vec<u8> {
+    contract_with_query(imports, body, body, allocate)
+}
+
+/// [`contract`] with a `query` body of its own.
+fn contract_with_query(imports: &str, body: &str, query: &str, allocate: &str) -> Vec<u8> {
     let ok = r#"{"ok":{"messages":[],"attributes":[],"events":[],"data":null}}"#;
     let wat = format!(
         r#"(module
@@ -116,7 +121,7 @@ fn contract(imports: &str, body: &str, allocate: &str) -> Vec<u8> {
           (func (export "interface_version_8"))
           (func (export "instantiate") (param i32 i32 i32) (result i32) (i32.const 16))
           (func (export "execute") (param i32 i32 i32) (result i32) {body})
-          (func (export "query") (param i32 i32) (result i32) {body}))"#,
+          (func (export "query") (param i32 i32) (result i32) {query}))"#,
         ok = ok.replace('"', "\\\""),
         len = ok.len(),
     );
@@ -279,4 +284,56 @@ fn the_same_calls_give_the_same_gas_under_both_compilers_and_from_the_disk_tier(
     assert_eq!(run(xwasm::engine::Strategy::Winch), cranelift);
     // Again, from the disk tier this time.
     assert_eq!(run(xwasm::engine::Strategy::Cranelift), cranelift);
+}
+
+#[test]
+fn the_default_querier_answers_bank_and_wasm_queries_from_this_vm() {
+    let vm = Vm::builder().build().unwrap();
+    // `execute` passes its message to query_chain and stores the answer
+    // (under the key that is the static ok response).
+    let imports = r#"(import "env" "query_chain" (func $query (param i32) (result i32)))
+        (import "env" "db_write" (func $write (param i32 i32)))"#;
+    let body = "(call $write (i32.const 16) (call $query (local.get 2))) (i32.const 16)";
+    let address = deployed(&vm, &contract_with_query(imports, body, "(i32.const 16)", ""));
+    let contract = vm.cosmwasm_address(&address);
+    let ask = |request: String, funds: &str| {
+        let mut message = message(&addr("creator"), &request);
+        message.funds = xwasm::cosmwasm::bank::parse_coins(funds).unwrap();
+        let done = vm.cosmwasm_call(&address, EntryPoint::Execute, &message).unwrap();
+        assert_eq!(done.outcome.status, Status::Ok, "{:?}", done.outcome.error);
+        let answer: serde_json::Value = serde_json::from_slice(&vm.storage(&address).unwrap()[0].1).unwrap();
+        answer
+    };
+    let decoded = |answer: &serde_json::Value| -> serde_json::Value {
+        serde_json::from_slice(&base64_decode(answer["ok"]["ok"].as_str().unwrap())).unwrap()
+    };
+    // Funds sent with the message are the contract's balance during it.
+    let balance =
+        ask(format!(r#"{{"bank":{{"balance":{{"address":"{contract}","denom":"earth"}}}}}}"#), "70earth");
+    assert_eq!(decoded(&balance), serde_json::json!({"amount": {"denom": "earth", "amount": "70"}}));
+    let supply = ask(r#"{"bank":{"supply":{"denom":"earth"}}}"#.into(), "5earth");
+    assert_eq!(decoded(&supply), serde_json::json!({"amount": {"denom": "earth", "amount": "75"}}));
+    let info = ask(format!(r#"{{"wasm":{{"contract_info":{{"contract_addr":"{contract}"}}}}}}"#), "");
+    let info = decoded(&info);
+    assert_eq!(
+        (info["creator"].as_str(), info["admin"].as_str()),
+        (Some(addr("creator").as_str()), Some(addr("creator").as_str()))
+    );
+    let raw = ask(
+        format!(
+            r#"{{"wasm":{{"raw":{{"contract_addr":"{contract}","key":"eyJvayI6eyJtZXNzYWdlcyI6W10sImF0dHJpYnV0ZXMiOltdLCJldmVudHMiOltdLCJkYXRhIjpudWxsfX0="}}}}}}"#
+        ),
+        "",
+    );
+    assert!(raw["ok"]["ok"].is_string(), "{raw}");
+    let elsewhere =
+        ask(format!(r#"{{"wasm":{{"smart":{{"contract_addr":"{}","msg":"e30="}}}}}}"#, addr("nobody")), "");
+    assert_eq!(elsewhere["error"]["no_such_contract"]["addr"], addr("nobody"));
+    let staking = ask(r#"{"staking":{"all_validators":{}}}"#.into(), "");
+    assert_eq!(decoded(&staking), serde_json::json!({"validators": []}));
+    let broken = ask(r#"{"nonsense":{}}"#.into(), "");
+    assert!(
+        broken["error"]["invalid_request"]["error"].as_str().unwrap().starts_with("Parsing query request"),
+        "{broken}"
+    );
 }
