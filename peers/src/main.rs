@@ -7,9 +7,9 @@
 //! and compares medians; every sample's result bytes and gas are compared
 //! too (a difference aborts the race).
 
+use cosmwasm_std::Checksum;
 use cosmwasm_std::coins;
 use cosmwasm_vm::testing::{MockApi, MockQuerier, MockStorage};
-use cosmwasm_std::Checksum;
 use cosmwasm_vm::{Backend, Cache, CacheOptions, Instance, InstanceOptions, Size};
 use std::time::{Duration, Instant};
 use xwasm::cosmwasm::{Bech32Api, BlockEnv, EntryPoint};
@@ -82,6 +82,20 @@ fn peer_instance(cache: &PeerCache, checksum: &Checksum, gas: u64, contract: &st
     cache
         .get_instance(checksum, backend(contract, &coins(1000, "earth")), InstanceOptions { gas_limit: gas })
         .unwrap()
+}
+
+/// A backend for the peer holding the contract's storage as xwasm holds it
+/// and a balance of 1000 earth.
+fn with_storage(
+    contract: &str,
+    vm: &Vm,
+    address: &xwasm::Address,
+) -> Backend<MockApi, MockStorage, MockQuerier> {
+    let mut backend = backend(contract, &coins(1000, "earth"));
+    for (key, value) in vm.storage(address).unwrap() {
+        let _ = cosmwasm_vm::Storage::set(&mut backend.storage, &key, &value);
+    }
+    backend
 }
 
 fn used(instance: &mut PeerInstance) -> u64 {
@@ -163,7 +177,12 @@ fn main() {
                 (bytes, used(&mut instance))
             });
             let message = CosmwasmMessage::new(&creator, init.as_bytes(), GAS);
-            same("instantiate", &vm.cosmwasm_instantiate_stored(&code_hash, &message, None).unwrap(), &bytes, gas);
+            same(
+                "instantiate",
+                &vm.cosmwasm_instantiate_stored(&code_hash, &message, None).unwrap(),
+                &bytes,
+                gas,
+            );
             took
         },
     );
@@ -185,17 +204,11 @@ fn main() {
             timed(|| vm.cosmwasm_call(&address, EntryPoint::Execute, &message).unwrap()).0
         },
         || {
+            // The state instantiate left, prepared outside the timing.
+            let backend = with_storage(&contract, &vm, &address);
             let (took, (bytes, gas)) = timed(|| {
-                let mut instance = peer_instance(&cache, &checksum, GAS, &contract);
-                // The state instantiate left.
-                instance
-                    .with_storage(|s| {
-                        for (k, v) in vm.storage(&address).unwrap() {
-                            let _ = cosmwasm_vm::Storage::set(s, &k, &v);
-                        }
-                        Ok(())
-                    })
-                    .unwrap();
+                let mut instance =
+                    cache.get_instance(&checksum, backend, InstanceOptions { gas_limit: GAS }).unwrap();
                 let bytes =
                     cosmwasm_vm::call_execute_raw(&mut instance, &env_json, &verifier_info, release).unwrap();
                 (bytes, used(&mut instance))
@@ -218,16 +231,10 @@ fn main() {
         fast,
         || timed(|| vm.cosmwasm_query(&address, query, &env, GAS).unwrap()).0,
         || {
+            let backend = with_storage(&contract, &vm, &address);
             let (took, (bytes, gas)) = timed(|| {
-                let mut instance = peer_instance(&cache, &checksum, GAS, &contract);
-                instance
-                    .with_storage(|s| {
-                        for (k, v) in vm.storage(&address).unwrap() {
-                            let _ = cosmwasm_vm::Storage::set(s, &k, &v);
-                        }
-                        Ok(())
-                    })
-                    .unwrap();
+                let mut instance =
+                    cache.get_instance(&checksum, backend, InstanceOptions { gas_limit: GAS }).unwrap();
                 let bytes = cosmwasm_vm::call_query_raw(&mut instance, &env_json, query).unwrap();
                 (bytes, used(&mut instance))
             });

@@ -521,26 +521,12 @@ impl Reencode for Rewriter {
         const EPILOGUE: u64 = 4;
         segment.cost = 1 + EPILOGUE;
         // Prologue: claim the frame, trap past the limit.
-        for instruction in [
-            Instruction::GlobalGet(global),
-            Instruction::I32Const(frame as i32),
-            Instruction::I32Add,
-            Instruction::GlobalSet(global),
-            Instruction::GlobalGet(global),
-            Instruction::I32Const(self.limit.max_units as i32),
-            Instruction::I32GtU,
-            Instruction::If(BlockType::Empty),
-        ] {
+        let (claim, trap) = prologue(global, frame, self.limit.max_units, block);
+        for instruction in claim {
             segment.push(instruction, 1);
         }
         // The limit's trap: not charged (a trap costs the whole limit).
-        for instruction in [
-            Instruction::I32Const(STACK_EXHAUSTED_MARK),
-            Instruction::GlobalSet(global),
-            Instruction::Unreachable,
-            Instruction::End,
-            Instruction::Block(block),
-        ] {
+        for instruction in trap {
             segment.push(instruction, 0);
         }
         let mut depth = 0u32;
@@ -560,13 +546,7 @@ impl Reencode for Rewriter {
                     segment.push(Instruction::End, 0);
                     segment.flush(&mut f);
                     // Paid for on entry.
-                    for instruction in [
-                        Instruction::GlobalGet(global),
-                        Instruction::I32Const(frame as i32),
-                        Instruction::I32Sub,
-                        Instruction::GlobalSet(global),
-                        Instruction::End,
-                    ] {
+                    for instruction in epilogue(global, frame) {
                         segment.push(instruction, 0);
                     }
                     segment.flush(&mut f);
@@ -611,22 +591,9 @@ impl Rewriter {
         block: BlockType,
     ) -> Result<(), reencode::Error> {
         let (global, gas) = (self.stack_global(), self.gas_global());
-        for instruction in [
-            Instruction::GlobalGet(global),
-            Instruction::I32Const(frame as i32),
-            Instruction::I32Add,
-            Instruction::GlobalSet(global),
-            Instruction::GlobalGet(global),
-            Instruction::I32Const(self.limit.max_units as i32),
-            Instruction::I32GtU,
-            Instruction::If(BlockType::Empty),
-            Instruction::I32Const(STACK_EXHAUSTED_MARK),
-            Instruction::GlobalSet(global),
-            Instruction::Unreachable,
-            Instruction::End,
-            Instruction::Block(block),
-        ] {
-            f.instruction(&instruction);
+        let (claim, trap) = prologue(global, frame, self.limit.max_units, block);
+        for instruction in claim.iter().chain(&trap) {
+            f.instruction(instruction);
         }
         let mut locals = 0u64;
         for local in func.get_locals_reader()? {
@@ -662,14 +629,8 @@ impl Rewriter {
                 Operator::End if depth == 0 => {
                     // The function's own end: close the wrapper, release
                     // the frame.
-                    for instruction in [
-                        Instruction::End,
-                        Instruction::GlobalGet(global),
-                        Instruction::I32Const(frame as i32),
-                        Instruction::I32Sub,
-                        Instruction::GlobalSet(global),
-                        Instruction::End,
-                    ] {
+                    f.instruction(&Instruction::End);
+                    for instruction in epilogue(global, frame) {
                         f.instruction(&instruction);
                     }
                     continue;
@@ -693,6 +654,48 @@ impl Rewriter {
         }
         Ok(())
     }
+}
+
+/// A function's stack prologue: claim its frame and compare with the
+/// limit; then, past it, mark the global and trap, and open the block that
+/// wraps the body.
+fn prologue<'a>(
+    global: u32,
+    frame: u32,
+    max_units: u32,
+    block: BlockType,
+) -> ([Instruction<'a>; 8], [Instruction<'a>; 5]) {
+    (
+        [
+            Instruction::GlobalGet(global),
+            Instruction::I32Const(frame as i32),
+            Instruction::I32Add,
+            Instruction::GlobalSet(global),
+            Instruction::GlobalGet(global),
+            Instruction::I32Const(max_units as i32),
+            Instruction::I32GtU,
+            Instruction::If(BlockType::Empty),
+        ],
+        [
+            Instruction::I32Const(STACK_EXHAUSTED_MARK),
+            Instruction::GlobalSet(global),
+            Instruction::Unreachable,
+            Instruction::End,
+            Instruction::Block(block),
+        ],
+    )
+}
+
+/// A function's epilogue, after the wrapping block: release the frame
+/// and end the function.
+fn epilogue<'a>(global: u32, frame: u32) -> [Instruction<'a>; 5] {
+    [
+        Instruction::GlobalGet(global),
+        Instruction::I32Const(frame as i32),
+        Instruction::I32Sub,
+        Instruction::GlobalSet(global),
+        Instruction::End,
+    ]
 }
 
 /// What fuel would charge for `op`: wasmtime's default operator costs
