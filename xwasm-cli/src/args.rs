@@ -132,6 +132,34 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Shrink a module with named passes (strip-custom, strip-names,
+    /// dead-code, zero-data; default: all but strip-names), check it stays
+    /// valid, and report the effect: bytes, compile time and artifact size
+    /// under Cranelift and Winch, and with --call the gas and time of that
+    /// call before and after (equal results required).
+    Optimize {
+        file: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Comma-separated passes.
+        #[arg(long)]
+        passes: Option<String>,
+        /// A method (native) or entry point (CosmWasm: execute or query)
+        /// to run on both versions.
+        #[arg(long)]
+        call: Option<String>,
+        /// The call's input, hex (native).
+        #[arg(long)]
+        input: Option<String>,
+        /// The call's message (CosmWasm).
+        #[arg(long)]
+        msg: Option<String>,
+        /// Deploy input, hex (native), or instantiate's message (CosmWasm).
+        #[arg(long)]
+        deploy: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Describe a module: exports, imports, memory, and the policy's verdict.
     Inspect {
         file: PathBuf,

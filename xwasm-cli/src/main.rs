@@ -12,6 +12,7 @@ mod demo;
 mod input;
 mod maintain;
 mod observe;
+mod optimize;
 mod output;
 
 use args::{CallArgs, Cli, Command, ExecArgs, StrategyArg, TxArgs};
@@ -265,6 +266,10 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Optimize { file, out, passes, call, input, msg, deploy, json } => {
+            let request = optimize::Request { file, out, passes, call, input, msg, deploy, json };
+            optimize::run(request)
         }
         Command::Demo => demo::run(),
         Command::Report { state, format, out } => observe::report(&state, format, out.as_deref()),

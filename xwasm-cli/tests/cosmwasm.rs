@@ -148,3 +148,39 @@ fn hackatom_through_the_cli() {
     assert_eq!(inspect["cosmwasm"]["interface_version"], "interface_version_8");
     assert_eq!(inspect["cosmwasm"]["migrate_version"], 420);
 }
+
+#[test]
+fn optimize_shrinks_a_corpus_contract_with_equal_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("floaty.opt.wasm");
+    let input = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/floaty_2.0.wasm");
+    let init = format!(r#"{{"verifier":"{VERIFIER}","beneficiary":"{BENEFICIARY}"}}"#);
+    let output = Command::new(env!("CARGO_BIN_EXE_xwasm"))
+        .args(["optimize", input, "-o", out.to_str().unwrap(), "--json", "--call", "query"])
+        .args(["--msg", r#"{"instructions":{}}"#, "--deploy", &init])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let (before, after) =
+        (report["module_bytes"][0].as_u64().unwrap(), report["module_bytes"][1].as_u64().unwrap());
+    assert!(after < before, "{report}");
+    assert_eq!(report["call"]["status"], "ok");
+    assert_eq!(report["call"]["gas"][0], report["call"]["gas"][1]);
+    // The output is a contract the VM deploys.
+    let wasm = std::fs::read(&out).unwrap();
+    assert_eq!(wasm.len() as u64, after);
+    let inspect = Command::new(env!("CARGO_BIN_EXE_xwasm"))
+        .args(["inspect", out.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let inspect: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(inspect["cosmwasm"]["accepted"], true, "{inspect}");
+    // An unknown pass is a one-line error.
+    let bad = Command::new(env!("CARGO_BIN_EXE_xwasm"))
+        .args(["optimize", input, "-o", out.to_str().unwrap(), "--passes", "fold"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown pass `fold`"));
+}

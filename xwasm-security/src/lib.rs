@@ -31,6 +31,7 @@
 
 mod audit;
 mod info;
+pub mod optimize;
 mod policy;
 pub mod preprocess;
 

@@ -223,6 +223,18 @@ impl Vm {
         Ok(policy.preprocess(wasm)?)
     }
 
+    /// Runs the size passes `passes` (see [`xwasm_security::optimize`]) over
+    /// `wasm`, under the features of its profile's policy.
+    pub fn optimize(
+        &self,
+        wasm: &[u8],
+        passes: &[&str],
+    ) -> Result<xwasm_security::optimize::Optimized, VmError> {
+        let (policy, _) = self.policy_for(wasm)?;
+        xwasm_security::optimize::optimize(wasm, passes, policy.features())
+            .map_err(|e| VmError::BadInput(e.to_string()))
+    }
+
     /// cosmwasm-vm's upload checks, with this VM's capabilities and limits.
     pub(crate) fn cosmwasm_check(&self, wasm: &[u8]) -> Result<xwasm_cosmwasm::ContractInfo, VmError> {
         let config = &self.inner.config.cosmwasm;
