@@ -91,6 +91,14 @@ pub fn optimize(wasm: &[u8], passes: &[&str], features: WasmFeatures) -> Result<
     Ok(pass.report)
 }
 
+/// A data segment: its index, where it lands (offset and length, when
+/// active at a constant offset in memory 0), and whether it is all zeros.
+struct Segment {
+    index: u32,
+    placed: Option<(u32, u64)>,
+    zero: bool,
+}
+
 struct Analysis {
     imported_functions: u32,
     /// Indices (in the function index space) of dead defined functions.
@@ -104,7 +112,7 @@ fn analyze(wasm: &[u8]) -> Result<Analysis, wasmparser::BinaryReaderError> {
     let mut memory_imported = false;
     let mut roots: Vec<u32> = Vec::new();
     let mut calls: Vec<Vec<u32>> = Vec::new();
-    let mut data: Vec<(u32, Option<(u32, u64)>, bool)> = Vec::new();
+    let mut data: Vec<Segment> = Vec::new();
     let mut passive_data_used = false;
     let scan_expr = |expr: &wasmparser::ConstExpr<'_>,
                      roots: &mut Vec<u32>|
@@ -186,7 +194,7 @@ fn analyze(wasm: &[u8]) -> Result<Analysis, wasmparser::BinaryReaderError> {
                         }
                         _ => None,
                     };
-                    data.push((index as u32, placed, zero));
+                    data.push(Segment { index: index as u32, placed, zero });
                 }
             }
             _ => {}
@@ -210,7 +218,7 @@ fn analyze(wasm: &[u8]) -> Result<Analysis, wasmparser::BinaryReaderError> {
     let mut unobservable_data = BTreeSet::new();
     if !memory_imported && !passive_data_used {
         let mut written: Vec<(u64, u64)> = Vec::new();
-        for (index, placed, zero) in &data {
+        for Segment { index, placed, zero } in &data {
             let Some((offset, len)) = placed else {
                 written.push((0, u64::MAX));
                 continue;
