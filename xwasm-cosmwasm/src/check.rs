@@ -205,6 +205,27 @@ pub fn check_wasm(
     capabilities: &BTreeSet<String>,
     limits: &WasmLimits,
 ) -> Result<ContractInfo, CheckError> {
+    check(wasm, capabilities, limits, true)
+}
+
+/// [`check_wasm`] for code already accepted on chain (loaded from state
+/// on a cache miss): every check but the validation of function bodies,
+/// the costly part, which the code passed when it was stored (and which
+/// the compiler repeats when it compiles).
+pub fn check_stored(
+    wasm: &[u8],
+    capabilities: &BTreeSet<String>,
+    limits: &WasmLimits,
+) -> Result<ContractInfo, CheckError> {
+    check(wasm, capabilities, limits, false)
+}
+
+fn check(
+    wasm: &[u8],
+    capabilities: &BTreeSet<String>,
+    limits: &WasmLimits,
+    validate_bodies: bool,
+) -> Result<ContractInfo, CheckError> {
     let features = WasmFeatures::MUTABLE_GLOBAL
         | WasmFeatures::SATURATING_FLOAT_TO_INT
         | WasmFeatures::SIGN_EXTENSION
@@ -230,7 +251,9 @@ pub fn check_wasm(
             max_locals = max_locals.max(locals);
             total_locals += locals;
             function_count += 1;
-            bodies.push((to_validate, body));
+            if validate_bodies {
+                bodies.push((to_validate, body));
+            }
         }
         match payload {
             Payload::TypeSection(section) => {

@@ -185,6 +185,18 @@ impl ModulePolicy {
     /// Validates `bytes`, checks the limits and the profile, and describes
     /// the module.
     pub fn check(&self, bytes: &[u8]) -> Result<ModuleInfo, PolicyViolation> {
+        self.check_with(bytes, true)
+    }
+
+    /// [`ModulePolicy::check`] for code already accepted on chain (loaded
+    /// from state on a cache miss): the limits and the profile, without
+    /// validating the module again (it was validated when it was stored,
+    /// and the compiler validates what it compiles).
+    pub fn check_stored(&self, bytes: &[u8]) -> Result<ModuleInfo, PolicyViolation> {
+        self.check_with(bytes, false)
+    }
+
+    fn check_with(&self, bytes: &[u8], validate: bool) -> Result<ModuleInfo, PolicyViolation> {
         if bytes.is_empty() {
             return Err(PolicyViolation::Empty);
         }
@@ -192,13 +204,15 @@ impl ModulePolicy {
         if bytes.len() > limit {
             return Err(PolicyViolation::TooLarge { size: bytes.len(), limit });
         }
-        Validator::new_with_features(self.features()).validate_all(bytes).map_err(|e| {
-            PolicyViolation::Invalid {
-                message: e.message().to_owned(),
-                offset: e.offset(),
-                function: function_at(bytes, e.offset()),
-            }
-        })?;
+        if validate {
+            Validator::new_with_features(self.features()).validate_all(bytes).map_err(|e| {
+                PolicyViolation::Invalid {
+                    message: e.message().to_owned(),
+                    offset: e.offset(),
+                    function: function_at(bytes, e.offset()),
+                }
+            })?;
+        }
         let (info, counts) = info::describe(bytes, self.profile.name()).map_err(|e| {
             PolicyViolation::Invalid { message: e.message().to_owned(), offset: e.offset(), function: None }
         })?;

@@ -179,7 +179,7 @@ impl Vm {
         if code_gas > tx.gas_limit {
             return unpaid(trace, format!("{} bytes of code", wasm.len()), code_gas);
         }
-        let mut checked = None;
+        let mut checked = crate::code::Check::Stored;
         if !code_stored {
             // New code also pays for its functions and locals, counted by
             // validating it (linear work, paid for by its bytes) before
@@ -196,7 +196,7 @@ impl Vm {
                 );
                 return unpaid(trace, what, code_gas);
             }
-            checked = Some(crate::code::Checked { info, cosmwasm: None });
+            checked = crate::code::Check::Done(Box::new(crate::code::Checked { info, cosmwasm: None }));
         }
         let init_gas = tx.gas_limit - code_gas;
         let (code, source) =
@@ -403,7 +403,7 @@ impl Vm {
         address: &Address,
         record: &ContractRecord,
     ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
-        self.load_code(record.code_hash, || {
+        self.load_stored_code(record.code_hash, || {
             let wasm = journal.get(&keys::code(&record.code_hash))?;
             wasm.map(Arc::from).ok_or(VmError::MissingCode { address: *address })
         })

@@ -107,6 +107,17 @@ pub(crate) struct Checked {
     pub(crate) cosmwasm: Option<xwasm_cosmwasm::ContractInfo>,
 }
 
+/// How much checking code needs on a memory-tier miss.
+pub(crate) enum Check {
+    /// Bytes from outside: every check.
+    Full,
+    /// A deployment checked them already.
+    Done(Box<Checked>),
+    /// Code stored on chain, which passed every check when it was stored:
+    /// the checks without validating the bytes again.
+    Stored,
+}
+
 /// Where a module came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
@@ -122,7 +133,16 @@ impl Vm {
         code_hash: CodeHash,
         wasm: impl FnOnce() -> Result<Arc<[u8]>, VmError>,
     ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
-        self.load_checked_code(code_hash, wasm, None)
+        self.load_checked_code(code_hash, wasm, Check::Full)
+    }
+
+    /// [`Vm::load_code`] for code stored on chain (see [`Check::Stored`]).
+    pub(crate) fn load_stored_code(
+        &self,
+        code_hash: CodeHash,
+        wasm: impl FnOnce() -> Result<Arc<[u8]>, VmError>,
+    ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
+        self.load_checked_code(code_hash, wasm, Check::Stored)
     }
 
     /// [`Vm::load_code`] for bytes the policy already described as `info`
@@ -132,7 +152,7 @@ impl Vm {
         &self,
         code_hash: CodeHash,
         wasm: impl FnOnce() -> Result<Arc<[u8]>, VmError>,
-        info: Option<Checked>,
+        info: Check,
     ) -> Result<(Arc<LoadedCode>, CodeSource), VmError> {
         let mut source = CodeSource::Memory;
         let code = self.inner.code.get_or_try_insert_with(&code_hash, || {
@@ -163,18 +183,28 @@ impl Vm {
         &self,
         code_hash: CodeHash,
         wasm: Arc<[u8]>,
-        checked: Option<Checked>,
+        checked: Check,
     ) -> Result<((Arc<LoadedCode>, usize), Origin), VmError> {
         let (policy, cosmwasm, info) = match checked {
-            Some(Checked { info, cosmwasm }) => {
+            Check::Done(checked) => {
+                let Checked { info, cosmwasm } = *checked;
                 let policy =
                     if cosmwasm.is_some() { &self.inner.cosmwasm.policy } else { &self.inner.policy };
                 (policy, cosmwasm.map(Arc::new), info)
             }
-            None => {
+            Check::Full => {
                 let (policy, cosmwasm) = self.policy_for(&wasm)?;
                 (policy, cosmwasm, policy.check(&wasm)?)
             }
+            Check::Stored => match xwasm_cosmwasm::detect(&wasm) {
+                Some(_) => {
+                    let config = &self.inner.config.cosmwasm;
+                    let contract = xwasm_cosmwasm::check_stored(&wasm, &config.capabilities, &config.limits)?;
+                    let policy = &self.inner.cosmwasm.policy;
+                    (policy, Some(Arc::new(contract)), policy.check_stored(&wasm)?)
+                }
+                None => (&self.inner.policy, None, self.inner.policy.check_stored(&wasm)?),
+            },
         };
         let info = Arc::new(info);
         // A verified artifact on disk needs no rewrite: the rewrite runs

@@ -252,7 +252,7 @@ impl Vm {
         if code_gas > message.gas_limit {
             return unpaid(trace, format!("{} bytes of code", wasm.len()), code_gas);
         }
-        let mut checked = None;
+        let mut checked = crate::code::Check::Stored;
         if !code_stored {
             let refused = |error: VmError| {
                 self.audit(AuditKind::PolicyRefusal, None, "", &tx, "refused", 0, Some(error.to_string()));
@@ -266,7 +266,8 @@ impl Vm {
                 let what = format!("{} bytes of code with {} functions", wasm.len(), info.function_count);
                 return unpaid(trace, what, code_gas);
             }
-            checked = Some(crate::code::Checked { info, cosmwasm: Some(contract) });
+            checked =
+                crate::code::Check::Done(Box::new(crate::code::Checked { info, cosmwasm: Some(contract) }));
         }
         let stored = |journal: &Journal| -> Result<Arc<[u8]>, VmError> {
             let missing =
