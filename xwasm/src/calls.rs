@@ -205,23 +205,8 @@ impl Vm {
         if !span.is_disabled() {
             span.record("tier", source.as_str());
         }
-        let count_key = keys::deploy_count(&tx.sender);
-        let count = match journal.get(&count_key)? {
-            Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
-                xwasm_store::StateError::CorruptRecord {
-                    key_hex: hex::encode(&count_key),
-                    what: "deploy count",
-                }
-            })?),
-            None => 0,
-        };
-        let address = Address::derive_contract(&tx.sender, count, &code_hash);
-        journal.set(count_key, (count + 1).to_be_bytes().to_vec());
-        if !code_stored {
-            journal.set(code_key, wasm.to_vec());
-        }
-        let record = ContractRecord { code_hash, owner: tx.sender };
-        journal.set(keys::contract(&address), record.to_bytes());
+        let new_code = (!code_stored).then_some(wasm);
+        let (address, record) = record_deployment(&mut journal, &tx.sender, code_hash, new_code)?;
 
         let mut outcome = if code.info.export("init").is_some() {
             let frame = self.transaction_frame(&code, address, record.owner, chain, tx, journal, false, None);
@@ -698,6 +683,32 @@ impl Vm {
         self.set_state(finished);
         Ok(result?)
     }
+}
+
+/// Records a deployment in `journal`: the sender's deploy count, the new
+/// contract's record and, for code not stored yet, the code. Returns the
+/// contract's address, `Address::derive_contract(sender, count, code hash)`.
+pub(crate) fn record_deployment(
+    journal: &mut Journal,
+    sender: &Address,
+    code_hash: xwasm_store::CodeHash,
+    new_code: Option<&[u8]>,
+) -> Result<(Address, ContractRecord), VmError> {
+    let count_key = keys::deploy_count(sender);
+    let count = match journal.get(&count_key)? {
+        Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
+            xwasm_store::StateError::CorruptRecord { key_hex: hex::encode(&count_key), what: "deploy count" }
+        })?),
+        None => 0,
+    };
+    let address = Address::derive_contract(sender, count, &code_hash);
+    journal.set(count_key, (count + 1).to_be_bytes().to_vec());
+    if let Some(wasm) = new_code {
+        journal.set(keys::code(&code_hash), wasm.to_vec());
+    }
+    let record = ContractRecord { code_hash, owner: *sender };
+    journal.set(keys::contract(&address), record.to_bytes());
+    Ok((address, record))
 }
 
 /// The VM as the `call` host function sees it.

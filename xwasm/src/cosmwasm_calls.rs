@@ -282,23 +282,8 @@ impl Vm {
                 "the code is not a CosmWasm contract (no interface_version_8 export)".into(),
             ));
         }
-        let count_key = keys::deploy_count(&sender);
-        let count = match journal.get(&count_key)? {
-            Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
-                xwasm_store::StateError::CorruptRecord {
-                    key_hex: hex::encode(&count_key),
-                    what: "deploy count",
-                }
-            })?),
-            None => 0,
-        };
-        let address = Address::derive_contract(&sender, count, &code_hash);
-        journal.set(count_key, (count + 1).to_be_bytes().to_vec());
-        if !code_stored {
-            journal.set(code_key, wasm.to_vec());
-        }
-        let record = ContractRecord { code_hash, owner: sender };
-        journal.set(keys::contract(&address), record.to_bytes());
+        let new_code = (!code_stored).then_some(wasm);
+        let (address, _) = crate::calls::record_deployment(&mut journal, &sender, code_hash, new_code)?;
         journal.set(admin_key(&address), admin.0.to_vec());
         let mut run = message.clone();
         run.gas_limit = message.gas_limit - code_gas;
