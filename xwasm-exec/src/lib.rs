@@ -436,9 +436,9 @@ impl Executor {
         gas.set(&mut *store, Val::I64((limit - start_used) as i64)).map_err(setup)?;
         let base = store.data().stack_base;
         if base > 0
-            && let Some(global) = instance.get_global(&mut *store, xwasm_store::STACK_GLOBAL_EXPORT)
+            && let Ok(set) = instance.get_typed_func::<i32, ()>(&mut *store, xwasm_store::STACK_SET_EXPORT)
         {
-            global.set(&mut *store, Val::I32(base as i32)).map_err(setup)?;
+            set.call(&mut *store, base as i32).map_err(setup)?;
         }
         let started = budget.timed.then(Instant::now);
         let result = self.call_entry(store, &instance, entry, results);
@@ -465,6 +465,10 @@ impl Executor {
         results: &mut Vec<Val>,
     ) -> Result<(), Fault> {
         let unknown = || Fault::Setup(ExecError::UnknownMethod { method: entry.name().to_owned() });
+        if entry.name().starts_with(xwasm_store::RESERVED_EXPORT_PREFIX) {
+            // The rewrite's own exports.
+            return Err(unknown());
+        }
         match entry {
             Entry::Method(name) => {
                 let func = instance.get_typed_func::<(), ()>(&mut *store, name).map_err(|_| unknown())?;
@@ -500,8 +504,9 @@ impl Executor {
 /// ended the call was the deterministic stack limit.
 fn stack_exhausted(store: &mut Store<WasmContext>, instance: &wasmtime::Instance) -> bool {
     instance
-        .get_global(&mut *store, xwasm_store::STACK_GLOBAL_EXPORT)
-        .and_then(|global| global.get(&mut *store).i32())
+        .get_typed_func::<(), i32>(&mut *store, xwasm_store::STACK_GET_EXPORT)
+        .and_then(|get| get.call(&mut *store, ()))
+        .ok()
         == Some(xwasm_store::STACK_EXHAUSTED_MARK)
 }
 

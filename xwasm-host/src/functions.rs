@@ -9,7 +9,7 @@ use sha2::Digest;
 use std::sync::Arc;
 use wasmtime::{Caller, IntoFunc};
 use xwasm_linker::{HostFnDescriptor, HostFunction, Permissions, WasmType};
-use xwasm_store::{Address, Event, Halt, Journal, NestedCall, STACK_GLOBAL_EXPORT, WasmContext, keys};
+use xwasm_store::{Address, Event, Halt, Journal, NestedCall, STACK_GET_EXPORT, WasmContext, keys};
 
 type Ctx<'a> = Caller<'a, WasmContext>;
 type R<T> = wasmtime::Result<T>;
@@ -365,8 +365,12 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
             let left = gas_left(&mut c)?;
             let forwarded = u64::try_from(gas).unwrap_or(0).min(left);
             set_gas_left(&mut c, left - forwarded)?;
-            let stack_used = match c.get_export(STACK_GLOBAL_EXPORT).and_then(|e| e.into_global()) {
-                Some(global) => global.get(&mut c).i32().unwrap_or(0) as u32,
+            let stack_used = match c
+                .get_export(STACK_GET_EXPORT)
+                .and_then(|e| e.into_func())
+                .and_then(|f| f.typed::<(), i32>(&c).ok())
+            {
+                Some(get) => get.call(&mut c, ())? as u32,
                 None => 0,
             };
             let ctx = c.data_mut();

@@ -30,6 +30,7 @@
 //! ```
 
 mod audit;
+mod frames;
 mod info;
 pub mod optimize;
 mod policy;

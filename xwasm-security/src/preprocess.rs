@@ -4,16 +4,20 @@
 //!
 //! 1. **A deterministic call-stack limit.** The native stack is not
 //!    deterministic (the deepest recursion that succeeds differs between
-//!    Cranelift, Cranelift with fuel and Winch). Each defined function gets
+//!    Cranelift, Cranelift with fuel and Winch). Each defined function has
 //!    a frame cost, `4 + its parameter and local slots + its maximum operand
-//!    stack height` (a `v128` counts twice), added on entry to a mutable
-//!    global and subtracted on exit; past [`StackLimit::max_units`] the
-//!    function sets the global to [`STACK_EXHAUSTED_MARK`] and traps
-//!    (`unreachable`), so the executor can tell this trap from others. The
-//!    body is wrapped in a block and `return` becomes a branch to it, so
-//!    every exit passes the epilogue. The global is exported as
-//!    `__xwasm_stack` so that a nested contract call continues its caller's
-//!    count.
+//!    stack height` (a `v128` counts twice). The functions that may be
+//!    entered other than by a direct call from a function of the module, or
+//!    that are in a cycle of its call graph, claim units on entry in a
+//!    mutable global and release them on exit: their own frame plus the
+//!    deepest chain of the other functions they call directly, which claim
+//!    nothing ([`frames`](crate::frames)). Past [`StackLimit::max_units`]
+//!    the claiming function sets the global to [`STACK_EXHAUSTED_MARK`] and
+//!    traps (`unreachable`), so the executor can tell this trap from
+//!    others. Its body is wrapped in a block and `return` becomes a branch
+//!    to it, so every exit passes the epilogue. The global is read and set
+//!    through two exported functions, [`STACK_GET`] and [`STACK_SET`], so
+//!    that a nested contract call continues its caller's count.
 //! 2. **Bulk-memory gas under every strategy.** Before each `memory.copy`,
 //!    `memory.fill`, `memory.init`, `table.copy`, `table.fill`, `table.init`
 //!    and `table.grow`, the byte or element count (always on top of the
@@ -34,13 +38,25 @@ use wasm_encoder::{
 };
 use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, Validator, WasmFeatures};
 
+use crate::frames::{self, CallGraph};
+
 /// Bumped whenever the rewrite changes (it changes gas).
-pub const PREPROCESS_VERSION: u32 = 3;
+pub const PREPROCESS_VERSION: u32 = 4;
 /// The namespace of the imports the rewrite adds.
 pub const INTERNAL_NAMESPACE: &str = "xwasm_internal";
 pub const CHARGE_BULK: &str = "charge_bulk";
-/// The exported global holding the stack units in use.
-pub const STACK_GLOBAL: &str = "__xwasm_stack";
+/// What the names the rewrite exports start with; a module may not export
+/// such a name itself, and no call may enter one.
+pub const RESERVED_PREFIX: &str = "__xwasm_";
+/// The exported function `() -> i32` that reads the stack units in use.
+/// The global holding them is not exported: wasmtime lets the compiler
+/// keep a global that only the module sees in its own alias class, while
+/// all exported globals share one, so a store to one reloads the others
+/// (exporting both globals cost fib 1.39x of unmetered code; one, 1.1x).
+pub const STACK_GET: &str = "__xwasm_stack_get";
+/// The exported function `(i32) -> ()` that sets the stack units in use:
+/// a nested call starts at its caller's count.
+pub const STACK_SET: &str = "__xwasm_stack_set";
 /// The exported global holding the gas left (`i64`): the executor sets it
 /// to the call's limit, every basic block takes its cost from it, host
 /// functions charge it.
@@ -77,11 +93,15 @@ pub struct PreprocessError(pub String);
 
 /// What the analysis pass learns.
 struct Analysis {
-    /// Per defined function: its frame cost and the block type of its
-    /// results.
-    frames: Vec<(u32, BlockType)>,
+    /// Per defined function: the block type of its results.
+    frames: Vec<BlockType>,
+    /// Per defined function: the stack units it claims on entry, or `None`
+    /// when its callers claim for it ([`frames`](crate::frames)).
+    claims: Vec<Option<u64>>,
     type_count: u32,
     global_count: u32,
+    /// Functions imported by the module itself.
+    imported_functions: u32,
     /// Function types `() -> results` to append, for multi-value bodies.
     extra_types: Vec<Vec<ValType>>,
     /// Some function uses a bulk instruction: `charge_bulk` is imported.
@@ -97,8 +117,18 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
     let mut validator = Validator::new_with_features(features);
     let mut types: Vec<Option<(u32, Vec<wasmparser::ValType>)>> = Vec::new();
     let mut defined_types: Vec<u32> = Vec::new();
-    let mut analysis =
-        Analysis { frames: Vec::new(), type_count: 0, global_count: 0, extra_types: Vec::new(), bulk: false };
+    let mut analysis = Analysis {
+        frames: Vec::new(),
+        claims: Vec::new(),
+        type_count: 0,
+        global_count: 0,
+        imported_functions: 0,
+        extra_types: Vec::new(),
+        bulk: false,
+    };
+    let mut costs = Vec::new();
+    let mut graph = CallGraph::new(0);
+    let defined = |index: u32, imported: u32| index.checked_sub(imported).map(|i| i as usize);
     let mut allocations = FuncValidatorAllocations::default();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(err)?;
@@ -118,8 +148,12 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
             }
             Payload::ImportSection(reader) => {
                 for import in reader.clone().into_imports() {
-                    if let wasmparser::TypeRef::Global(_) = import.map_err(err)?.ty {
-                        analysis.global_count += 1;
+                    match import.map_err(err)?.ty {
+                        wasmparser::TypeRef::Global(_) => analysis.global_count += 1,
+                        wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_) => {
+                            analysis.imported_functions += 1
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -127,8 +161,48 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
                 for ty in reader.clone() {
                     defined_types.push(ty.map_err(err)?);
                 }
+                graph = CallGraph::new(defined_types.len());
             }
-            Payload::GlobalSection(reader) => analysis.global_count += reader.count(),
+            Payload::GlobalSection(reader) => {
+                analysis.global_count += reader.count();
+                for global in reader.clone() {
+                    taken_in(&global.map_err(err)?.init_expr, &mut graph, analysis.imported_functions)?;
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader.clone() {
+                    let export = export.map_err(err)?;
+                    if export.name.starts_with(RESERVED_PREFIX) {
+                        return Err(PreprocessError(format!(
+                            "the export name `{}` is reserved: names starting with `{RESERVED_PREFIX}` are the rewrite's",
+                            export.name
+                        )));
+                    }
+                    if export.kind == wasmparser::ExternalKind::Func {
+                        CallGraph::mark(&mut graph.entry, defined(export.index, analysis.imported_functions));
+                    }
+                }
+            }
+            Payload::StartSection { func, .. } => {
+                CallGraph::mark(&mut graph.entry, defined(*func, analysis.imported_functions));
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader.clone() {
+                    match element.map_err(err)?.items {
+                        wasmparser::ElementItems::Functions(functions) => {
+                            for function in functions {
+                                let function = defined(function.map_err(err)?, analysis.imported_functions);
+                                CallGraph::mark(&mut graph.address_taken, function);
+                            }
+                        }
+                        wasmparser::ElementItems::Expressions(_, expressions) => {
+                            for expression in expressions {
+                                taken_in(&expression.map_err(err)?, &mut graph, analysis.imported_functions)?;
+                            }
+                        }
+                    }
+                }
+            }
             _ => {}
         }
         if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload).map_err(err)? {
@@ -156,6 +230,22 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
                 validator.op(offset, &op).map_err(err)?;
                 max_height = max_height.max(validator.operand_stack_height());
                 analysis.bulk |= is_bulk(&op);
+                let imported = analysis.imported_functions;
+                match op {
+                    Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                        if let Some(callee) = defined(function_index, imported) {
+                            graph.callees[index].push(callee as u32);
+                        }
+                    }
+                    Operator::CallIndirect { .. }
+                    | Operator::ReturnCallIndirect { .. }
+                    | Operator::CallRef { .. }
+                    | Operator::ReturnCallRef { .. } => graph.indirect[index] = true,
+                    Operator::RefFunc { function_index } => {
+                        CallGraph::mark(&mut graph.address_taken, defined(function_index, imported));
+                    }
+                    _ => {}
+                }
             }
             let cost = 4u32
                 .saturating_add(params)
@@ -183,12 +273,29 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
                     BlockType::FunctionType(position as u32)
                 }
             };
-            analysis.frames.push((cost, block));
+            analysis.frames.push(block);
+            costs.push(cost);
             allocations = validator.into_allocations();
         }
     }
     analysis.type_count = types.len() as u32;
+    analysis.claims = frames::claims(&costs, &graph);
     Ok(analysis)
+}
+
+/// Marks the functions a constant expression takes by `ref.func`.
+fn taken_in(
+    expression: &wasmparser::ConstExpr<'_>,
+    graph: &mut CallGraph,
+    imported: u32,
+) -> Result<(), PreprocessError> {
+    for op in expression.get_operators_reader() {
+        if let Operator::RefFunc { function_index } = op.map_err(|e| PreprocessError(e.to_string()))? {
+            let function = function_index.checked_sub(imported).map(|i| i as usize);
+            CallGraph::mark(&mut graph.address_taken, function);
+        }
+    }
+    Ok(())
 }
 
 /// The instructions whose byte or element count `charge_bulk` charges.
@@ -317,6 +424,8 @@ struct Rewriter {
     imports_done: bool,
     globals_done: bool,
     exports_done: bool,
+    functions_done: bool,
+    code_done: bool,
     error: Option<String>,
 }
 
@@ -344,7 +453,38 @@ impl Rewriter {
         for results in &self.analysis.extra_types {
             types.ty().function([], results.iter().copied());
         }
+        types.ty().function([], [ValType::I32]);
+        types.ty().function([ValType::I32], []);
         self.types_done = true;
+    }
+
+    /// The type of [`STACK_GET`]; [`STACK_SET`]'s follows it.
+    fn stack_get_type(&self) -> u32 {
+        self.analysis.type_count + self.imported() + self.analysis.extra_types.len() as u32
+    }
+
+    /// The function index of [`STACK_GET`]; [`STACK_SET`]'s follows it.
+    fn stack_get_function(&self) -> u32 {
+        self.analysis.imported_functions + self.imported() + self.analysis.frames.len() as u32
+    }
+
+    fn add_functions(&mut self, functions: &mut wasm_encoder::FunctionSection) {
+        functions.function(self.stack_get_type());
+        functions.function(self.stack_get_type() + 1);
+        self.functions_done = true;
+    }
+
+    fn add_code(&mut self, code: &mut wasm_encoder::CodeSection) {
+        let global = self.stack_global();
+        let mut get = wasm_encoder::Function::new([]);
+        get.instruction(&Instruction::GlobalGet(global)).instruction(&Instruction::End);
+        let mut set = wasm_encoder::Function::new([]);
+        set.instruction(&Instruction::LocalGet(0))
+            .instruction(&Instruction::GlobalSet(global))
+            .instruction(&Instruction::End);
+        code.function(&get);
+        code.function(&set);
+        self.code_done = true;
     }
 
     fn add_imports(&mut self, imports: &mut wasm_encoder::ImportSection) {
@@ -371,8 +511,9 @@ impl Rewriter {
     }
 
     fn add_export(&mut self, exports: &mut wasm_encoder::ExportSection) {
-        exports.export(STACK_GLOBAL, ExportKind::Global, self.stack_global());
         exports.export(GAS_GLOBAL, ExportKind::Global, self.gas_global());
+        exports.export(STACK_GET, ExportKind::Func, self.stack_get_function());
+        exports.export(STACK_SET, ExportKind::Func, self.stack_get_function() + 1);
         self.exports_done = true;
     }
 }
@@ -434,6 +575,26 @@ impl Reencode for Rewriter {
         reencode::utils::parse_import_section(self, imports, section)
     }
 
+    fn parse_function_section(
+        &mut self,
+        functions: &mut wasm_encoder::FunctionSection,
+        section: wasmparser::FunctionSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_function_section(self, functions, section)?;
+        self.add_functions(functions);
+        Ok(())
+    }
+
+    fn parse_code_section(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_code_section(self, code, section)?;
+        self.add_code(code);
+        Ok(())
+    }
+
     fn parse_global_section(
         &mut self,
         globals: &mut wasm_encoder::GlobalSection,
@@ -478,6 +639,11 @@ impl Reencode for Rewriter {
             self.add_imports(&mut imports);
             module.section(&imports);
         }
+        if next > 3 && !self.functions_done {
+            let mut functions = wasm_encoder::FunctionSection::new();
+            self.add_functions(&mut functions);
+            module.section(&functions);
+        }
         if next > 7 && !self.globals_done {
             let mut globals = wasm_encoder::GlobalSection::new();
             self.add_global(&mut globals);
@@ -488,6 +654,11 @@ impl Reencode for Rewriter {
             self.add_export(&mut exports);
             module.section(&exports);
         }
+        if next > 12 && !self.code_done {
+            let mut code = wasm_encoder::CodeSection::new();
+            self.add_code(&mut code);
+            module.section(&code);
+        }
         Ok(())
     }
 
@@ -496,7 +667,12 @@ impl Reencode for Rewriter {
         code: &mut wasm_encoder::CodeSection,
         func: wasmparser::FunctionBody<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
-        let (frame, block) = self.analysis.frames[self.next_function];
+        let block = self.analysis.frames[self.next_function];
+        let claim = self.analysis.claims[self.next_function].map(|units| {
+            // Past the limit on any entry: no more is needed to trap, and
+            // the sum with the count stays within 32 bits.
+            units.min(u64::from(self.limit.max_units) + 1) as u32
+        });
         self.next_function += 1;
         let block = match block {
             BlockType::FunctionType(position) => {
@@ -507,27 +683,30 @@ impl Reencode for Rewriter {
         let global = self.stack_global();
         let mut f = self.new_function_with_parsed_locals(&func)?;
         if self.meter && self.options.meter == Meter::Cosmwasm {
-            self.accounting_body(&mut f, &func, frame, block)?;
+            self.accounting_body(&mut f, &func, claim, block)?;
             code.function(&f);
             return Ok(());
         }
         let mut segment = Segment::new(self.gas_global(), self.meter);
-        // The first basic block runs from the function's entry through the
-        // prologue into the body's first instructions (the prologue's
-        // branch only traps). It also pays for entering the function (1,
-        // as with fuel: wasmtime starts each function's count at 1) and in
-        // advance for the epilogue, which every return runs once: one
-        // charge per call where there would be three.
+        // The first basic block runs from the function's entry (through
+        // the prologue, if it claims) into the body's first instructions
+        // (the prologue's branch only traps). It pays for entering the
+        // function (1, as with fuel: wasmtime starts each function's count
+        // at 1) and in advance for the epilogue, which every return runs
+        // once: one charge per call where there would be three.
         const EPILOGUE: u64 = 4;
-        segment.cost = 1 + EPILOGUE;
-        // Prologue: claim the frame, trap past the limit.
-        let (claim, trap) = prologue(global, frame, self.limit.max_units, block);
-        for instruction in claim {
-            segment.push(instruction, 1);
-        }
-        // The limit's trap: not charged (a trap costs the whole limit).
-        for instruction in trap {
-            segment.push(instruction, 0);
+        segment.cost = 1;
+        if let Some(claim) = claim {
+            segment.cost += EPILOGUE;
+            // Prologue: claim the units, trap past the limit.
+            let (claim, trap) = prologue(global, claim, self.limit.max_units, block);
+            for instruction in claim {
+                segment.push(instruction, 1);
+            }
+            // The limit's trap: not charged (a trap costs the whole limit).
+            for instruction in trap {
+                segment.push(instruction, 0);
+            }
         }
         let mut depth = 0u32;
         let mut reader = func.get_operators_reader()?;
@@ -541,19 +720,21 @@ impl Reencode for Rewriter {
                 | Operator::If { .. }
                 | Operator::TryTable { .. } => depth += 1,
                 Operator::End if depth == 0 => {
-                    // The function's own end: close the wrapper, release
-                    // the frame.
-                    segment.push(Instruction::End, 0);
-                    segment.flush(&mut f);
-                    // Paid for on entry.
-                    for instruction in epilogue(global, frame) {
-                        segment.push(instruction, 0);
+                    if let Some(claim) = claim {
+                        // The function's own end: close the wrapper,
+                        // release the claim.
+                        segment.push(Instruction::End, 0);
+                        segment.flush(&mut f);
+                        // Paid for on entry.
+                        for instruction in epilogue(global, claim) {
+                            segment.push(instruction, 0);
+                        }
+                        segment.flush(&mut f);
+                        continue;
                     }
-                    segment.flush(&mut f);
-                    continue;
                 }
                 Operator::End => depth -= 1,
-                Operator::Return => {
+                Operator::Return if claim.is_some() => {
                     // Charged as the `br` it becomes (what fuel charged).
                     segment.push(Instruction::Br(depth), 1);
                     segment.flush(&mut f);
@@ -587,13 +768,15 @@ impl Rewriter {
         &mut self,
         f: &mut wasm_encoder::Function,
         func: &wasmparser::FunctionBody<'_>,
-        frame: u32,
+        claim: Option<u32>,
         block: BlockType,
     ) -> Result<(), reencode::Error> {
         let (global, gas) = (self.stack_global(), self.gas_global());
-        let (claim, trap) = prologue(global, frame, self.limit.max_units, block);
-        for instruction in claim.iter().chain(&trap) {
-            f.instruction(instruction);
+        if let Some(claim) = claim {
+            let (claim, trap) = prologue(global, claim, self.limit.max_units, block);
+            for instruction in claim.iter().chain(&trap) {
+                f.instruction(instruction);
+            }
         }
         let mut locals = 0u64;
         for local in func.get_locals_reader()? {
@@ -627,16 +810,18 @@ impl Rewriter {
                 | Operator::If { .. }
                 | Operator::TryTable { .. } => depth += 1,
                 Operator::End if depth == 0 => {
-                    // The function's own end: close the wrapper, release
-                    // the frame.
-                    f.instruction(&Instruction::End);
-                    for instruction in epilogue(global, frame) {
-                        f.instruction(&instruction);
+                    if let Some(claim) = claim {
+                        // The function's own end: close the wrapper,
+                        // release the claim.
+                        f.instruction(&Instruction::End);
+                        for instruction in epilogue(global, claim) {
+                            f.instruction(&instruction);
+                        }
+                        continue;
                     }
-                    continue;
                 }
                 Operator::End => depth -= 1,
-                Operator::Return => {
+                Operator::Return if claim.is_some() => {
                     f.instruction(&Instruction::Br(depth));
                     continue;
                 }
@@ -817,6 +1002,8 @@ fn rewrite(
         imports_done: false,
         globals_done: false,
         exports_done: false,
+        functions_done: false,
+        code_done: false,
         error: None,
     };
     let mut module = wasm_encoder::Module::new();
@@ -865,5 +1052,46 @@ mod tests {
         let imports = rewritten_imports(bulk);
         assert_eq!(imports, ["xwasm_internal::charge_bulk", "env::h"]);
         assert_eq!(added_imports(imports.iter().map(|i| i.split("::").next().unwrap())), 1);
+    }
+
+    /// Per defined function of `wasm`: whether its body reads global
+    /// `global`.
+    fn reads_global(wasm: &[u8], global: u32) -> Vec<bool> {
+        let mut reads = Vec::new();
+        for payload in Parser::new(0).parse_all(wasm) {
+            if let Payload::CodeSectionEntry(body) = payload.unwrap() {
+                let mut operators = body.get_operators_reader().unwrap();
+                let mut found = false;
+                while !operators.eof() {
+                    found |= matches!(operators.read().unwrap(), Operator::GlobalGet { global_index } if global_index == global);
+                }
+                reads.push(found);
+            }
+        }
+        reads
+    }
+
+    #[test]
+    fn private_functions_outside_cycles_do_no_stack_accounting() {
+        let wat = r#"(module
+            (func $helper (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+            (func $recursive (param i32) (result i32)
+              (if (result i32) (local.get 0)
+                (then (call $recursive (call $helper (i32.sub (local.get 0) (i32.const 1)))))
+                (else (i32.const 0))))
+            (func $tabled (result i32) (i32.const 2))
+            (table 1 funcref) (elem (i32.const 0) $tabled)
+            (func (export "entry") (result i32) (call $helper (call $recursive (i32.const 3)))))"#;
+        let wasm = wat::parse_str(wat).unwrap();
+        let options = RewriteOptions::default();
+        let rewritten = preprocess(&wasm, StackLimit::default(), options, WasmFeatures::default()).unwrap();
+        // Global 0 is the stack count (the module has no globals of its
+        // own); the last two functions are its getter and setter.
+        let reads = reads_global(&rewritten, 0);
+        assert_eq!(
+            reads,
+            [false, true, true, true, true, false],
+            "helper, recursive, tabled, entry, get, set"
+        );
     }
 }

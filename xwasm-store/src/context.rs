@@ -115,10 +115,16 @@ pub enum Halt {
     StackExhausted,
 }
 
-/// The exported global in which preprocessed code counts its stack units
-/// (the name `xwasm_security::preprocess::STACK_GLOBAL` gives it).
-pub const STACK_GLOBAL_EXPORT: &str = "__xwasm_stack";
-/// What that global holds once the deterministic stack limit ended the
+/// What the names of the exports preprocessed code gains start with
+/// (`xwasm_security::preprocess::RESERVED_PREFIX`): no call enters one.
+pub const RESERVED_EXPORT_PREFIX: &str = "__xwasm_";
+/// The exported function `() -> i32` that reads the stack units
+/// preprocessed code has claimed (`xwasm_security::preprocess::STACK_GET`).
+pub const STACK_GET_EXPORT: &str = "__xwasm_stack_get";
+/// The exported function `(i32) -> ()` that sets them
+/// (`xwasm_security::preprocess::STACK_SET`).
+pub const STACK_SET_EXPORT: &str = "__xwasm_stack_set";
+/// What the count holds once the deterministic stack limit ended the
 /// call (`xwasm_security::preprocess::STACK_EXHAUSTED_MARK`).
 pub const STACK_EXHAUSTED_MARK: i32 = -1;
 /// The exported global in which preprocessed code keeps the gas left

@@ -75,7 +75,17 @@ const RECURSION: &str = r#"(module
     (if (result i64) (i32.eqz (local.get $n))
       (then (i64.const 0))
       (else (i64.add (local.get 3) (call $wide (i32.sub (local.get $n) (i32.const 1)))))))
+  ;; A helper of a large frame that nothing else calls in a cycle: the
+  ;; recursive function calling it claims its frame too.
+  (func $helper (param $n i32) (result i32)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (i32.add (local.get $n) (i32.wrap_i64 (local.get 7))))
+  (func $helped (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (i32.const 0))
+      (else (call $helper (call $helped (i32.sub (local.get $n) (i32.const 1)))))))
   (func (export "down") (call $input_read (i32.const 0)) (drop (call $down (i32.load (i32.const 0)))))
+  (func (export "helped") (call $input_read (i32.const 0)) (drop (call $helped (i32.load (i32.const 0)))))
   (func (export "wide") (call $input_read (i32.const 0)) (drop (call $wide (i32.load (i32.const 0)))))
   ;; Recurse n frames (input bytes 0..4), then call `down` of this contract
   ;; with m (input bytes 4..8); return the call's status.
@@ -126,6 +136,43 @@ fn the_stack_limit_is_the_same_under_both_strategies_and_fits_1000_frames() {
         let ok = call(&cranelift, &a, method, &depth.to_le_bytes());
         assert_eq!(ok.gas_used, call(&winch, &b, method, &depth.to_le_bytes()).gas_used);
     }
+}
+
+/// Only functions in a cycle or entered from outside claim stack units;
+/// each claims for the functions it calls that do not. A recursion that
+/// calls a large helper at every level therefore goes less deep than one
+/// that does not, by the helper's frame, the same under both compilers.
+#[test]
+fn a_recursive_function_claims_for_the_helpers_it_calls() {
+    let (cranelift, winch) = (vm(Strategy::Cranelift, None), vm(Strategy::Winch, None));
+    let (a, b) = (deploy(&cranelift, RECURSION), deploy(&winch, RECURSION));
+    let down = deepest(&cranelift, &a, "down");
+    let helped = deepest(&cranelift, &a, "helped");
+    assert_eq!(helped, deepest(&winch, &b, "helped"));
+    assert!(helped < down / 2, "the helper's 20 locals count at every level: {helped} vs {down}");
+    assert!(helped >= 500, "{helped}");
+    let (x, y) = (
+        call(&cranelift, &a, "helped", &helped.to_le_bytes()),
+        call(&winch, &b, "helped", &helped.to_le_bytes()),
+    );
+    assert_eq!((x.status, x.gas_used), (y.status, y.gas_used));
+}
+
+/// The rewrite's own exports (the stack count's getter and setter) are
+/// not entry points, and a module cannot take their names.
+#[test]
+fn the_rewrites_own_exports_are_not_entry_points() {
+    let vm = vm_permissive(Strategy::Cranelift);
+    let wasm = wat::parse_str(r#"(module (func (export "f") (result i32) (i32.const 7)))"#).unwrap();
+    assert_eq!(vals(&vm.run_function(&wasm, "f", &[], 1_000_000).unwrap().results), ["i32:7"]);
+    for (name, params) in [("__xwasm_stack_set", vec![Val::I32(-1)]), ("__xwasm_stack_get", vec![])] {
+        let error = vm.run_function(&wasm, name, &params, 1_000_000).unwrap_err().to_string();
+        assert!(error.contains("unknown method") || error.contains(name), "{name}: {error}");
+    }
+    let squatter =
+        wat::parse_str(r#"(module (func (export "__xwasm_stack_get") (result i32) (i32.const 7)))"#).unwrap();
+    let error = vm.run_function(&squatter, "__xwasm_stack_get", &[], 1_000_000).unwrap_err().to_string();
+    assert!(error.contains("is reserved"), "{error}");
 }
 
 #[test]
@@ -260,23 +307,7 @@ fn smith_module(seed: u32) -> Option<Vec<u8>> {
 #[test]
 fn the_meter_charges_what_fuel_would() {
     let vm = vm_permissive(Strategy::Cranelift);
-    let policy = xwasm::security::ModulePolicy::new(xwasm::security::Profile::Permissive, Vec::new());
-    let mut fuel_config = EngineConfig::default().to_wasmtime();
-    let mut cost = wasmtime::OperatorCost::new();
-    let v = &mut cost.variable;
-    (v.memory_copy_per_byte, v.memory_fill_per_byte, v.memory_init_per_byte) = (0, 0, 0);
-    (v.table_copy_per_element, v.table_fill_per_element, v.table_init_per_element) = (0, 0, 0);
-    v.table_grow_per_element = 0;
-    fuel_config.consume_fuel(true).operator_cost(cost);
-    let engine = wasmtime::Engine::new(&fuel_config).unwrap();
-    let mut linker = wasmtime::Linker::<()>::new(&engine);
-    linker
-        .func_wrap("xwasm_internal", "charge_bulk", |mut caller: wasmtime::Caller<'_, ()>, n: i32| {
-            let left = caller.get_fuel()?;
-            caller.set_fuel(left.saturating_sub(n as u32 as u64))?;
-            Ok(n)
-        })
-        .unwrap();
+    let fuel = Fuel::new();
     let mut compared = 0;
     for seed in 0..SMITH_RUNS {
         let Some(wasm) = smith_module(seed) else { continue };
@@ -299,30 +330,144 @@ fn the_meter_charges_what_fuel_would() {
         if run.outcome.status != Status::Ok {
             continue;
         }
-        let unmetered = xwasm::security::preprocess::preprocess_unmetered(
-            &wasm,
-            policy.stack_limit,
-            policy.rewrite,
-            policy.features(),
-        )
-        .unwrap();
-        let module = wasmtime::Module::new(&engine, &unmetered).unwrap();
-        let mut store = wasmtime::Store::new(&engine, ());
-        // Fuel is set after instantiation: wasmtime may charge for
-        // initializing segments (wasmtime #14331); the meter does not.
-        store.set_fuel(u64::MAX / 2).unwrap();
-        let instance = linker.instantiate(&mut store, &module).unwrap();
-        store.set_fuel(1_000_000).unwrap();
-        let func = instance.get_func(&mut store, &export).unwrap();
-        let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
-        func.call(&mut store, &params, &mut results).unwrap();
-        let fuel_used = 1_000_000 - store.get_fuel().unwrap();
+        let (fuel_used, results) = fuel.run(&wasm, &export, &params);
         assert_eq!(run.outcome.gas_used, fuel_used, "seed {seed}: meter vs fuel");
         assert_eq!(vals(&run.results), vals(&results), "seed {seed}: results");
         compared += 1;
     }
     eprintln!("{compared} of {SMITH_RUNS} random modules compared with fuel");
     assert!(compared >= SMITH_RUNS / 10, "only {compared} modules ran to the end");
+}
+
+/// wasm-smith's calls go anywhere, so nearly every function it calls is in
+/// a cycle and claims stack units. These modules call only down a random
+/// acyclic graph, so most functions are private helpers that claim
+/// nothing: the meter equals fuel on their code too, the results equal
+/// unmetered wasmtime's, and both compilers agree on results and gas.
+#[test]
+fn the_meter_charges_what_fuel_would_on_call_chains() {
+    let (cranelift, winch) = (vm_permissive(Strategy::Cranelift), vm_permissive(Strategy::Winch));
+    let fuel = Fuel::new();
+    let mut calls = 0;
+    for seed in 0..60u64 {
+        let (wat, exports) = call_chain_module(seed);
+        let wasm = wat::parse_str(&wat).unwrap();
+        for export in exports {
+            let params = [Val::I32(seed as i32 * 7919)];
+            let run = cranelift.run_function(&wasm, &export, &params, 1_000_000).unwrap();
+            assert_eq!(run.outcome.status, Status::Ok, "seed {seed} {export}: {:?}", run.outcome.error);
+            let other = winch.run_function(&wasm, &export, &params, 1_000_000).unwrap();
+            assert_eq!(
+                (run.outcome.gas_used, vals(&run.results)),
+                (other.outcome.gas_used, vals(&other.results)),
+                "seed {seed} {export}: Cranelift vs Winch"
+            );
+            let (fuel_used, results) = fuel.run(&wasm, &export, &params);
+            assert_eq!(run.outcome.gas_used, fuel_used, "seed {seed} {export}: meter vs fuel\n{wat}");
+            assert_eq!(vals(&run.results), vals(&results), "seed {seed} {export}: results");
+            calls += 1;
+        }
+    }
+    assert!(calls >= 60, "{calls}");
+}
+
+/// A module of 2-9 functions `(i32) -> i32` where function `k` calls only
+/// functions below it: adds, branches out of blocks, early returns and
+/// calls, in a random order. The last function and a random few others
+/// are exported; the rest are private. Returns the text and the exports.
+fn call_chain_module(seed: u64) -> (String, Vec<String>) {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = |below: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % below.max(1)
+    };
+    let count = 2 + next(8);
+    let mut wat = String::from("(module\n");
+    let mut exports = Vec::new();
+    for k in 0..count {
+        let exported = k == count - 1 || next(4) == 0;
+        if exported {
+            exports.push(format!("f{k}"));
+        }
+        let export = if exported { format!(r#"(export "f{k}")"#) } else { String::new() };
+        wat += &format!("  (func $f{k} {export} (param $x i32) (result i32) (local $y i32)\n");
+        wat += "    (local.set $y (local.get $x))\n";
+        for _ in 0..1 + next(6) {
+            let c = next(1000);
+            wat += &match next(if k == 0 { 3 } else { 5 }) {
+                0 => format!("    (local.set $y (i32.add (local.get $y) (i32.const {c})))\n"),
+                1 => format!(
+                    "    (if (i32.eqz (i32.and (local.get $y) (i32.const 3))) (then (return (i32.mul (local.get $y) (i32.const {c})))))\n"
+                ),
+                2 => format!(
+                    "    (block (br_if 0 (i32.and (local.get $y) (i32.const 1))) (local.set $y (i32.xor (local.get $y) (i32.const {c}))))\n"
+                ),
+                _ => format!(
+                    "    (local.set $y (call $f{} (i32.add (local.get $y) (i32.const {c}))))\n",
+                    next(k)
+                ),
+            };
+        }
+        wat += "    (local.get $y))\n";
+    }
+    wat += ")";
+    (wat, exports)
+}
+
+/// Plain wasmtime with fuel on the rewritten module without its meter:
+/// what fuel charges for the very code the meter charges for.
+struct Fuel {
+    engine: wasmtime::Engine,
+    linker: wasmtime::Linker<()>,
+    policy: xwasm::security::ModulePolicy,
+}
+
+impl Fuel {
+    fn new() -> Self {
+        let mut fuel_config = EngineConfig::default().to_wasmtime();
+        let mut cost = wasmtime::OperatorCost::new();
+        let v = &mut cost.variable;
+        (v.memory_copy_per_byte, v.memory_fill_per_byte, v.memory_init_per_byte) = (0, 0, 0);
+        (v.table_copy_per_element, v.table_fill_per_element, v.table_init_per_element) = (0, 0, 0);
+        v.table_grow_per_element = 0;
+        fuel_config.consume_fuel(true).operator_cost(cost);
+        let engine = wasmtime::Engine::new(&fuel_config).unwrap();
+        let mut linker = wasmtime::Linker::<()>::new(&engine);
+        linker
+            .func_wrap("xwasm_internal", "charge_bulk", |mut caller: wasmtime::Caller<'_, ()>, n: i32| {
+                let left = caller.get_fuel()?;
+                caller.set_fuel(left.saturating_sub(n as u32 as u64))?;
+                Ok(n)
+            })
+            .unwrap();
+        let policy = xwasm::security::ModulePolicy::new(xwasm::security::Profile::Permissive, Vec::new());
+        Self { engine, linker, policy }
+    }
+
+    /// The fuel `export(params)` uses, and what it returns.
+    fn run(&self, wasm: &[u8], export: &str, params: &[Val]) -> (u64, Vec<Val>) {
+        let policy = &self.policy;
+        let unmetered = xwasm::security::preprocess::preprocess_unmetered(
+            wasm,
+            policy.stack_limit,
+            policy.rewrite,
+            policy.features(),
+        )
+        .unwrap();
+        let module = wasmtime::Module::new(&self.engine, &unmetered).unwrap();
+        let mut store = wasmtime::Store::new(&self.engine, ());
+        // Fuel is set after instantiation: wasmtime may charge for
+        // initializing segments (wasmtime #14331); the meter does not.
+        store.set_fuel(u64::MAX / 2).unwrap();
+        let instance = self.linker.instantiate(&mut store, &module).unwrap();
+        store.set_fuel(1_000_000).unwrap();
+        let func = instance.get_func(&mut store, export).unwrap();
+        let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
+        func.call(&mut store, params, &mut results).unwrap();
+        (1_000_000 - store.get_fuel().unwrap(), results)
+    }
 }
 
 /// The zero of a parameter type, for the numeric types.
