@@ -436,9 +436,9 @@ impl Executor {
         gas.set(&mut *store, Val::I64((limit - start_used) as i64)).map_err(setup)?;
         let base = store.data().stack_base;
         if base > 0
-            && let Ok(set) = instance.get_typed_func::<i32, ()>(&mut *store, xwasm_store::STACK_SET_EXPORT)
+            && let Ok(stack) = instance.get_typed_func::<i32, i32>(&mut *store, xwasm_store::STACK_EXPORT)
         {
-            set.call(&mut *store, base as i32).map_err(setup)?;
+            stack.call(&mut *store, base as i32).map_err(setup)?;
         }
         let started = budget.timed.then(Instant::now);
         let result = self.call_entry(store, &instance, entry, results);
@@ -504,8 +504,8 @@ impl Executor {
 /// ended the call was the deterministic stack limit.
 fn stack_exhausted(store: &mut Store<WasmContext>, instance: &wasmtime::Instance) -> bool {
     instance
-        .get_typed_func::<(), i32>(&mut *store, xwasm_store::STACK_GET_EXPORT)
-        .and_then(|get| get.call(&mut *store, ()))
+        .get_typed_func::<i32, i32>(&mut *store, xwasm_store::STACK_EXPORT)
+        .and_then(|stack| stack.call(&mut *store, xwasm_store::STACK_READ))
         .ok()
         == Some(xwasm_store::STACK_EXHAUSTED_MARK)
 }

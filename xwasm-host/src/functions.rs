@@ -9,7 +9,7 @@ use sha2::Digest;
 use std::sync::Arc;
 use wasmtime::{Caller, IntoFunc};
 use xwasm_linker::{HostFnDescriptor, HostFunction, Permissions, WasmType};
-use xwasm_store::{Address, Event, Halt, Journal, NestedCall, STACK_GET_EXPORT, WasmContext, keys};
+use xwasm_store::{Address, Event, Halt, Journal, NestedCall, STACK_EXPORT, STACK_READ, WasmContext, keys};
 
 type Ctx<'a> = Caller<'a, WasmContext>;
 type R<T> = wasmtime::Result<T>;
@@ -366,11 +366,11 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
             let forwarded = u64::try_from(gas).unwrap_or(0).min(left);
             set_gas_left(&mut c, left - forwarded)?;
             let stack_used = match c
-                .get_export(STACK_GET_EXPORT)
+                .get_export(STACK_EXPORT)
                 .and_then(|e| e.into_func())
-                .and_then(|f| f.typed::<(), i32>(&c).ok())
+                .and_then(|f| f.typed::<i32, i32>(&c).ok())
             {
-                Some(get) => get.call(&mut c, ())? as u32,
+                Some(stack) => stack.call(&mut c, STACK_READ)? as u32,
                 None => 0,
             };
             let ctx = c.data_mut();

@@ -16,8 +16,8 @@
 //!    traps (`unreachable`), so the executor can tell this trap from
 //!    others. Its body is wrapped in a block and `return` becomes a branch
 //!    to it, so every exit passes the epilogue. The global is read and set
-//!    through two exported functions, [`STACK_GET`] and [`STACK_SET`], so
-//!    that a nested contract call continues its caller's count.
+//!    and set through one exported function, [`STACK_EXPORT`], so that a
+//!    nested contract call continues its caller's count.
 //! 2. **Bulk-memory gas under every strategy.** Before each `memory.copy`,
 //!    `memory.fill`, `memory.init`, `table.copy`, `table.fill`, `table.init`
 //!    and `table.grow`, the byte or element count (always on top of the
@@ -48,15 +48,16 @@ pub const CHARGE_BULK: &str = "charge_bulk";
 /// What the names the rewrite exports start with; a module may not export
 /// such a name itself, and no call may enter one.
 pub const RESERVED_PREFIX: &str = "__xwasm_";
-/// The exported function `() -> i32` that reads the stack units in use.
-/// The global holding them is not exported: wasmtime lets the compiler
-/// keep a global that only the module sees in its own alias class, while
-/// all exported globals share one, so a store to one reloads the others
-/// (exporting both globals cost fib 1.39x of unmetered code; one, 1.1x).
-pub const STACK_GET: &str = "__xwasm_stack_get";
-/// The exported function `(i32) -> ()` that sets the stack units in use:
-/// a nested call starts at its caller's count.
-pub const STACK_SET: &str = "__xwasm_stack_set";
+/// The exported function `(i32) -> i32` that returns the stack units in
+/// use and, given a count that is not negative, sets them to it (a nested
+/// call starts at its caller's count). The global holding them is not
+/// exported: wasmtime lets the compiler keep a global that only the module
+/// sees in its own alias class, while all exported globals share one, so
+/// a store to one reloads the others (exporting the gas and the stack
+/// globals cost fib 1.39x of unmetered code; the gas global alone, 1.1x).
+/// One function, not a getter and a setter: each exported function costs
+/// every compile a trampoline.
+pub const STACK_EXPORT: &str = "__xwasm_stack";
 /// The exported global holding the gas left (`i64`): the executor sets it
 /// to the call's limit, every basic block takes its cost from it, host
 /// functions charge it.
@@ -453,37 +454,39 @@ impl Rewriter {
         for results in &self.analysis.extra_types {
             types.ty().function([], results.iter().copied());
         }
-        types.ty().function([], [ValType::I32]);
-        types.ty().function([ValType::I32], []);
+        types.ty().function([ValType::I32], [ValType::I32]);
         self.types_done = true;
     }
 
-    /// The type of [`STACK_GET`]; [`STACK_SET`]'s follows it.
-    fn stack_get_type(&self) -> u32 {
+    /// The type of [`STACK_EXPORT`].
+    fn stack_type(&self) -> u32 {
         self.analysis.type_count + self.imported() + self.analysis.extra_types.len() as u32
     }
 
-    /// The function index of [`STACK_GET`]; [`STACK_SET`]'s follows it.
-    fn stack_get_function(&self) -> u32 {
+    /// The function index of [`STACK_EXPORT`].
+    fn stack_function(&self) -> u32 {
         self.analysis.imported_functions + self.imported() + self.analysis.frames.len() as u32
     }
 
     fn add_functions(&mut self, functions: &mut wasm_encoder::FunctionSection) {
-        functions.function(self.stack_get_type());
-        functions.function(self.stack_get_type() + 1);
+        functions.function(self.stack_type());
         self.functions_done = true;
     }
 
     fn add_code(&mut self, code: &mut wasm_encoder::CodeSection) {
         let global = self.stack_global();
-        let mut get = wasm_encoder::Function::new([]);
-        get.instruction(&Instruction::GlobalGet(global)).instruction(&Instruction::End);
-        let mut set = wasm_encoder::Function::new([]);
-        set.instruction(&Instruction::LocalGet(0))
+        let mut stack = wasm_encoder::Function::new([]);
+        stack
+            .instruction(&Instruction::GlobalGet(global))
+            .instruction(&Instruction::LocalGet(0))
+            .instruction(&Instruction::I32Const(0))
+            .instruction(&Instruction::I32GeS)
+            .instruction(&Instruction::If(BlockType::Empty))
+            .instruction(&Instruction::LocalGet(0))
             .instruction(&Instruction::GlobalSet(global))
+            .instruction(&Instruction::End)
             .instruction(&Instruction::End);
-        code.function(&get);
-        code.function(&set);
+        code.function(&stack);
         self.code_done = true;
     }
 
@@ -512,8 +515,7 @@ impl Rewriter {
 
     fn add_export(&mut self, exports: &mut wasm_encoder::ExportSection) {
         exports.export(GAS_GLOBAL, ExportKind::Global, self.gas_global());
-        exports.export(STACK_GET, ExportKind::Func, self.stack_get_function());
-        exports.export(STACK_SET, ExportKind::Func, self.stack_get_function() + 1);
+        exports.export(STACK_EXPORT, ExportKind::Func, self.stack_function());
         self.exports_done = true;
     }
 }
@@ -1086,12 +1088,8 @@ mod tests {
         let options = RewriteOptions::default();
         let rewritten = preprocess(&wasm, StackLimit::default(), options, WasmFeatures::default()).unwrap();
         // Global 0 is the stack count (the module has no globals of its
-        // own); the last two functions are its getter and setter.
+        // own); the last function reads and sets it for the host.
         let reads = reads_global(&rewritten, 0);
-        assert_eq!(
-            reads,
-            [false, true, true, true, true, false],
-            "helper, recursive, tabled, entry, get, set"
-        );
+        assert_eq!(reads, [false, true, true, true, true], "helper, recursive, tabled, entry, the host's");
     }
 }

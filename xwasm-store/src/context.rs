@@ -118,12 +118,12 @@ pub enum Halt {
 /// What the names of the exports preprocessed code gains start with
 /// (`xwasm_security::preprocess::RESERVED_PREFIX`): no call enters one.
 pub const RESERVED_EXPORT_PREFIX: &str = "__xwasm_";
-/// The exported function `() -> i32` that reads the stack units
-/// preprocessed code has claimed (`xwasm_security::preprocess::STACK_GET`).
-pub const STACK_GET_EXPORT: &str = "__xwasm_stack_get";
-/// The exported function `(i32) -> ()` that sets them
-/// (`xwasm_security::preprocess::STACK_SET`).
-pub const STACK_SET_EXPORT: &str = "__xwasm_stack_set";
+/// The exported function `(i32) -> i32` that returns the stack units
+/// preprocessed code has claimed and, given a count that is not negative,
+/// sets them to it (`xwasm_security::preprocess::STACK_EXPORT`).
+pub const STACK_EXPORT: &str = "__xwasm_stack";
+/// The argument of that function that only reads the count.
+pub const STACK_READ: i32 = -1;
 /// What the count holds once the deterministic stack limit ended the
 /// call (`xwasm_security::preprocess::STACK_EXHAUSTED_MARK`).
 pub const STACK_EXHAUSTED_MARK: i32 = -1;

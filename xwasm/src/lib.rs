@@ -75,11 +75,9 @@ mod tests {
     #[test]
     fn the_rewrite_and_the_runtime_agree_on_their_shared_names() {
         use xwasm_security::preprocess as rewrite;
-        assert_eq!(rewrite::STACK_GET, xwasm_store::STACK_GET_EXPORT);
-        assert_eq!(rewrite::STACK_SET, xwasm_store::STACK_SET_EXPORT);
+        assert_eq!(rewrite::STACK_EXPORT, xwasm_store::STACK_EXPORT);
         assert_eq!(rewrite::RESERVED_PREFIX, xwasm_store::RESERVED_EXPORT_PREFIX);
-        assert!(rewrite::STACK_GET.starts_with(rewrite::RESERVED_PREFIX));
-        assert!(rewrite::STACK_SET.starts_with(rewrite::RESERVED_PREFIX));
+        assert!(rewrite::STACK_EXPORT.starts_with(rewrite::RESERVED_PREFIX));
         assert_eq!(rewrite::STACK_EXHAUSTED_MARK, xwasm_store::STACK_EXHAUSTED_MARK);
         assert_eq!(rewrite::GAS_GLOBAL, xwasm_store::GAS_GLOBAL_EXPORT);
         assert_eq!(rewrite::GAS_AT_INSTANTIATION, xwasm_store::GAS_AT_INSTANTIATION);

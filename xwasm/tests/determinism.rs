@@ -165,13 +165,13 @@ fn the_rewrites_own_exports_are_not_entry_points() {
     let vm = vm_permissive(Strategy::Cranelift);
     let wasm = wat::parse_str(r#"(module (func (export "f") (result i32) (i32.const 7)))"#).unwrap();
     assert_eq!(vals(&vm.run_function(&wasm, "f", &[], 1_000_000).unwrap().results), ["i32:7"]);
-    for (name, params) in [("__xwasm_stack_set", vec![Val::I32(-1)]), ("__xwasm_stack_get", vec![])] {
+    for (name, params) in [("__xwasm_stack", vec![Val::I32(-1)]), ("__xwasm_gas", vec![])] {
         let error = vm.run_function(&wasm, name, &params, 1_000_000).unwrap_err().to_string();
         assert!(error.contains("unknown method") || error.contains(name), "{name}: {error}");
     }
     let squatter =
-        wat::parse_str(r#"(module (func (export "__xwasm_stack_get") (result i32) (i32.const 7)))"#).unwrap();
-    let error = vm.run_function(&squatter, "__xwasm_stack_get", &[], 1_000_000).unwrap_err().to_string();
+        wat::parse_str(r#"(module (func (export "__xwasm_stack") (result i32) (i32.const 7)))"#).unwrap();
+    let error = vm.run_function(&squatter, "__xwasm_stack", &[], 1_000_000).unwrap_err().to_string();
     assert!(error.contains("is reserved"), "{error}");
 }
 
