@@ -205,6 +205,22 @@ impl Execution {
         Some(self.context().memory?.data(&self.store).to_vec())
     }
 
+    /// The module's own exported globals as the call left them, by export
+    /// name in export order (for differential tests); the rewrite's are
+    /// left out.
+    pub fn exported_globals(&mut self) -> Vec<(String, Val)> {
+        let Some(instance) = self.context().instance else { return Vec::new() };
+        let globals: Vec<(String, wasmtime::Global)> = instance
+            .exports(&mut self.store)
+            .filter(|export| !export.name().starts_with(xwasm_store::RESERVED_EXPORT_PREFIX))
+            .filter_map(|export| {
+                let name = export.name().to_owned();
+                export.into_global().map(|global| (name, global))
+            })
+            .collect();
+        globals.into_iter().map(|(name, global)| (name, global.get(&mut self.store))).collect()
+    }
+
     /// The outcome and the context the call ran with; the instance is
     /// released.
     pub fn into_parts(self) -> (Outcome, WasmContext) {
@@ -389,7 +405,10 @@ impl Executor {
             timing.instantiate = started.elapsed();
         }
         let instance = match instantiated {
-            Ok(instance) => instance,
+            Ok(instance) => {
+                store.data_mut().instance = Some(instance);
+                instance
+            }
             // A start function that trapped or that a host function halted.
             Err(error) if error.downcast_ref::<Trap>().is_some() || store.data().halt.is_some() => {
                 return Err(Fault::Run(error));

@@ -4,11 +4,15 @@
 //! Winch agree after the same rewrite, so a rewrite bug would hide behind
 //! their agreement. An interpreter on the original bytes cannot share it.
 //!
-//! Where the two disagree, plain wasmtime (with fuel, no rewrite) on the
+//! Compared: return values bit for bit, trap kinds, and the memory and
+//! exported globals the call left. Where the two disagree, plain wasmtime
+//! (with fuel and xwasm's NaN canonicalization, no rewrite) on the
 //! original bytes decides: if xwasm agrees with it, the rewrite is not the
 //! cause and the disagreement is the interpreter's (wasmi 2.0.0 reports a
-//! division by zero that wasm-smith's guards rule out, for example); it is
-//! counted, not failed. xwasm disagreeing with both fails.
+//! division by zero that wasm-smith's guards rule out, for example, and
+//! keeps the NaN bits of float results that wasm-smith does not
+//! canonicalize, which xwasm's engine does); it is counted, not failed.
+//! xwasm disagreeing with both fails.
 
 use arbitrary::{Arbitrary, Unstructured};
 use std::sync::OnceLock;
@@ -32,7 +36,10 @@ fn plain_engine() -> &'static wasmtime::Engine {
     static ENGINE: OnceLock<wasmtime::Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut config = wasmtime::Config::new();
-        config.consume_fuel(true);
+        // NaNs canonicalized as xwasm's engine does: wasm-smith's own
+        // canonicalization leaves some float results alone, whose NaN bits
+        // wasmi (no canonicalization) and xwasm then differ on.
+        config.consume_fuel(true).cranelift_nan_canonicalization(true);
         wasmtime::Engine::new(&config).expect("a plain engine")
     })
 }
@@ -122,9 +129,18 @@ fn bits_of_xwasm(value: &Val) -> u64 {
     }
 }
 
+/// What a call left in its instance: the memory and the exported globals
+/// (name and bits, sorted by name: wasmi does not list exports in the
+/// module's order), trapped or not.
+#[derive(Debug, PartialEq)]
+struct Left {
+    memory: Option<Vec<u8>>,
+    globals: Vec<(String, u64)>,
+}
+
 /// `function` of `module`, with zeros for arguments, in a fresh wasmi
 /// instance.
-fn in_wasmi(module: &wasmi::Module, function: &str, ty: &wasmi::FuncType) -> (End, Option<Vec<u8>>) {
+fn in_wasmi(module: &wasmi::Module, function: &str, ty: &wasmi::FuncType) -> (End, Left) {
     let mut store = wasmi::Store::new(engine(), ());
     store.set_fuel(FUEL).expect("fuel is on");
     let ended = |error: wasmi::Error| match error.as_trap_code() {
@@ -135,7 +151,7 @@ fn in_wasmi(module: &wasmi::Module, function: &str, ty: &wasmi::FuncType) -> (En
     };
     let instance = match wasmi::Linker::<()>::new(engine()).instantiate_and_start(&mut store, module) {
         Ok(instance) => instance,
-        Err(error) => return (ended(error), None),
+        Err(error) => return (ended(error), Left { memory: None, globals: Vec::new() }),
     };
     let func = instance.get_func(&store, function).expect("an exported function");
     let params: Vec<wasmi::Val> = ty.params().iter().map(|t| wasmi::Val::default_for_ty(*t)).collect();
@@ -145,12 +161,20 @@ fn in_wasmi(module: &wasmi::Module, function: &str, ty: &wasmi::FuncType) -> (En
         Err(error) => ended(error),
     };
     let memory = instance.exports(&store).find_map(|e| e.into_memory()).map(|m| m.data(&store).to_vec());
-    (end, memory)
+    let mut globals = instance
+        .exports(&store)
+        .filter_map(|e| {
+            let name = e.name().to_owned();
+            e.into_global().map(|g| (name, bits_of_wasmi(&g.get(&store))))
+        })
+        .collect::<Vec<_>>();
+    globals.sort();
+    (end, Left { memory, globals })
 }
 
 /// The same call in plain wasmtime, on the original module (fuel stops
 /// loops; it does not change results).
-fn in_plain_wasmtime(wasm: &[u8], function: &str, params: &[Val]) -> End {
+fn in_plain_wasmtime(wasm: &[u8], function: &str, params: &[Val]) -> (End, Left) {
     let module = wasmtime::Module::new(plain_engine(), wasm).expect("the module the interpreter took");
     let mut store = wasmtime::Store::new(plain_engine(), ());
     store.set_fuel(GAS).expect("fuel is on");
@@ -162,14 +186,23 @@ fn in_plain_wasmtime(wasm: &[u8], function: &str, params: &[Val]) -> End {
     };
     let instance = match wasmtime::Instance::new(&mut store, &module, &[]) {
         Ok(instance) => instance,
-        Err(error) => return ended(error),
+        Err(error) => return (ended(error), Left { memory: None, globals: Vec::new() }),
     };
     let func = instance.get_func(&mut store, function).expect("an exported function");
     let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
-    match func.call(&mut store, params, &mut results) {
+    let end = match func.call(&mut store, params, &mut results) {
         Ok(()) => End::Returned(results.iter().map(bits_of_xwasm).collect()),
         Err(error) => ended(error),
-    }
+    };
+    let exports: Vec<(String, wasmtime::Extern)> =
+        instance.exports(&mut store).map(|e| (e.name().to_owned(), e.into_extern())).collect();
+    let memory = exports.iter().find_map(|(_, e)| e.clone().into_memory()).map(|m| m.data(&store).to_vec());
+    let mut globals: Vec<(String, u64)> = exports
+        .into_iter()
+        .filter_map(|(name, e)| Some((name, bits_of_xwasm(&e.into_global()?.get(&mut store)))))
+        .collect();
+    globals.sort();
+    (end, Left { memory, globals })
 }
 
 fn zero_params(ty: &wasmi::FuncType) -> Option<Vec<Val>> {
@@ -186,8 +219,8 @@ fn zero_params(ty: &wasmi::FuncType) -> Option<Vec<Val>> {
 }
 
 /// The same call in xwasm (the rewritten module, compiled by Cranelift).
-fn in_xwasm(wasm: &[u8], function: &str, params: &[Val]) -> (End, Option<Vec<u8>>) {
-    let (run, memory) =
+fn in_xwasm(wasm: &[u8], function: &str, params: &[Val]) -> (End, Left) {
+    let (run, observed) =
         vm().run_function_observed(wasm, function, params, GAS).expect("a module the policy accepted runs");
     let end = match run.outcome.status {
         Status::Ok => End::Returned(run.results.iter().map(bits_of_xwasm).collect()),
@@ -197,7 +230,10 @@ fn in_xwasm(wasm: &[u8], function: &str, params: &[Val]) -> (End, Option<Vec<u8>
             kind => End::Trapped(kind),
         },
     };
-    (end, memory)
+    let mut globals: Vec<_> =
+        observed.globals.iter().map(|(name, value)| (name.clone(), bits_of_xwasm(value))).collect();
+    globals.sort();
+    (end, Left { memory: observed.memory, globals })
 }
 
 /// What [`check_rewrite_against_wasmi`] compared.
@@ -207,6 +243,8 @@ pub struct Compared {
     pub calls: usize,
     /// Of those, calls whose final memories were compared too.
     pub memories: usize,
+    /// Of those, calls that left exported globals, compared too.
+    pub globals: usize,
     /// Of those, calls where wasmi disagreed with both xwasm and plain
     /// wasmtime on the original module (the interpreter's disagreement).
     pub interpreter_disagreements: usize,
@@ -214,7 +252,8 @@ pub struct Compared {
 
 /// Oracle 5: every exported function of an interpreter-friendly wasm-smith
 /// module returns the same values (bit for bit) or traps the same way in
-/// xwasm as in wasmi on the original module, leaving the same memory (or,
+/// xwasm as in wasmi on the original module, leaving the same memory and
+/// exported globals (or,
 /// where wasmi disagrees, ends as in plain wasmtime on the original
 /// module). A call xwasm stops for gas must also have been stopped by the
 /// others.
@@ -244,27 +283,33 @@ fn compare(data: &[u8]) -> Compared {
         module.exports().filter_map(|e| Some((e.name().to_owned(), e.ty().func()?.clone()))).collect();
     for (name, ty) in functions {
         let Some(params) = zero_params(&ty) else { continue };
-        let (ours, our_memory) = in_xwasm(&wasm, &name, &params);
-        let (theirs, their_memory) = in_wasmi(&module, &name, &ty);
+        let (ours, our_left) = in_xwasm(&wasm, &name, &params);
+        let (theirs, their_left) = in_wasmi(&module, &name, &ty);
         match (&ours, &theirs) {
-            (_, End::Stopped | End::TooDeep) | (End::TooDeep, _) => {}
+            (_, End::Stopped | End::TooDeep) | (End::TooDeep, _) => continue,
             (End::Stopped, _) => panic!("xwasm ran out of gas in `{name}`, wasmi ended it: {theirs:?}"),
-            _ if ours == theirs => {
-                // The memory as the call left it, trapped or not.
-                assert!(our_memory == their_memory, "`{name}`: the final memory differs ({ours:?})");
-                compared.calls += 1;
-                compared.memories += our_memory.is_some() as usize;
-            }
-            _ => {
-                let plain = in_plain_wasmtime(&wasm, &name, &params);
-                assert_eq!(
-                    ours, plain,
-                    "`{name}`: xwasm (rewritten) vs wasmtime (original); wasmi said {theirs:?}"
-                );
-                compared.calls += 1;
-                compared.interpreter_disagreements += 1;
-            }
+            _ => {}
         }
+        compared.calls += 1;
+        compared.memories += our_left.memory.is_some() as usize;
+        compared.globals += !our_left.globals.is_empty() as usize;
+        // The memory and globals as the call left them, trapped or not,
+        // are compared too.
+        if ours == theirs && our_left == their_left {
+            continue;
+        }
+        let (plain, plain_left) = in_plain_wasmtime(&wasm, &name, &params);
+        assert_eq!(ours, plain, "`{name}`: xwasm (rewritten) vs wasmtime (original); wasmi said {theirs:?}");
+        assert!(
+            our_left.memory == plain_left.memory,
+            "`{name}`: the final memory differs from wasmtime's on the original ({ours:?})"
+        );
+        assert_eq!(
+            our_left.globals, plain_left.globals,
+            "`{name}`: the final globals differ from wasmtime's on the original ({ours:?}); wasmi left {:?}",
+            their_left.globals
+        );
+        compared.interpreter_disagreements += 1;
     }
     compared
 }

@@ -71,19 +71,21 @@ fn artifact_mutation() {
 
 #[test]
 fn rewrite_against_wasmi() {
-    let (mut modules, mut compared, mut memories, mut disagreements) = (0, 0, 0, 0);
+    let (mut modules, mut compared, mut memories, mut globals, mut disagreements) = (0, 0, 0, 0, 0);
     for input in inputs(5, 150, 2048) {
         modules += xwasm_fuzzing::interpreter_module(&input).is_some() as usize;
         let run = xwasm_fuzzing::check_rewrite_against_wasmi(&input);
         compared += run.calls;
         memories += run.memories;
+        globals += run.globals;
         disagreements += run.interpreter_disagreements;
     }
     eprintln!(
-        "{modules} modules, {compared} calls compared ({memories} with memory), wasmi alone disagreed on {disagreements}"
+        "{modules} modules, {compared} calls compared ({memories} with memory, {globals} with globals), wasmi alone disagreed on {disagreements}"
     );
     assert!(modules >= 100 && compared >= 100, "only {compared} calls of {modules} modules compared");
     assert!(memories >= compared / 4, "only {memories} final memories compared");
+    assert!(globals >= compared / 4, "only {globals} calls' globals compared");
 }
 
 /// A longer run of oracle 5: `XWASM_INPUTS=5000 cargo test -p xwasm-fuzzing
@@ -92,14 +94,17 @@ fn rewrite_against_wasmi() {
 #[ignore]
 fn rewrite_against_wasmi_long() {
     let count = std::env::var("XWASM_INPUTS").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000);
-    let (mut compared, mut memories, mut disagreements) = (0, 0, 0);
+    let (mut compared, mut memories, mut globals, mut disagreements) = (0, 0, 0, 0);
+    let started = std::time::Instant::now();
     for input in inputs(6, count, 4096) {
         let run = xwasm_fuzzing::check_rewrite_against_wasmi(&input);
         compared += run.calls;
         memories += run.memories;
+        globals += run.globals;
         disagreements += run.interpreter_disagreements;
     }
     eprintln!(
-        "{count} inputs, {compared} calls compared ({memories} with memory), wasmi alone disagreed on {disagreements}"
+        "{count} inputs in {:.1} s, {compared} calls compared ({memories} with memory, {globals} with globals), wasmi alone disagreed on {disagreements}",
+        started.elapsed().as_secs_f64()
     );
 }

@@ -199,6 +199,8 @@ pub struct WasmContext {
     /// The instance's exported gas global (`__xwasm_gas`), resolved once
     /// after instantiation: the call's gas left.
     pub gas: Option<wasmtime::Global>,
+    /// The instance the call runs in, once instantiated.
+    pub instance: Option<wasmtime::Instance>,
     /// Set when host calls are timed (the executor's call hook feeds it).
     pub host_timing: Option<HostTiming>,
     /// The state of another profile's host functions for this call (the
@@ -373,6 +375,7 @@ impl WasmContext {
             host_calls: Vec::new(),
             memory: None,
             gas: None,
+            instance: None,
             host_timing: None,
             extension: None,
         }

@@ -56,6 +56,15 @@ pub struct FunctionRun {
     pub results: Vec<Val>,
 }
 
+/// What a call left in its instance ([`Vm::run_function_observed`]).
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// A copy of the memory, if the module has one.
+    pub memory: Option<Vec<u8>>,
+    /// The module's exported globals, by export name in export order.
+    pub globals: Vec<(String, Val)>,
+}
+
 /// Where a contract call starts: a transaction's own call or a nested one.
 pub(crate) struct Frame<'a> {
     call: CallFrame,
@@ -493,20 +502,21 @@ impl Vm {
         self.run_loaded(&code, function, params, gas_limit)
     }
 
-    /// [`Vm::run_function`], also returning the instance's memory as the
-    /// call left it (a copy): for differential tests against other engines.
+    /// [`Vm::run_function`], also returning the instance's memory and
+    /// exported globals as the call left them, trapped or not: for
+    /// differential tests against other engines.
     pub fn run_function_observed(
         &self,
         wasm: &[u8],
         function: &str,
         params: &[Val],
         gas_limit: u64,
-    ) -> Result<(FunctionRun, Option<Vec<u8>>), VmError> {
+    ) -> Result<(FunctionRun, Observed), VmError> {
         let code_hash = xwasm_security::code_hash(wasm);
         let (code, _) = self.load_code(code_hash, || Ok(Arc::from(wasm)))?;
-        let execution = self.execute_function(&code, function, params, gas_limit)?;
-        let memory = execution.memory_bytes();
-        Ok((FunctionRun { outcome: execution.outcome, results: execution.results }, memory))
+        let mut execution = self.execute_function(&code, function, params, gas_limit)?;
+        let observed = Observed { memory: execution.memory_bytes(), globals: execution.exported_globals() };
+        Ok((FunctionRun { outcome: execution.outcome, results: execution.results }, observed))
     }
 
     pub(crate) fn run_loaded(

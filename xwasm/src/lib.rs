@@ -44,7 +44,7 @@ mod trace;
 mod vm;
 
 pub use block::{BlockOutcome, BlockTransaction};
-pub use calls::{CallOptions, FunctionRun};
+pub use calls::{CallOptions, FunctionRun, Observed};
 pub use code::{CodeSource, LoadedCode};
 pub use cosmwasm_calls::{CosmwasmMessage, CosmwasmOutcome, GasReport};
 pub use error::VmError;
