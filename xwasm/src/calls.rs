@@ -169,44 +169,25 @@ impl Vm {
         );
         let _entered = span.enter();
         let mut journal = Journal::new(backend);
-        let code_key = keys::code(&code_hash);
-        let code_stored = journal.contains(&code_key)?;
-        let schedule = &self.inner.config.gas;
-        let mut code_gas = schedule.deployment(wasm.len(), code_stored);
         let refused = |error: VmError| {
             if error.is_policy_violation() {
                 self.audit(AuditKind::PolicyRefusal, None, "", tx, "refused", 0, Some(error.to_string()));
             }
             error
         };
-        let unpaid = |trace: Trace, what: String, price: u64| {
-            let outcome = Outcome::unpaid_deployment(tx.gas_limit, price, &what);
-            ended(&span, &outcome);
-            self.report(trace, AuditKind::Deploy, &Address([0; 32]), "init", tx, &outcome);
-            Ok(outcome)
-        };
-        if code_gas > tx.gas_limit {
-            return unpaid(trace, format!("{} bytes of code", wasm.len()), code_gas);
-        }
-        let mut checked = crate::code::Check::Stored;
-        if !code_stored {
-            // New code also pays for its functions and locals, counted by
-            // validating it (linear work, paid for by its bytes) before
-            // any compile.
-            let info = self.inner.policy.check(wasm).map_err(|e| refused(e.into()))?;
-            code_gas =
-                code_gas.saturating_add(schedule.deployment_items(info.function_count.into(), info.locals));
-            if code_gas > tx.gas_limit {
-                let what = format!(
-                    "{} bytes of code with {} functions and {} locals",
-                    wasm.len(),
-                    info.function_count,
-                    info.locals
-                );
-                return unpaid(trace, what, code_gas);
+        let price = self
+            .price_code(&journal, &code_hash, wasm, tx.gas_limit, crate::code::CodeProfile::Native)
+            .map_err(refused)?;
+        let code_stored = price.stored();
+        let (code_gas, checked) = match price {
+            crate::code::CodePrice::Paid { gas, checked } => (gas, checked),
+            crate::code::CodePrice::Unpaid { price, what } => {
+                let outcome = Outcome::unpaid_deployment(tx.gas_limit, price, &what);
+                ended(&span, &outcome);
+                self.report(trace, AuditKind::Deploy, &Address([0; 32]), "init", tx, &outcome);
+                return Ok(outcome);
             }
-            checked = crate::code::Check::Done(Box::new(crate::code::Checked { info, cosmwasm: None }));
-        }
+        };
         let init_gas = tx.gas_limit - code_gas;
         let (code, source) =
             self.load_checked_code(code_hash, || Ok(Arc::from(wasm)), checked).map_err(refused)?;

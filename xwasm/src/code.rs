@@ -118,6 +118,33 @@ pub(crate) enum Check {
     Stored,
 }
 
+/// Whose checks and gas units price a deployment's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CodeProfile {
+    Native,
+    /// cosmwasm-vm's checks besides the policy's; the native price in
+    /// CosmWasm gas (`code_gas_multiplier` per unit).
+    Cosmwasm,
+}
+
+/// The price of a deployment's code, as far as its gas limit paid for the
+/// work of finding it out.
+pub(crate) enum CodePrice {
+    /// The limit pays `gas`. `checked` is what the load may skip (code
+    /// already stored on chain, or new code checked here).
+    Paid { gas: u64, checked: Check },
+    /// The limit cannot pay `price` for `what`; nothing past what was paid
+    /// for was done.
+    Unpaid { price: u64, what: String },
+}
+
+impl CodePrice {
+    /// Whether the code was stored on chain already.
+    pub(crate) fn stored(&self) -> bool {
+        matches!(self, CodePrice::Paid { checked: Check::Stored, .. })
+    }
+}
+
 /// Where a module came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
@@ -266,6 +293,54 @@ impl Vm {
     }
 
     /// cosmwasm-vm's upload checks, with this VM's capabilities and limits.
+    /// Prices deploying `wasm` (hash `code_hash`) against `gas_limit`:
+    /// its bytes before anything is parsed (code already stored on chain
+    /// pays the fixed price and is done); then, for new code, its functions
+    /// and locals, counted by checking it (linear work its bytes paid for),
+    /// before any compile. The price depends on chain state and the bytes,
+    /// never on this node's caches. A refusal by the checks is an error.
+    pub(crate) fn price_code(
+        &self,
+        journal: &xwasm_store::Journal,
+        code_hash: &CodeHash,
+        wasm: &[u8],
+        gas_limit: u64,
+        profile: CodeProfile,
+    ) -> Result<CodePrice, VmError> {
+        let stored = journal.contains(&xwasm_store::keys::code(code_hash))?;
+        let schedule = &self.inner.config.gas;
+        let per_unit = match profile {
+            CodeProfile::Native => 1,
+            CodeProfile::Cosmwasm => self.inner.cosmwasm.config.code_gas_multiplier,
+        };
+        let mut gas = schedule.deployment(wasm.len(), stored).saturating_mul(per_unit);
+        if gas > gas_limit {
+            return Ok(CodePrice::Unpaid { price: gas, what: format!("{} bytes of code", wasm.len()) });
+        }
+        if stored {
+            return Ok(CodePrice::Paid { gas, checked: Check::Stored });
+        }
+        let (info, cosmwasm) = match profile {
+            CodeProfile::Native => (self.inner.policy.check(wasm)?, None),
+            CodeProfile::Cosmwasm => {
+                let contract = self.cosmwasm_check(wasm)?;
+                (self.inner.cosmwasm.policy.check(wasm)?, Some(contract))
+            }
+        };
+        let items = schedule.deployment_items(info.function_count.into(), info.locals);
+        gas = gas.saturating_add(items.saturating_mul(per_unit));
+        if gas > gas_limit {
+            let what = format!(
+                "{} bytes of code with {} functions and {} locals",
+                wasm.len(),
+                info.function_count,
+                info.locals
+            );
+            return Ok(CodePrice::Unpaid { price: gas, what });
+        }
+        Ok(CodePrice::Paid { gas, checked: Check::Done(Box::new(Checked { info, cosmwasm })) })
+    }
+
     pub(crate) fn cosmwasm_check(&self, wasm: &[u8]) -> Result<xwasm_cosmwasm::ContractInfo, VmError> {
         let config = &self.inner.config.cosmwasm;
         Ok(xwasm_cosmwasm::check_wasm(wasm, &config.capabilities, &config.limits)?)

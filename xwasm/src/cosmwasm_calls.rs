@@ -231,44 +231,25 @@ impl Vm {
         let admin = admin.map(|admin| self.parse_cosmwasm_address(admin)).transpose()?.unwrap_or(sender);
         let mut trace = Trace::start("deploy", self.detailed());
         let mut journal = Journal::new(backend);
-        let code_key = keys::code(&code_hash);
-        let code_stored = journal.contains(&code_key)?;
-        let schedule = &self.inner.config.gas;
-        let per_unit = self.inner.cosmwasm.config.code_gas_multiplier;
-        let mut code_gas = schedule.deployment(wasm.len(), code_stored).saturating_mul(per_unit);
         let tx = Transaction::new(sender, message.gas_limit, message.msg.clone());
-        let unpaid = |trace: Trace, what: String, price: u64| {
-            let outcome = Outcome::unpaid_deployment(message.gas_limit, price, &what);
-            self.report(trace, AuditKind::Deploy, &Address([0; 32]), "instantiate", &tx, &outcome);
-            Ok(CosmwasmOutcome {
-                gas_report: gas_report(&self.inner.cosmwasm.config, &outcome, 0),
-                outcome,
-                result: None,
-                debug: Vec::new(),
-                code_gas: price,
-                contract: String::new(),
-            })
-        };
-        if code_gas > message.gas_limit {
-            return unpaid(trace, format!("{} bytes of code", wasm.len()), code_gas);
-        }
-        let mut checked = crate::code::Check::Stored;
-        if !code_stored {
-            let refused = |error: VmError| {
+        let refused = |error: VmError| {
+            if error.is_policy_violation() {
                 self.audit(AuditKind::PolicyRefusal, None, "", &tx, "refused", 0, Some(error.to_string()));
-                error
-            };
-            let contract = self.cosmwasm_check(wasm).map_err(refused)?;
-            let info = self.inner.cosmwasm.policy.check(wasm).map_err(|e| refused(e.into()))?;
-            code_gas =
-                code_gas.saturating_add(schedule.deployment_items(info.function_count.into(), info.locals));
-            if code_gas > message.gas_limit {
-                let what = format!("{} bytes of code with {} functions", wasm.len(), info.function_count);
-                return unpaid(trace, what, code_gas);
             }
-            checked =
-                crate::code::Check::Done(Box::new(crate::code::Checked { info, cosmwasm: Some(contract) }));
-        }
+            error
+        };
+        let price = self
+            .price_code(&journal, &code_hash, wasm, message.gas_limit, crate::code::CodeProfile::Cosmwasm)
+            .map_err(refused)?;
+        let code_stored = price.stored();
+        let (code_gas, checked) = match price {
+            crate::code::CodePrice::Paid { gas, checked } => (gas, checked),
+            crate::code::CodePrice::Unpaid { price, what } => {
+                let outcome = Outcome::unpaid_deployment(message.gas_limit, price, &what);
+                self.report(trace, AuditKind::Deploy, &Address([0; 32]), "instantiate", &tx, &outcome);
+                return Ok(self.unpaid_outcome(outcome, price, String::new()));
+            }
+        };
         let stored = |journal: &Journal| -> Result<Arc<[u8]>, VmError> {
             let missing =
                 || VmError::BadInput(format!("no code with hash {} is stored", hex::encode(code_hash)));
@@ -361,6 +342,19 @@ impl Vm {
         self.cosmwasm_call_export(address, "query", &message)
     }
 
+    /// The outcome of a deployment whose gas limit could not pay `price`
+    /// for its code.
+    fn unpaid_outcome(&self, outcome: Outcome, price: u64, contract: String) -> CosmwasmOutcome {
+        CosmwasmOutcome {
+            gas_report: gas_report(&self.inner.cosmwasm.config, &outcome, 0),
+            outcome,
+            result: None,
+            debug: Vec::new(),
+            code_gas: price,
+            contract,
+        }
+    }
+
     /// A contract upgrade, as on a CosmWasm chain: runs the `migrate`
     /// entry point of `new_code` (or of the current code) and switches the
     /// contract to that code when it returns ok. Only the contract's admin
@@ -392,29 +386,28 @@ impl Vm {
             None => current,
             Some(wasm) => {
                 let code_hash = xwasm_security::code_hash(wasm);
-                let code_key = keys::code(&code_hash);
-                let stored = journal.contains(&code_key)?;
-                code_gas = self.inner.config.gas.deployment(wasm.len(), stored);
+                let price = self.price_code(
+                    &journal,
+                    &code_hash,
+                    wasm,
+                    message.gas_limit,
+                    crate::code::CodeProfile::Cosmwasm,
+                )?;
+                let stored = price.stored();
+                let checked = match price {
+                    crate::code::CodePrice::Paid { gas, checked } => {
+                        code_gas = gas;
+                        checked
+                    }
+                    crate::code::CodePrice::Unpaid { price, what } => {
+                        let outcome = Outcome::unpaid_deployment(message.gas_limit, price, &what);
+                        return Ok(self.unpaid_outcome(outcome, price, self.cosmwasm_address(address)));
+                    }
+                };
                 if !stored {
-                    self.cosmwasm_check(wasm)?;
-                    let info = self.inner.cosmwasm.policy.check(wasm)?;
-                    code_gas = code_gas.saturating_add(
-                        self.inner.config.gas.deployment_items(info.function_count.into(), info.locals),
-                    );
-                    journal.set(code_key, wasm.to_vec());
+                    journal.set(keys::code(&code_hash), wasm.to_vec());
                 }
-                if code_gas > message.gas_limit {
-                    let outcome = Outcome::unpaid_deployment(message.gas_limit, code_gas, "the new code");
-                    return Ok(CosmwasmOutcome {
-                        gas_report: gas_report(&self.inner.cosmwasm.config, &outcome, 0),
-                        outcome,
-                        result: None,
-                        debug: Vec::new(),
-                        code_gas,
-                        contract: self.cosmwasm_address(address),
-                    });
-                }
-                let (code, source) = self.load_code(code_hash, || Ok(Arc::from(wasm)))?;
+                let (code, source) = self.load_checked_code(code_hash, || Ok(Arc::from(wasm)), checked)?;
                 trace.loaded(source, &code);
                 if !code.is_cosmwasm() {
                     return Err(VmError::Profile("the new code is not a CosmWasm contract".into()));

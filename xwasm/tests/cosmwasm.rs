@@ -337,3 +337,39 @@ fn the_default_querier_answers_bank_and_wasm_queries_from_this_vm() {
         "{broken}"
     );
 }
+
+/// Storing and compiling new code costs the native deployment price, every
+/// part of it (bytes, functions, locals), in CosmWasm gas; code stored
+/// already costs the fixed price. A migration to new code pays the same,
+/// and a gas limit that cannot pay for its bytes ends before they are
+/// parsed: garbage bytes are then unpaid, not refused.
+#[test]
+fn new_code_costs_the_native_price_in_cosmwasm_gas_at_deployment_and_migration() {
+    let vm = Vm::builder().build().unwrap();
+    let wasm = corpus("hackatom.wasm");
+    let info = vm.inspect(&wasm).unwrap();
+    let schedule = &vm.config().gas;
+    let native = schedule.deployment(wasm.len(), false)
+        + schedule.deployment_items(info.function_count.into(), info.locals);
+    let multiplier = vm.config().cosmwasm.code_gas_multiplier;
+    let (verifier, beneficiary, creator) = (addr("verifies"), addr("benefits"), addr("creator"));
+    let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{beneficiary}"}}"#);
+    let mut deploy = message(&creator, &init);
+    deploy.gas_limit = DEPLOY_GAS;
+    let first = vm.cosmwasm_instantiate(&wasm, &deploy, None).unwrap();
+    ok_json(&first);
+    assert_eq!(first.code_gas, native * multiplier);
+    let second = vm.cosmwasm_instantiate(&wasm, &deploy, None).unwrap();
+    ok_json(&second);
+    assert_eq!(second.code_gas, schedule.deployment(wasm.len(), true) * multiplier);
+
+    let address = first.outcome.address.unwrap();
+    let garbage = vec![0xAB; 50_000];
+    let mut migrate = message(&creator, r#"{"new_verifier":"x"}"#);
+    migrate.gas_limit = schedule.deployment(garbage.len(), false) * multiplier - 1;
+    let unpaid = vm.cosmwasm_migrate(&address, Some(&garbage), &migrate).unwrap();
+    assert_eq!(unpaid.outcome.status, Status::OutOfGas, "{:?}", unpaid.outcome.error);
+    assert_eq!(unpaid.outcome.gas_used, migrate.gas_limit);
+    migrate.gas_limit = DEPLOY_GAS;
+    assert!(vm.cosmwasm_migrate(&address, Some(&garbage), &migrate).is_err(), "paid for, then refused");
+}
