@@ -292,7 +292,6 @@ impl Vm {
             .map_err(|e| VmError::BadInput(e.to_string()))
     }
 
-    /// cosmwasm-vm's upload checks, with this VM's capabilities and limits.
     /// Prices deploying `wasm` (hash `code_hash`) against `gas_limit`:
     /// its bytes before anything is parsed (code already stored on chain
     /// pays the fixed price and is done); then, for new code, its functions
@@ -341,6 +340,7 @@ impl Vm {
         Ok(CodePrice::Paid { gas, checked: Check::Done(Box::new(Checked { info, cosmwasm })) })
     }
 
+    /// cosmwasm-vm's upload checks, with this VM's capabilities and limits.
     pub(crate) fn cosmwasm_check(&self, wasm: &[u8]) -> Result<xwasm_cosmwasm::ContractInfo, VmError> {
         let config = &self.inner.config.cosmwasm;
         Ok(xwasm_cosmwasm::check_wasm(wasm, &config.capabilities, &config.limits)?)
