@@ -15,7 +15,18 @@ use cosmwasm_crypto::CryptoError;
 use std::ops::Bound;
 use wasmtime::{Caller, IntoFunc};
 use xwasm_linker::{HostFnDescriptor, HostFunction, Permissions, WasmType};
-use xwasm_store::{KeyRange, StateError, WasmContext, keys};
+use xwasm_store::{KeyRange, STACK_EXPORT, STACK_READ, StateError, WasmContext, keys};
+
+/// The stack units the calling code has claimed (0 for code the rewrite
+/// did not touch).
+fn stack_used(c: &mut Caller<'_, WasmContext>) -> wasmtime::Result<u32> {
+    let stack =
+        c.get_export(STACK_EXPORT).and_then(|e| e.into_func()).and_then(|f| f.typed::<i32, i32>(&*c).ok());
+    Ok(match stack {
+        Some(stack) => stack.call(&mut *c, STACK_READ)?.max(0) as u32,
+        None => 0,
+    })
+}
 
 type Ctx<'a> = Caller<'a, WasmContext>;
 type R<T> = wasmtime::Result<T>;
@@ -551,6 +562,7 @@ pub fn imports() -> Vec<HostFunction> {
             let gas_left = crate::state::cw_gas_left(&mut c);
             let state = call_state(&mut c)?;
             let (querier, smart) = (state.querier.clone(), state.smart.clone());
+            let stack_used = stack_used(&mut c)?;
             let context = c.data();
             let mut query = QueryContext {
                 journal: &context.journal,
@@ -558,6 +570,7 @@ pub fn imports() -> Vec<HostFunction> {
                 chain: context.chain,
                 smart: smart.as_deref(),
                 depth: context.depth,
+                stack_used,
             };
             let (answer, used) = querier.query(&request, &mut query);
             charge_external(&mut c, used)?;

@@ -22,6 +22,10 @@ pub struct QueryContext<'a> {
     pub smart: Option<&'a dyn SmartQuerier>,
     /// The calling contract's nesting depth.
     pub depth: u32,
+    /// The stack units the calling contracts use: a nested query starts
+    /// counting there, so the deterministic stack limit covers the whole
+    /// chain of queries (each nested instance runs on the same thread).
+    pub stack_used: u32,
 }
 
 /// The JSON of a `SystemResult<ContractResult<Binary>>`, or a fault that

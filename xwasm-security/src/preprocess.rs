@@ -11,7 +11,7 @@
 //!    that are in a cycle of its call graph, claim units on entry in a
 //!    mutable global and release them on exit: their own frame plus the
 //!    deepest chain of the other functions they call directly, which claim
-//!    nothing ([`frames`](crate::frames)). Past [`StackLimit::max_units`]
+//!    nothing (`frames.rs`). Past [`StackLimit::max_units`]
 //!    the claiming function sets the global to [`STACK_EXHAUSTED_MARK`] and
 //!    traps (`unreachable`), so the executor can tell this trap from
 //!    others. Its body is wrapped in a block and `return` becomes a branch
@@ -34,7 +34,7 @@
 
 use wasm_encoder::reencode::{self, Reencode, RoundtripReencoder};
 use wasm_encoder::{
-    BlockType, ConstExpr, EntityType, ExportKind, GlobalType, Instruction, SectionId, ValType,
+    BlockType, ConstExpr, Encode, EntityType, ExportKind, GlobalType, Instruction, SectionId, ValType,
 };
 use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, Validator, WasmFeatures};
 
@@ -97,7 +97,7 @@ struct Analysis {
     /// Per defined function: the block type of its results.
     frames: Vec<BlockType>,
     /// Per defined function: the stack units it claims on entry, or `None`
-    /// when its callers claim for it ([`frames`](crate::frames)).
+    /// when its callers claim for it (`frames.rs`).
     claims: Vec<Option<u64>>,
     type_count: u32,
     global_count: u32,
@@ -414,7 +414,10 @@ fn accounting_charge(f: &mut wasm_encoder::Function, gas: u32, cost: u64) {
 }
 
 /// The rewriting pass.
-struct Rewriter {
+struct Rewriter<'w> {
+    /// The module being rewritten: operators the rewrite keeps as they are
+    /// are copied from it byte for byte, not decoded and encoded again.
+    wasm: &'w [u8],
     analysis: Analysis,
     limit: StackLimit,
     options: RewriteOptions,
@@ -433,10 +436,19 @@ struct Rewriter {
 /// `charge_bulk`'s function index, when it is imported.
 const CHARGE_INDEX: u32 = 0;
 
-impl Rewriter {
+impl Rewriter<'_> {
     /// The imports added before the module's own.
     fn imported(&self) -> u32 {
         self.analysis.bulk as u32
+    }
+
+    /// Whether `op` must be encoded anew rather than copied: it names a
+    /// function, and the rewrite added an import before the module's
+    /// functions. Every other index (types, globals, tables, memories,
+    /// labels) keeps its meaning in the rewritten module.
+    fn renumbers(&self, op: &Operator<'_>) -> bool {
+        self.imported() > 0
+            && matches!(op, Operator::Call { .. } | Operator::ReturnCall { .. } | Operator::RefFunc { .. })
     }
 
     fn charge_type(&self) -> u32 {
@@ -540,7 +552,7 @@ fn rank(id: SectionId) -> Option<u8> {
     })
 }
 
-impl Reencode for Rewriter {
+impl Reencode for Rewriter<'_> {
     type Error = std::convert::Infallible;
 
     fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Self::Error>> {
@@ -713,7 +725,9 @@ impl Reencode for Rewriter {
         let mut depth = 0u32;
         let mut reader = func.get_operators_reader()?;
         while !reader.eof() {
+            let start = reader.original_position();
             let op = reader.read()?;
+            let raw = &self.wasm[start..reader.original_position()];
             let cost = fuel_cost(&op);
             let ends_block = ends_basic_block(&op);
             match &op {
@@ -750,7 +764,11 @@ impl Reencode for Rewriter {
                 }
                 _ => {}
             }
-            segment.push(self.instruction(op)?, cost);
+            if self.renumbers(&op) {
+                segment.push(self.instruction(op)?, cost);
+            } else {
+                segment.push_raw(raw, cost);
+            }
             if ends_block {
                 segment.flush(&mut f);
             }
@@ -761,7 +779,7 @@ impl Reencode for Rewriter {
     }
 }
 
-impl Rewriter {
+impl Rewriter<'_> {
     /// A function body under [`Meter::Cosmwasm`]: the same stack
     /// prologue and epilogue (uncharged: they are not the contract's
     /// operators), and cosmwasm-vm's charges at the contract's accounting
@@ -789,7 +807,9 @@ impl Rewriter {
         let mut depth = 0u32;
         let mut reader = func.get_operators_reader()?;
         while !reader.eof() {
+            let start = reader.original_position();
             let op = reader.read()?;
+            let raw = &self.wasm[start..reader.original_position()];
             let accounting = is_accounting(&op);
             if surcharge > 0 {
                 // Merged into the first operator's charge when it is an
@@ -837,7 +857,11 @@ impl Rewriter {
                 }
                 _ => {}
             }
-            f.instruction(&self.instruction(op)?);
+            if self.renumbers(&op) {
+                f.instruction(&self.instruction(op)?);
+            } else {
+                f.raw(raw.iter().copied());
+            }
         }
         Ok(())
     }
@@ -922,20 +946,27 @@ fn ends_basic_block(op: &Operator<'_>) -> bool {
 
 /// One basic block on its way out: its instructions and their cost, which
 /// is charged from the gas global before any of them runs.
-struct Segment<'a> {
+struct Segment {
     gas: u32,
     meter: bool,
-    instructions: Vec<Instruction<'a>>,
+    /// The block's instructions, encoded.
+    bytes: Vec<u8>,
     cost: u64,
 }
 
-impl<'a> Segment<'a> {
+impl Segment {
     fn new(gas: u32, meter: bool) -> Self {
-        Self { gas, meter, instructions: Vec::new(), cost: 0 }
+        Self { gas, meter, bytes: Vec::new(), cost: 0 }
     }
 
-    fn push(&mut self, instruction: Instruction<'a>, cost: u64) {
-        self.instructions.push(instruction);
+    fn push(&mut self, instruction: Instruction<'_>, cost: u64) {
+        instruction.encode(&mut self.bytes);
+        self.cost += cost;
+    }
+
+    /// An instruction as the module had it, byte for byte.
+    fn push_raw(&mut self, bytes: &[u8], cost: u64) {
+        self.bytes.extend_from_slice(bytes);
         self.cost += cost;
     }
 
@@ -954,9 +985,7 @@ impl<'a> Segment<'a> {
                 .instruction(&Instruction::Unreachable)
                 .instruction(&Instruction::End);
         }
-        for instruction in self.instructions.drain(..) {
-            f.instruction(&instruction);
-        }
+        f.raw(self.bytes.drain(..));
         self.cost = 0;
     }
 }
@@ -995,6 +1024,7 @@ fn rewrite(
 ) -> Result<Vec<u8>, PreprocessError> {
     let analysis = analyze(wasm, features)?;
     let mut rewriter = Rewriter {
+        wasm,
         analysis,
         limit,
         options,

@@ -79,6 +79,14 @@ pub(crate) struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
+    /// This frame as a nested call's: at `depth`, its stack count starting
+    /// at the callers' `stack_base`.
+    pub(crate) fn nested(mut self, depth: u32, stack_base: u32) -> Self {
+        self.depth = depth;
+        self.stack_base = stack_base;
+        self
+    }
+
     /// A CosmWasm entry point's frame: a transaction's own call, with the
     /// profile's call state.
     #[allow(clippy::too_many_arguments)]

@@ -577,7 +577,7 @@ impl Vm {
         message: &CosmwasmMessage,
         how: EntryRun<'_>,
     ) -> Result<CosmwasmOutcome, VmError> {
-        let EntryRun { read_only, migrate, executor, dry_run } = how;
+        let EntryRun { read_only, migrate, executor, dry_run, nested } = how;
         let layer = &self.inner.cosmwasm;
         let contract = self.cosmwasm_address(&address);
         if !message.funds.is_empty() {
@@ -621,6 +621,10 @@ impl Vm {
             state,
             self.inner.config.timeout_ms,
         );
+        let frame = match nested {
+            Some((depth, stack_base)) => frame.nested(depth, stack_base),
+            None => frame,
+        };
         let driver = EntryCall { export: export.to_owned(), args };
         let entry = Entry::Driven { name: export, driver: &driver };
         let budget = Budget { gas_limit: message.gas_limit, timed: trace.detailed() };
@@ -676,6 +680,8 @@ struct EntryRun<'a> {
     executor: Option<&'a xwasm_exec::Executor>,
     /// Commit nothing, whatever the outcome.
     dry_run: bool,
+    /// A nested query's depth and the stack units its callers use.
+    nested: Option<(u32, u32)>,
 }
 
 /// The `MigrateInfo` a migration passes (as JSON).
@@ -728,7 +734,12 @@ impl SmartQuerier for SmartQueries {
             },
             gas_limit: context.gas_limit / config.cw_gas_per_gas.max(1),
         };
-        let done = match vm.run_entry(&mut trace, journal, &code, *contract, "query", &message, true) {
+        let how = EntryRun {
+            read_only: true,
+            nested: Some((context.depth + 1, context.stack_used)),
+            ..EntryRun::default()
+        };
+        let done = match vm.run_entry_with(&mut trace, journal, &code, *contract, "query", &message, how) {
             Ok(done) => done,
             Err(error) => return Some((Err(error.to_string()), 0)),
         };

@@ -373,3 +373,55 @@ fn new_code_costs_the_native_price_in_cosmwasm_gas_at_deployment_and_migration()
     migrate.gas_limit = DEPLOY_GAS;
     assert!(vm.cosmwasm_migrate(&address, Some(&garbage), &migrate).is_err(), "paid for, then refused");
 }
+
+/// Smart queries nest: each nested query is one level deeper, and the
+/// depth limit cuts the chain. A contract whose `query` forwards its
+/// message to `query_chain` answers an onion of smart queries to itself
+/// (each level's message is the next level's request) with ok while the
+/// chain fits, and with its error once a level is refused. (Before nested
+/// queries carried their depth, no chain was ever cut: a contract could
+/// nest instances without bound, each on the same native stack.)
+#[test]
+fn nested_smart_queries_are_cut_at_the_depth_limit() {
+    let vm = Vm::builder().build().unwrap();
+    let ok = r#"{"ok":"e30="}"#;
+    let error = r#"{"error":"deep"}"#;
+    let imports = format!(
+        r#"(import "env" "query_chain" (func $query (param i32) (result i32)))
+        (import "env" "db_write" (func $write (param i32 i32)))
+        (data (i32.const 32) "\00\04\00\00\{ok_len:02x}\00\00\00\{ok_len:02x}\00\00\00")
+        (data (i32.const 48) "\00\05\00\00\{error_len:02x}\00\00\00\{error_len:02x}\00\00\00")
+        (data (i32.const 1024) "{ok_text}")
+        (data (i32.const 1280) "{error_text}")"#,
+        ok_len = ok.len(),
+        error_len = error.len(),
+        ok_text = ok.replace('"', "\\\""),
+        error_text = error.replace('"', "\\\""),
+    );
+    let body = "(call $write (i32.const 16) (call $query (local.get 2))) (i32.const 16)";
+    // Answer ok when the forwarded query's SystemResult is {"ok":{"ok"...
+    // (byte 8 is the `o` of the inner "ok"), else the error.
+    let query = r#"(if (result i32) (i32.eq (i32.load8_u offset=8 (i32.load (call $query (local.get 1)))) (i32.const 111))
+        (then (i32.const 32)) (else (i32.const 48)))"#;
+    let address = deployed(&vm, &contract_with_query(&imports, body, query, ""));
+    let contract = vm.cosmwasm_address(&address);
+    let onion = |levels: u32| {
+        let mut request = format!(r#"{{"bank":{{"balance":{{"address":"{contract}","denom":"earth"}}}}}}"#);
+        for _ in 1..levels {
+            let msg = cosmwasm_std::Binary::from(request.as_bytes()).to_base64();
+            request = format!(r#"{{"wasm":{{"smart":{{"contract_addr":"{contract}","msg":"{msg}"}}}}}}"#);
+        }
+        assert!(request.len() < 64 * 1024, "the request fits query_chain's limit: {}", request.len());
+        let done =
+            vm.cosmwasm_call(&address, EntryPoint::Execute, &message(&addr("creator"), &request)).unwrap();
+        assert_eq!(done.outcome.status, Status::Ok, "{:?}", done.outcome.error);
+        let answer: serde_json::Value = serde_json::from_slice(&vm.storage(&address).unwrap()[0].1).unwrap();
+        answer
+    };
+    // The transaction's own call is depth 0; with a depth limit of 16 the
+    // queries nest 15 deep, so 16 levels of request are the most that fit.
+    let limit = vm.config().limits.max_call_depth;
+    assert_eq!(onion(3)["ok"]["ok"], "e30=");
+    assert_eq!(onion(limit)["ok"]["ok"], "e30=");
+    assert_eq!(onion(limit + 1)["ok"]["error"], "deep");
+}
