@@ -571,6 +571,7 @@ pub fn imports() -> Vec<HostFunction> {
                 smart: smart.as_deref(),
                 depth: context.depth,
                 stack_used,
+                stop: context.stop.clone(),
             };
             let (answer, used) = querier.query(&request, &mut query);
             charge_external(&mut c, used)?;

@@ -26,6 +26,9 @@ pub struct QueryContext<'a> {
     /// counting there, so the deterministic stack limit covers the whole
     /// chain of queries (each nested instance runs on the same thread).
     pub stack_used: u32,
+    /// The calling contract's deadline and interrupt: a nested query
+    /// stops with its callers.
+    pub stop: xwasm_store::StopSignal,
 }
 
 /// The JSON of a `SystemResult<ContractResult<Binary>>`, or a fault that

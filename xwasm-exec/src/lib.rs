@@ -212,7 +212,7 @@ impl Execution {
         let Some(instance) = self.context().instance else { return Vec::new() };
         let globals: Vec<(String, wasmtime::Global)> = instance
             .exports(&mut self.store)
-            .filter(|export| !export.name().starts_with(xwasm_store::RESERVED_EXPORT_PREFIX))
+            .filter(|export| !xwasm_store::RESERVED_EXPORTS.contains(&export.name()))
             .filter_map(|export| {
                 let name = export.name().to_owned();
                 export.into_global().map(|global| (name, global))
@@ -484,7 +484,7 @@ impl Executor {
         results: &mut Vec<Val>,
     ) -> Result<(), Fault> {
         let unknown = || Fault::Setup(ExecError::UnknownMethod { method: entry.name().to_owned() });
-        if entry.name().starts_with(xwasm_store::RESERVED_EXPORT_PREFIX) {
+        if xwasm_store::RESERVED_EXPORTS.contains(&entry.name()) {
             // The rewrite's own exports.
             return Err(unknown());
         }

@@ -217,6 +217,14 @@ impl ModulePolicy {
             PolicyViolation::Invalid { message: e.message().to_owned(), offset: e.offset(), function: None }
         })?;
         self.check_limits(&info, &counts)?;
+        if let Some(export) =
+            info.exports.iter().find(|e| crate::preprocess::RESERVED_NAMES.contains(&e.name.as_str()))
+        {
+            return Err(PolicyViolation::Shape(format!(
+                "the export name `{}` is reserved for the rewrite",
+                export.name
+            )));
+        }
         match self.profile {
             Profile::Xwasm => self.check_abi_shape(&info)?,
             Profile::Cosmwasm => self.check_imports(&info)?,

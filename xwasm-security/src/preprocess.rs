@@ -45,9 +45,6 @@ pub const PREPROCESS_VERSION: u32 = 4;
 /// The namespace of the imports the rewrite adds.
 pub const INTERNAL_NAMESPACE: &str = "xwasm_internal";
 pub const CHARGE_BULK: &str = "charge_bulk";
-/// What the names the rewrite exports start with; a module may not export
-/// such a name itself, and no call may enter one.
-pub const RESERVED_PREFIX: &str = "__xwasm_";
 /// The exported function `(i32) -> i32` that returns the stack units in
 /// use and, given a count that is not negative, sets them to it (a nested
 /// call starts at its caller's count). The global holding them is not
@@ -66,6 +63,9 @@ pub const GAS_GLOBAL: &str = "__xwasm_gas";
 /// profile only) may use during instantiation; the executor takes what it
 /// used from the call's gas.
 pub const GAS_AT_INSTANTIATION: i64 = 10_000_000;
+/// The names the rewrite exports: a module may not export them itself
+/// (the policy refuses it), and no call may enter them.
+pub const RESERVED_NAMES: [&str; 2] = [GAS_GLOBAL, STACK_EXPORT];
 /// What the stack global holds after the deterministic stack limit ended
 /// the call (no real count comes near it).
 pub const STACK_EXHAUSTED_MARK: i32 = -1;
@@ -75,6 +75,13 @@ pub const STACK_EXHAUSTED_MARK: i32 = -1;
 pub struct StackLimit {
     /// Units (8-byte slots, roughly) all active frames may use together.
     pub max_units: u32,
+}
+
+impl StackLimit {
+    /// The largest limit the rewrite supports: the count plus one claim
+    /// (at most the limit plus one) stays below 2^31, so the unsigned
+    /// comparison never wraps and no count reaches the exhausted mark.
+    pub const MAX_UNITS: u32 = 1 << 30;
 }
 
 impl Default for StackLimit {
@@ -164,6 +171,13 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
                 }
                 graph = CallGraph::new(defined_types.len());
             }
+            Payload::TableSection(reader) => {
+                for table in reader.clone() {
+                    if let wasmparser::TableInit::Expr(init) = &table.map_err(err)?.init {
+                        taken_in(init, &mut graph, analysis.imported_functions)?;
+                    }
+                }
+            }
             Payload::GlobalSection(reader) => {
                 analysis.global_count += reader.count();
                 for global in reader.clone() {
@@ -173,9 +187,9 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
             Payload::ExportSection(reader) => {
                 for export in reader.clone() {
                     let export = export.map_err(err)?;
-                    if export.name.starts_with(RESERVED_PREFIX) {
+                    if RESERVED_NAMES.contains(&export.name) {
                         return Err(PreprocessError(format!(
-                            "the export name `{}` is reserved: names starting with `{RESERVED_PREFIX}` are the rewrite's",
+                            "the export name `{}` is reserved for the rewrite",
                             export.name
                         )));
                     }
@@ -734,6 +748,7 @@ impl Reencode for Rewriter<'_> {
                 Operator::Block { .. }
                 | Operator::Loop { .. }
                 | Operator::If { .. }
+                | Operator::Try { .. }
                 | Operator::TryTable { .. } => depth += 1,
                 Operator::End if depth == 0 => {
                     if let Some(claim) = claim {
@@ -749,7 +764,7 @@ impl Reencode for Rewriter<'_> {
                         continue;
                     }
                 }
-                Operator::End => depth -= 1,
+                Operator::End | Operator::Delegate { .. } => depth -= 1,
                 Operator::Return if claim.is_some() => {
                     // Charged as the `br` it becomes (what fuel charged).
                     segment.push(Instruction::Br(depth), 1);
@@ -830,6 +845,7 @@ impl Rewriter<'_> {
                 Operator::Block { .. }
                 | Operator::Loop { .. }
                 | Operator::If { .. }
+                | Operator::Try { .. }
                 | Operator::TryTable { .. } => depth += 1,
                 Operator::End if depth == 0 => {
                     if let Some(claim) = claim {
@@ -842,7 +858,7 @@ impl Rewriter<'_> {
                         continue;
                     }
                 }
-                Operator::End => depth -= 1,
+                Operator::End | Operator::Delegate { .. } => depth -= 1,
                 Operator::Return if claim.is_some() => {
                     f.instruction(&Instruction::Br(depth));
                     continue;
@@ -1125,5 +1141,21 @@ mod tests {
         // own); the last function reads and sets it for the host.
         let reads = reads_global(&rewritten, 0);
         assert_eq!(reads, [false, true, true, true, true], "helper, recursive, tabled, entry, the host's");
+    }
+
+    /// A function a table's initializer takes (function references) is
+    /// address-taken: it claims its own frame.
+    #[test]
+    fn a_function_in_a_table_initializer_claims() {
+        let wat = r#"(module
+            (type $t (func))
+            (func $f (type $t))
+            (table 1 1 funcref (ref.func $f))
+            (func (export "entry") (call_indirect (type $t) (i32.const 0))))"#;
+        let wasm = wat::parse_str(wat).unwrap();
+        let features = WasmFeatures::default() | WasmFeatures::FUNCTION_REFERENCES;
+        let rewritten =
+            preprocess(&wasm, StackLimit::default(), RewriteOptions::default(), features).unwrap();
+        assert_eq!(reads_global(&rewritten, 0), [true, true, true], "$f, entry, the host's");
     }
 }

@@ -115,9 +115,9 @@ pub enum Halt {
     StackExhausted,
 }
 
-/// What the names of the exports preprocessed code gains start with
-/// (`xwasm_security::preprocess::RESERVED_PREFIX`): no call enters one.
-pub const RESERVED_EXPORT_PREFIX: &str = "__xwasm_";
+/// The exports preprocessed code gains
+/// (`xwasm_security::preprocess::RESERVED_NAMES`): no call enters one.
+pub const RESERVED_EXPORTS: [&str; 2] = [GAS_GLOBAL_EXPORT, STACK_EXPORT];
 /// The exported function `(i32) -> i32` that returns the stack units
 /// preprocessed code has claimed and, given a count that is not negative,
 /// sets them to it (`xwasm_security::preprocess::STACK_EXPORT`).

@@ -80,10 +80,11 @@ pub(crate) struct Frame<'a> {
 
 impl<'a> Frame<'a> {
     /// This frame as a nested call's: at `depth`, its stack count starting
-    /// at the callers' `stack_base`.
-    pub(crate) fn nested(mut self, depth: u32, stack_base: u32) -> Self {
+    /// at the callers' `stack_base`, stopping with them.
+    pub(crate) fn nested(mut self, depth: u32, stack_base: u32, stop: StopSignal) -> Self {
         self.depth = depth;
         self.stack_base = stack_base;
+        self.stop = stop;
         self
     }
 

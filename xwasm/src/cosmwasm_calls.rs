@@ -622,7 +622,7 @@ impl Vm {
             self.inner.config.timeout_ms,
         );
         let frame = match nested {
-            Some((depth, stack_base)) => frame.nested(depth, stack_base),
+            Some((depth, stack_base, stop)) => frame.nested(depth, stack_base, stop),
             None => frame,
         };
         let driver = EntryCall { export: export.to_owned(), args };
@@ -672,7 +672,7 @@ impl Vm {
 }
 
 /// How an entry point runs.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct EntryRun<'a> {
     read_only: bool,
     migrate: Option<&'a MigrateCall>,
@@ -680,8 +680,9 @@ struct EntryRun<'a> {
     executor: Option<&'a xwasm_exec::Executor>,
     /// Commit nothing, whatever the outcome.
     dry_run: bool,
-    /// A nested query's depth and the stack units its callers use.
-    nested: Option<(u32, u32)>,
+    /// A nested query's depth, the stack units its callers use and their
+    /// deadline and interrupt.
+    nested: Option<(u32, u32, xwasm_store::StopSignal)>,
 }
 
 /// The `MigrateInfo` a migration passes (as JSON).
@@ -736,7 +737,7 @@ impl SmartQuerier for SmartQueries {
         };
         let how = EntryRun {
             read_only: true,
-            nested: Some((context.depth + 1, context.stack_used)),
+            nested: Some((context.depth + 1, context.stack_used, context.stop.clone())),
             ..EntryRun::default()
         };
         let done = match vm.run_entry_with(&mut trace, journal, &code, *contract, "query", &message, how) {

@@ -270,6 +270,15 @@ impl VmBuilder {
         let mut policy = ModulePolicy::new(self.config.profile, allowed);
         policy.limits = module_limits;
         policy.allow_floats = self.config.allow_floats;
+        if self.config.stack_limit.max_units > StackLimit::MAX_UNITS {
+            return Err(VmError::Engine(xwasm_engine::EngineError::InvalidConfig {
+                reason: format!(
+                    "stack_limit.max_units {} exceeds {} (the count and a claim must fit in 31 bits)",
+                    self.config.stack_limit.max_units,
+                    StackLimit::MAX_UNITS
+                ),
+            }));
+        }
         policy.stack_limit = self.config.stack_limit;
         policy.rewrite = self.config.rewrite;
         let cosmwasm = crate::cosmwasm_calls::Layer::build(

@@ -158,8 +158,19 @@ fn a_recursive_function_claims_for_the_helpers_it_calls() {
     assert_eq!((x.status, x.gas_used), (y.status, y.gas_used));
 }
 
-/// The rewrite's own exports (the stack count's getter and setter) are
-/// not entry points, and a module cannot take their names.
+/// A stack limit the rewrite cannot count to is a configuration error.
+#[test]
+fn a_stack_limit_past_what_the_rewrite_counts_is_refused() {
+    let config =
+        VmConfig { stack_limit: StackLimit { max_units: StackLimit::MAX_UNITS + 1 }, ..Default::default() };
+    let Err(error) = Vm::builder().config(config).build() else { panic!("a limit past 2^30 was accepted") };
+    let error = error.to_string();
+    assert!(error.contains("stack_limit.max_units"), "{error}");
+    assert!(vm(Strategy::Cranelift, Some(StackLimit::MAX_UNITS)).config().stack_limit.max_units > 0);
+}
+
+/// The rewrite's own exports (the stack count's accessor, the gas global)
+/// are not entry points, and a module cannot take their names.
 #[test]
 fn the_rewrites_own_exports_are_not_entry_points() {
     let vm = vm_permissive(Strategy::Cranelift);
