@@ -407,13 +407,76 @@ fn body_shape(
             }
             _ => {}
         }
-        if find_floats {
-            let name = format!("{op:?}");
-            if name.starts_with("F32") || name.starts_with("F64") {
-                shape.uses_floats = true;
-                find_floats = false;
-            }
+        if find_floats && is_float(&op) {
+            shape.uses_floats = true;
+            find_floats = false;
         }
     }
     Ok(shape)
+}
+
+/// Whether `op` is a float instruction: its wasmparser name starts with
+/// `F32` or `F64` (every float opcode's does). Only the name's first three
+/// characters are formatted: the writer stops the formatting there, so a
+/// float-free body costs no allocation and no formatting of operands.
+fn is_float(op: &wasmparser::Operator<'_>) -> bool {
+    struct Prefix {
+        bytes: [u8; 3],
+        len: usize,
+    }
+    impl std::fmt::Write for Prefix {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            for &byte in text.as_bytes() {
+                if self.len == self.bytes.len() {
+                    return Err(std::fmt::Error);
+                }
+                self.bytes[self.len] = byte;
+                self.len += 1;
+            }
+            if self.len == self.bytes.len() { Err(std::fmt::Error) } else { Ok(()) }
+        }
+    }
+    let mut prefix = Prefix { bytes: [0; 3], len: 0 };
+    // Stopping the formatting is the point: its error is expected.
+    let _ = std::fmt::write(&mut prefix, format_args!("{op:?}"));
+    matches!(&prefix.bytes, b"F32" | b"F64")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_float;
+    use wasmparser::{Operator, Parser, Payload};
+
+    /// Every operator of a module, with whether its formatted name starts
+    /// with `F32` or `F64` (what `is_float` must answer, without formatting
+    /// the whole operator).
+    #[test]
+    fn the_float_check_agrees_with_the_operator_names() {
+        let wasm = wat::parse_str(
+            r#"(module (memory 1)
+              (func (param f32 f64 i32) (result f64)
+                (drop (f32.add (local.get 0) (f32.const 1)))
+                (drop (i32.add (local.get 2) (i32.const 1)))
+                (drop (f32.load (i32.const 0)))
+                (drop (i64.trunc_f64_s (local.get 1)))
+                (drop (f64.convert_i32_u (local.get 2)))
+                (if (local.get 2) (then nop))
+                (f64.promote_f32 (local.get 0))))"#,
+        )
+        .unwrap();
+        let (mut floats, mut others) = (0, 0);
+        for payload in Parser::new(0).parse_all(&wasm) {
+            if let Payload::CodeSectionEntry(body) = payload.unwrap() {
+                for op in body.get_operators_reader().unwrap() {
+                    let op: Operator<'_> = op.unwrap();
+                    let name = format!("{op:?}");
+                    let expected = name.starts_with("F32") || name.starts_with("F64");
+                    assert_eq!(is_float(&op), expected, "{name}");
+                    if expected { floats += 1 } else { others += 1 }
+                }
+            }
+        }
+        assert_eq!(floats, 5, "f32.add, f32.const, f32.load, f64.convert_i32_u, f64.promote_f32");
+        assert!(others > 5);
+    }
 }
