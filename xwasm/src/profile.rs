@@ -50,11 +50,7 @@ impl Vm {
         runs: u32,
         interval: Duration,
     ) -> Result<ProfileReport, VmError> {
-        if !self.inner.config.engine.interruptible {
-            return Err(xwasm_exec::ExecError::NotInterruptible.into());
-        }
-        let sampler = Arc::new(Sampler::new());
-        let started = Instant::now();
+        let (sampler, started) = self.start_sampling()?;
         let mut outcome = None;
         let mut names = std::collections::HashMap::new();
         let mut executor: Option<Executor> = None;
@@ -87,11 +83,7 @@ impl Vm {
         runs: u32,
         interval: Duration,
     ) -> Result<ProfileReport, VmError> {
-        if !self.inner.config.engine.interruptible {
-            return Err(xwasm_exec::ExecError::NotInterruptible.into());
-        }
-        let sampler = Arc::new(Sampler::new());
-        let started = Instant::now();
+        let (sampler, started) = self.start_sampling()?;
         let code = self.cosmwasm_loaded(address)?;
         let names = unnamed_exports(&code);
         let executor = Executor::sampling(code.module.engine().clone(), interval, sampler.clone());
@@ -100,6 +92,17 @@ impl Vm {
             outcome = Some(self.cosmwasm_dry_run(&executor, address, export, message)?.0.outcome);
         }
         Ok(report(&sampler, &names, outcome.expect("at least one run"), runs.max(1), started))
+    }
+}
+
+impl Vm {
+    /// A fresh sampler and the time profiling started; only an
+    /// interruptible VM has the checks samples are taken at.
+    fn start_sampling(&self) -> Result<(Arc<Sampler>, Instant), VmError> {
+        if !self.inner.config.engine.interruptible {
+            return Err(xwasm_exec::ExecError::NotInterruptible.into());
+        }
+        Ok((Arc::new(Sampler::new()), Instant::now()))
     }
 }
 
