@@ -146,15 +146,20 @@ pub struct ResolvedMethod {
     pub memory: Option<wasmtime::ModuleExport>,
     /// The gas global the load-time rewrite exports.
     pub gas: Option<wasmtime::ModuleExport>,
+    /// The module has a start function, which instantiation runs on the
+    /// gas global's initial value (without one, nothing is read back).
+    pub start: bool,
 }
 
 impl ResolvedMethod {
-    /// `method` of `module`, if it exports a function by that name.
-    pub fn of(module: &wasmtime::Module, method: &str) -> Option<Self> {
+    /// `method` of `module`, if it exports a function by that name;
+    /// `start`: whether the module has a start function.
+    pub fn of(module: &wasmtime::Module, method: &str, start: bool) -> Option<Self> {
         Some(Self {
             func: module.get_export_index(method)?,
             memory: module.get_export_index("memory"),
             gas: module.get_export_index(xwasm_store::GAS_GLOBAL_EXPORT),
+            start,
         })
     }
 }
@@ -445,8 +450,13 @@ impl Executor {
             }));
         };
         store.data_mut().gas = Some(gas);
-        let at_start = gas.get(&mut *store).i64().unwrap_or(0);
-        let start_used = (xwasm_store::GAS_AT_INSTANTIATION - at_start).max(0) as u64;
+        let start_used = match entry {
+            Entry::Resolved(_, resolved) if !resolved.start => 0,
+            _ => {
+                let at_start = gas.get(&mut *store).i64().unwrap_or(0);
+                (xwasm_store::GAS_AT_INSTANTIATION - at_start).max(0) as u64
+            }
+        };
         let limit = budget.gas_limit.min(i64::MAX as u64);
         if start_used > limit {
             store.data_mut().halt = Some(Halt::OutOfGas);

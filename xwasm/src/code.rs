@@ -393,7 +393,9 @@ impl Vm {
         let bytes = artifact_bytes.max(info.size);
         let methods = info
             .methods()
-            .filter_map(|name| Some((name.to_owned(), xwasm_exec::ResolvedMethod::of(&module, name)?)))
+            .filter_map(|name| {
+                Some((name.to_owned(), xwasm_exec::ResolvedMethod::of(&module, name, info.has_start)?))
+            })
             .collect();
         let code = LoadedCode {
             code_hash,
