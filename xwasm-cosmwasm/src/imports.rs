@@ -15,18 +15,7 @@ use cosmwasm_crypto::CryptoError;
 use std::ops::Bound;
 use wasmtime::{Caller, IntoFunc};
 use xwasm_linker::{HostFnDescriptor, HostFunction, Permissions, WasmType};
-use xwasm_store::{KeyRange, STACK_EXPORT, STACK_READ, StateError, WasmContext, keys};
-
-/// The stack units the calling code has claimed (0 for code the rewrite
-/// did not touch).
-fn stack_used(c: &mut Caller<'_, WasmContext>) -> wasmtime::Result<u32> {
-    let stack =
-        c.get_export(STACK_EXPORT).and_then(|e| e.into_func()).and_then(|f| f.typed::<i32, i32>(&*c).ok());
-    Ok(match stack {
-        Some(stack) => stack.call(&mut *c, STACK_READ)?.max(0) as u32,
-        None => 0,
-    })
-}
+use xwasm_store::{KeyRange, StateError, WasmContext, keys, stack_used};
 
 type Ctx<'a> = Caller<'a, WasmContext>;
 type R<T> = wasmtime::Result<T>;

@@ -9,7 +9,7 @@ use sha2::Digest;
 use std::sync::Arc;
 use wasmtime::{Caller, IntoFunc};
 use xwasm_linker::{HostFnDescriptor, HostFunction, Permissions, WasmType};
-use xwasm_store::{Address, Event, Halt, Journal, NestedCall, STACK_EXPORT, STACK_READ, WasmContext, keys};
+use xwasm_store::{Address, Event, Halt, Journal, NestedCall, WasmContext, keys};
 
 type Ctx<'a> = Caller<'a, WasmContext>;
 type R<T> = wasmtime::Result<T>;
@@ -365,14 +365,7 @@ fn cross_contract(g: &Arc<GasSchedule>) -> Vec<HostFunction> {
             let left = gas_left(&mut c)?;
             let forwarded = u64::try_from(gas).unwrap_or(0).min(left);
             set_gas_left(&mut c, left - forwarded)?;
-            let stack_used = match c
-                .get_export(STACK_EXPORT)
-                .and_then(|e| e.into_func())
-                .and_then(|f| f.typed::<i32, i32>(&c).ok())
-            {
-                Some(stack) => stack.call(&mut c, STACK_READ)? as u32,
-                None => 0,
-            };
+            let stack_used = xwasm_store::stack_used(&mut c)?;
             let ctx = c.data_mut();
             let placeholder = Journal::new(ctx.journal.backend().clone());
             let call = NestedCall {

@@ -16,7 +16,7 @@
 //!    traps (`unreachable`), so the executor can tell this trap from
 //!    others. Its body is wrapped in a block and `return` becomes a branch
 //!    to it, so every exit passes the epilogue. The global is read and set
-//!    and set through one exported function, [`STACK_EXPORT`], so that a
+//!    through one exported function, [`STACK_EXPORT`], so that a
 //!    nested contract call continues its caller's count.
 //! 2. **Bulk-memory gas under every strategy.** Before each `memory.copy`,
 //!    `memory.fill`, `memory.init`, `table.copy`, `table.fill`, `table.init`
@@ -136,7 +136,6 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
     };
     let mut costs = Vec::new();
     let mut graph = CallGraph::new(0);
-    let defined = |index: u32, imported: u32| index.checked_sub(imported).map(|i| i as usize);
     let mut allocations = FuncValidatorAllocations::default();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(err)?;
@@ -298,6 +297,11 @@ fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessEr
     Ok(analysis)
 }
 
+/// The defined function a function index names, if it is not an import.
+fn defined(index: u32, imported: u32) -> Option<usize> {
+    index.checked_sub(imported).map(|i| i as usize)
+}
+
 /// Marks the functions a constant expression takes by `ref.func`.
 fn taken_in(
     expression: &wasmparser::ConstExpr<'_>,
@@ -306,8 +310,7 @@ fn taken_in(
 ) -> Result<(), PreprocessError> {
     for op in expression.get_operators_reader() {
         if let Operator::RefFunc { function_index } = op.map_err(|e| PreprocessError(e.to_string()))? {
-            let function = function_index.checked_sub(imported).map(|i| i as usize);
-            CallGraph::mark(&mut graph.address_taken, function);
+            CallGraph::mark(&mut graph.address_taken, defined(function_index, imported));
         }
     }
     Ok(())
@@ -447,6 +450,29 @@ struct Rewriter<'w> {
     error: Option<String>,
 }
 
+/// An operator as the rewrite keeps it.
+enum Kept<'a> {
+    Encoded(Instruction<'a>),
+    /// Its bytes in the module, unchanged.
+    Raw(&'a [u8]),
+}
+
+/// `func`'s operators, each with its bytes in `wasm` (the module the body
+/// was read from).
+fn operators<'a>(
+    wasm: &'a [u8],
+    func: &wasmparser::FunctionBody<'a>,
+) -> Result<impl Iterator<Item = Result<(Operator<'a>, &'a [u8]), reencode::Error>>, reencode::Error> {
+    let mut reader = func.get_operators_reader()?;
+    Ok(std::iter::from_fn(move || {
+        if reader.eof() {
+            return None;
+        }
+        let start = reader.original_position();
+        Some(reader.read().map(|op| (op, &wasm[start..reader.original_position()])).map_err(Into::into))
+    }))
+}
+
 /// `charge_bulk`'s function index, when it is imported.
 const CHARGE_INDEX: u32 = 0;
 
@@ -456,13 +482,15 @@ impl Rewriter<'_> {
         self.analysis.bulk as u32
     }
 
-    /// Whether `op` must be encoded anew rather than copied: it names a
-    /// function, and the rewrite added an import before the module's
-    /// functions. Every other index (types, globals, tables, memories,
-    /// labels) keeps its meaning in the rewritten module.
-    fn renumbers(&self, op: &Operator<'_>) -> bool {
-        self.imported() > 0
-            && matches!(op, Operator::Call { .. } | Operator::ReturnCall { .. } | Operator::RefFunc { .. })
+    /// `op` (whose bytes in the module are `raw`) as the rewrite keeps it:
+    /// encoded anew when it names a function and the rewrite added an
+    /// import before the module's functions, else copied. Every other
+    /// index (types, globals, tables, memories, labels) keeps its meaning
+    /// in the rewritten module.
+    fn kept<'a>(&mut self, op: Operator<'a>, raw: &'a [u8]) -> Result<Kept<'a>, reencode::Error> {
+        let renumbered = self.imported() > 0
+            && matches!(op, Operator::Call { .. } | Operator::ReturnCall { .. } | Operator::RefFunc { .. });
+        Ok(if renumbered { Kept::Encoded(self.instruction(op)?) } else { Kept::Raw(raw) })
     }
 
     fn charge_type(&self) -> u32 {
@@ -737,11 +765,8 @@ impl Reencode for Rewriter<'_> {
             }
         }
         let mut depth = 0u32;
-        let mut reader = func.get_operators_reader()?;
-        while !reader.eof() {
-            let start = reader.original_position();
-            let op = reader.read()?;
-            let raw = &self.wasm[start..reader.original_position()];
+        for item in operators(self.wasm, &func)? {
+            let (op, raw) = item?;
             let cost = fuel_cost(&op);
             let ends_block = ends_basic_block(&op);
             match &op {
@@ -779,10 +804,9 @@ impl Reencode for Rewriter<'_> {
                 }
                 _ => {}
             }
-            if self.renumbers(&op) {
-                segment.push(self.instruction(op)?, cost);
-            } else {
-                segment.push_raw(raw, cost);
+            match self.kept(op, raw)? {
+                Kept::Encoded(instruction) => segment.push(instruction, cost),
+                Kept::Raw(bytes) => segment.push_raw(bytes, cost),
             }
             if ends_block {
                 segment.flush(&mut f);
@@ -820,11 +844,8 @@ impl Rewriter<'_> {
         let mut surcharge = locals.saturating_sub(COSMWASM_LOCALS_THRESHOLD - 1) * COSMWASM_OPERATOR_COST;
         let mut accumulated = 0u64;
         let mut depth = 0u32;
-        let mut reader = func.get_operators_reader()?;
-        while !reader.eof() {
-            let start = reader.original_position();
-            let op = reader.read()?;
-            let raw = &self.wasm[start..reader.original_position()];
+        for item in operators(self.wasm, func)? {
+            let (op, raw) = item?;
             let accounting = is_accounting(&op);
             if surcharge > 0 {
                 // Merged into the first operator's charge when it is an
@@ -873,11 +894,10 @@ impl Rewriter<'_> {
                 }
                 _ => {}
             }
-            if self.renumbers(&op) {
-                f.instruction(&self.instruction(op)?);
-            } else {
-                f.raw(raw.iter().copied());
-            }
+            match self.kept(op, raw)? {
+                Kept::Encoded(instruction) => f.instruction(&instruction),
+                Kept::Raw(bytes) => f.raw(bytes.iter().copied()),
+            };
         }
         Ok(())
     }

@@ -124,6 +124,20 @@ pub const RESERVED_EXPORTS: [&str; 2] = [GAS_GLOBAL_EXPORT, STACK_EXPORT];
 pub const STACK_EXPORT: &str = "__xwasm_stack";
 /// The argument of that function that only reads the count.
 pub const STACK_READ: i32 = -1;
+
+/// The stack units the code calling host function `caller` has claimed (0
+/// for code the rewrite did not touch): where a nested call's count
+/// starts.
+pub fn stack_used(caller: &mut wasmtime::Caller<'_, WasmContext>) -> wasmtime::Result<u32> {
+    let stack = caller
+        .get_export(STACK_EXPORT)
+        .and_then(|e| e.into_func())
+        .and_then(|f| f.typed::<i32, i32>(&*caller).ok());
+    Ok(match stack {
+        Some(stack) => stack.call(&mut *caller, STACK_READ)?.max(0) as u32,
+        None => 0,
+    })
+}
 /// What the count holds once the deterministic stack limit ended the
 /// call (`xwasm_security::preprocess::STACK_EXHAUSTED_MARK`).
 pub const STACK_EXHAUSTED_MARK: i32 = -1;

@@ -43,7 +43,7 @@ pub use context::{
     CallFrame, CallLimits, ChainContext, ContractCaller, ContractRecord, Event, ExecutionState, Extension,
     GAS_AT_INSTANTIATION, GAS_GLOBAL_EXPORT, Halt, HostCallStat, HostTiming, InterruptHandle, NestedCall,
     NestedOutcome, RESERVED_EXPORTS, STACK_EXHAUSTED_MARK, STACK_EXPORT, STACK_READ, StopSignal, Transaction,
-    WasmContext,
+    WasmContext, stack_used,
 };
 pub use journal::{Checkpoint, Journal};
 #[cfg(feature = "redb")]
