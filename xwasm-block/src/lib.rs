@@ -83,6 +83,14 @@ fn into_writes(memory: Arc<MvMemory>) -> BTreeMap<Key, Option<Value>> {
     Arc::try_unwrap(memory).map_or_else(|shared| shared.writes(), MvMemory::into_writes)
 }
 
+/// The worker threads `requested` threads means: 0 is one per core.
+pub fn worker_count(requested: usize) -> usize {
+    match requested {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
 /// Runs transactions `0..count` with `threads` workers (at least one).
 /// `run(i, view)` executes transaction `i` against `view`: it reads
 /// through [`TxView::get`] and [`TxView::scan_prefix`] and hands its writes

@@ -28,6 +28,19 @@ pub struct BlockEnv {
     pub tx_hash: Vec<u8>,
 }
 
+impl BlockEnv {
+    /// The block of a native transaction: `chain`'s height and time in the
+    /// default environment (the default block when `chain` is).
+    pub fn of_chain(chain: &xwasm_store::ChainContext) -> Self {
+        let mut env = Self::default();
+        if *chain != xwasm_store::ChainContext::default() {
+            env.height = chain.block_height;
+            env.time_nanos = chain.block_time_ms.saturating_mul(1_000_000);
+        }
+        env
+    }
+}
+
 impl Default for BlockEnv {
     fn default() -> Self {
         Self {

@@ -12,7 +12,9 @@
 //!   API, the querier, the gas used externally, the contract's result);
 //! - [`AddressApi`] and [`Querier`]: the chain services, with defaults
 //!   that behave as cosmwasm-vm's testing `MockApi` and `MockQuerier`;
-//! - [`bank`]: the balances the default querier answers from.
+//! - [`bank`]: the balances the default querier answers from;
+//! - [`GasReport`], [`entry_args`] and [`finish`]: an entry point's
+//!   arguments in, and its outcome out as cosmwasm-vm reports it.
 //!
 //! It knows nothing of the facade, which wires it into the pipeline (its
 //! policy, rewrite, caches, journal and monitor are the native profile's).
@@ -36,6 +38,7 @@ pub mod bank;
 mod call;
 mod check;
 mod imports;
+mod outcome;
 mod querier;
 mod region;
 mod rng;
@@ -48,9 +51,10 @@ pub use call::{
 };
 pub use check::{CheckError, ContractInfo, WasmLimits, check_stored, check_wasm, detect};
 pub use imports::{NAMESPACE, imports};
+pub use outcome::{CosmwasmMessage, CosmwasmOutcome, GasReport, entry_args, finish};
 pub use querier::{DefaultQuerier, Querier, QueryAnswer, QueryContext, SmartQuerier};
 pub use region::{decode_sections, encode_sections};
-pub use state::{CallState, CosmwasmConfig, GasConfig};
+pub use state::{CallState, CosmwasmConfig, GasConfig, Services};
 
 /// The contract's error string, if `result` is a `ContractResult` error
 /// (`{"error": "..."}`).
@@ -62,6 +66,21 @@ pub fn contract_error(result: &[u8]) -> Option<String> {
 }
 
 use std::collections::BTreeSet;
+
+/// The profile's host functions: every `env` import, and the load-time
+/// rewrite's own import for modules that use bulk instructions
+/// (cosmwasm-vm refuses those, but the rewrite is the same for every
+/// profile).
+pub fn registry(gas: std::sync::Arc<xwasm_host::GasSchedule>) -> xwasm_linker::HostRegistry {
+    let mut registry = xwasm_linker::HostRegistry::new();
+    for function in imports() {
+        registry.add(function);
+    }
+    for function in xwasm_host::internal_functions(gas) {
+        registry.add(function);
+    }
+    registry
+}
 
 /// The marker export of the only interface version cosmwasm-vm 3.0
 /// accepts (std 1.0 through 3.x export it).

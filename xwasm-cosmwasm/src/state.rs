@@ -271,3 +271,40 @@ pub(crate) fn charge_external<C: AsContextMut<Data = WasmContext>>(
     }
     charge_cw(caller, cw_gas)
 }
+
+/// The profile's chain services and configuration, shared by every call:
+/// what a fresh [`CallState`] is made of.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<CosmwasmConfig>,
+    pub api: Arc<dyn AddressApi>,
+    pub querier: Arc<dyn Querier>,
+    /// Addresses in bech32 with the configured prefix, priced as
+    /// cosmwasm-vm's MockApi.
+    pub bech32: crate::Bech32Api,
+}
+
+impl Services {
+    /// The services of `config`: `api` and `querier` if given, else
+    /// bech32 with the configured prefix (as cosmwasm-vm's MockApi) and
+    /// the [`DefaultQuerier`](crate::DefaultQuerier) over state.
+    pub fn new(
+        config: CosmwasmConfig,
+        api: Option<Arc<dyn AddressApi>>,
+        querier: Option<Arc<dyn Querier>>,
+    ) -> Self {
+        let bech32 = crate::Bech32Api::new(config.bech32_prefix.clone())
+            .with_costs(config.gas.canonicalize, config.gas.humanize);
+        let api = api.unwrap_or_else(|| Arc::new(bech32.clone()));
+        let querier =
+            querier.unwrap_or_else(|| Arc::new(crate::DefaultQuerier::new(bech32.clone(), &config.gas)));
+        Self { config: Arc::new(config), api, querier, bech32 }
+    }
+
+    /// A fresh call state, its smart queries answered by `smart`.
+    pub fn call_state(&self, smart: Option<Arc<dyn crate::SmartQuerier>>) -> CallState {
+        let mut state = CallState::new(self.config.clone(), self.api.clone(), self.querier.clone());
+        state.smart = smart;
+        state
+    }
+}

@@ -12,6 +12,18 @@ pub struct Sampler {
 }
 
 impl Sampler {
+    /// A fresh sampler for an engine that is `interruptible`, and the time
+    /// profiling started: only such an engine has the checks samples are
+    /// taken at.
+    pub fn start(
+        interruptible: bool,
+    ) -> Result<(std::sync::Arc<Sampler>, std::time::Instant), crate::ExecError> {
+        if !interruptible {
+            return Err(crate::ExecError::NotInterruptible);
+        }
+        Ok((std::sync::Arc::new(Sampler::new()), std::time::Instant::now()))
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

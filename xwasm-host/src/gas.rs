@@ -142,6 +142,66 @@ impl GasSchedule {
     }
 }
 
+/// What a deployment's gas limit bought of its code: the price, as far as
+/// the limit paid for the work of finding it out.
+#[derive(Debug)]
+pub enum CodePrice<C> {
+    /// The limit pays `gas`. `checked` is what checking new code found;
+    /// `None` for code already stored on chain, which is not checked.
+    Paid { gas: u64, checked: Option<C> },
+    /// The limit cannot pay `price` for `what`; nothing past what was paid
+    /// for was done.
+    Unpaid { price: u64, what: String },
+}
+
+/// What checking new code counted of it, for
+/// [`GasSchedule::deployment_items`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeItems {
+    pub functions: u64,
+    pub locals: u64,
+}
+
+impl GasSchedule {
+    /// Prices deploying `code_bytes` bytes of code against `gas_limit`, at
+    /// `per_unit` gas per unit of this schedule (1 for native code; a
+    /// profile's multiplier for CosmWasm gas): the bytes first, before
+    /// anything is parsed (code `already_stored` pays the fixed price and
+    /// is done); then, for new code, its functions and locals, which
+    /// `check` counts (linear work the bytes paid for), before any
+    /// compile. A refusal by `check` is its error.
+    ///
+    /// Consensus-relevant: the price depends on chain state and the bytes,
+    /// never on a node's caches.
+    pub fn price_code<C, E>(
+        &self,
+        code_bytes: usize,
+        already_stored: bool,
+        per_unit: u64,
+        gas_limit: u64,
+        check: impl FnOnce() -> Result<(C, CodeItems), E>,
+    ) -> Result<CodePrice<C>, E> {
+        let mut gas = self.deployment(code_bytes, already_stored).saturating_mul(per_unit);
+        if gas > gas_limit {
+            return Ok(CodePrice::Unpaid { price: gas, what: format!("{code_bytes} bytes of code") });
+        }
+        if already_stored {
+            return Ok(CodePrice::Paid { gas, checked: None });
+        }
+        let (checked, items) = check()?;
+        let item_gas = self.deployment_items(items.functions, items.locals);
+        gas = gas.saturating_add(item_gas.saturating_mul(per_unit));
+        if gas > gas_limit {
+            let what = format!(
+                "{code_bytes} bytes of code with {} functions and {} locals",
+                items.functions, items.locals
+            );
+            return Ok(CodePrice::Unpaid { price: gas, what });
+        }
+        Ok(CodePrice::Paid { gas, checked: Some(checked) })
+    }
+}
+
 /// `base + per_unit * units`, saturating (so a cost can never wrap).
 pub fn linear(base: u64, per_unit: u64, units: u64) -> u64 {
     base.saturating_add(per_unit.saturating_mul(units))

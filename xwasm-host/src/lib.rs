@@ -29,7 +29,9 @@ mod gas;
 mod memory;
 
 pub use functions::{INTERNAL_NAMESPACE, abi_functions, internal_functions};
-pub use gas::{DEPLOY_PER_BYTE_COMPILED, GasSchedule, charge, charge_as, charge_more, halt, linear};
+pub use gas::{
+    CodeItems, CodePrice, DEPLOY_PER_BYTE_COMPILED, GasSchedule, charge, charge_as, charge_more, halt, linear,
+};
 pub use memory::{GuestRange, check as check_range, read as read_range, write as write_bytes};
 
 use std::sync::Arc;

@@ -158,6 +158,26 @@ pub enum ExecutionState {
     Failed,
 }
 
+impl ExecutionState {
+    const ALL: [ExecutionState; 4] =
+        [ExecutionState::Idle, ExecutionState::Running, ExecutionState::Finished, ExecutionState::Failed];
+}
+
+/// The last [`ExecutionState`], shared between threads.
+#[derive(Debug, Default)]
+pub struct StateCell(std::sync::atomic::AtomicU8);
+
+impl StateCell {
+    pub fn set(&self, state: ExecutionState) {
+        let index = ExecutionState::ALL.iter().position(|s| *s == state).expect("every state is listed");
+        self.0.store(index as u8, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> ExecutionState {
+        ExecutionState::ALL[self.0.load(Ordering::Relaxed) as usize]
+    }
+}
+
 /// The data of one execution: the `T` of its `wasmtime::Store`.
 ///
 /// Host functions read the chain context and transaction from it, buffer
@@ -280,6 +300,11 @@ pub struct StopSignal {
 }
 
 impl StopSignal {
+    /// A signal at `timeout` from now, if any, and no interrupt.
+    pub fn after(timeout: Option<std::time::Duration>) -> Self {
+        Self { deadline: timeout.map(|t| Instant::now() + t), interrupt: None }
+    }
+
     pub fn is_set(&self) -> bool {
         self.deadline.is_some() || self.interrupt.is_some()
     }
@@ -332,6 +357,23 @@ pub struct NestedOutcome {
     pub journal: Journal,
 }
 
+impl NestedOutcome {
+    /// A call the callee could not even start (no such contract or
+    /// method): its failure with `message`, at no gas, `journal` untouched.
+    pub fn refused(journal: Journal, message: String) -> Self {
+        Self {
+            success: false,
+            interrupted: false,
+            denied: None,
+            gas_used: 0,
+            result: message.into_bytes(),
+            events: Vec::new(),
+            logs: Vec::new(),
+            journal,
+        }
+    }
+}
+
 /// Runs nested calls for the `call` host function. Implemented by the
 /// layer that can execute contracts (the facade), so that host functions
 /// need not depend on it.
@@ -358,6 +400,33 @@ pub struct CallFrame {
     pub contract: Address,
     pub owner: Address,
     pub input: Vec<u8>,
+}
+
+impl CallFrame {
+    /// A transaction's own call of `contract` (deployed by `owner`): its
+    /// sender is the origin and the caller, its input the call's.
+    pub fn transaction(
+        chain: ChainContext,
+        tx: &crate::Transaction,
+        contract: Address,
+        owner: Address,
+    ) -> Self {
+        Self { chain, origin: tx.sender, caller: tx.sender, contract, owner, input: tx.input.clone() }
+    }
+}
+
+impl NestedCall {
+    /// The callee's frame (`owner` deployed it); the input moves into it.
+    pub fn frame(&mut self, owner: Address) -> CallFrame {
+        CallFrame {
+            chain: self.chain,
+            origin: self.origin,
+            caller: self.caller,
+            contract: self.callee,
+            owner,
+            input: std::mem::take(&mut self.input),
+        }
+    }
 }
 
 impl WasmContext {

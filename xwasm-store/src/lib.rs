@@ -42,8 +42,8 @@ pub use backend::{ChangeSet, Entries, Entry, KeyRange, MemoryBackend, StateBacke
 pub use context::{
     CallFrame, CallLimits, ChainContext, ContractCaller, ContractRecord, Event, ExecutionState, Extension,
     GAS_AT_INSTANTIATION, GAS_GLOBAL_EXPORT, Halt, HostCallStat, HostTiming, InterruptHandle, NestedCall,
-    NestedOutcome, RESERVED_EXPORTS, STACK_EXHAUSTED_MARK, STACK_EXPORT, STACK_READ, StopSignal, Transaction,
-    WasmContext, stack_used,
+    NestedOutcome, RESERVED_EXPORTS, STACK_EXHAUSTED_MARK, STACK_EXPORT, STACK_READ, StateCell, StopSignal,
+    Transaction, WasmContext, stack_used,
 };
 pub use journal::{Checkpoint, Journal};
 #[cfg(feature = "redb")]

@@ -4,7 +4,7 @@
 //! call whose journal sits on a view of the block's earlier writes instead
 //! of the committed state.
 
-use crate::calls::CallOptions;
+use crate::run::CallOptions;
 use crate::{Vm, VmError};
 use std::sync::Arc;
 use std::time::Instant;
@@ -96,10 +96,7 @@ impl Vm {
         transactions: &[BlockTransaction],
         threads: usize,
     ) -> Result<BlockOutcome, VmError> {
-        let threads = match threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
+        let threads = xwasm_block::worker_count(threads);
         let started = Instant::now();
         let base = Arc::new(Committed(self.inner.backend.clone()));
         let block = xwasm_block::execute(base, transactions.len(), threads, |index, view| {

@@ -54,3 +54,32 @@ impl VmError {
         matches!(self, VmError::Policy(_) | VmError::Cosmwasm(_))
     }
 }
+
+impl From<xwasm_loader::LoadError> for VmError {
+    fn from(error: xwasm_loader::LoadError) -> Self {
+        use xwasm_loader::LoadError;
+        match error {
+            LoadError::Policy(e) => VmError::Policy(e),
+            LoadError::Cosmwasm(e) => VmError::Cosmwasm(e),
+            LoadError::Compile(e) => VmError::Compile(e),
+            LoadError::Link { reason } => VmError::Link { reason },
+            LoadError::Engine(e) => VmError::Engine(e),
+            LoadError::Linker(e) => VmError::Linker(e),
+            LoadError::Optimize(reason) => VmError::BadInput(reason),
+            other => VmError::Link { reason: other.to_string() },
+        }
+    }
+}
+
+impl From<xwasm_chain::ChainError> for VmError {
+    fn from(error: xwasm_chain::ChainError) -> Self {
+        use xwasm_chain::ChainError;
+        match error {
+            ChainError::NoContract { address } => VmError::NoContract { address },
+            ChainError::MissingCode { address } => VmError::MissingCode { address },
+            ChainError::State(e) => VmError::State(e),
+            ChainError::BadInput(reason) => VmError::BadInput(reason),
+            other => VmError::BadInput(other.to_string()),
+        }
+    }
+}

@@ -37,28 +37,33 @@ mod block;
 mod calls;
 mod code;
 mod cosmwasm_calls;
+mod deploy;
+mod entry;
 mod error;
 mod machine;
+mod observe;
 mod profile;
-mod trace;
+mod run;
 mod vm;
 
 pub use block::{BlockOutcome, BlockTransaction};
-pub use calls::{CallOptions, FunctionRun, Observed};
-pub use code::{CodeSource, LoadedCode};
-pub use cosmwasm_calls::{CosmwasmMessage, CosmwasmOutcome, GasReport};
 pub use error::VmError;
 pub use machine::{DEFAULT_FUNCTION_GAS, InstanceHandle, ModuleHandle, VirtualMachine};
-pub use profile::ProfileReport;
-pub use vm::{Vm, VmBuilder, VmConfig, artifact_namespace, engine_fit};
+pub use run::CallOptions;
+pub use vm::{Vm, VmBuilder, VmConfig};
+pub use xwasm_cosmwasm::{CosmwasmMessage, CosmwasmOutcome, GasReport};
+pub use xwasm_exec::{FunctionRun, Observed, ProfileReport};
+pub use xwasm_loader::{CodeSource, LoadedCode, artifact_namespace, engine_fit};
 
 pub use xwasm_aot as aot;
 pub use xwasm_cache as cache;
+pub use xwasm_chain as chain;
 pub use xwasm_cosmwasm as cosmwasm;
 pub use xwasm_engine as engine;
 pub use xwasm_exec as exec;
 pub use xwasm_host as host;
 pub use xwasm_linker as linker;
+pub use xwasm_loader as loader;
 pub use xwasm_monitor as monitor;
 pub use xwasm_security as security;
 pub use xwasm_store as store;
@@ -66,19 +71,3 @@ pub use xwasm_store as store;
 pub use wasmtime::Val;
 pub use xwasm_exec::{Outcome, Status};
 pub use xwasm_store::{Address, ChainContext, ContractRecord, Event, InterruptHandle, Transaction};
-
-#[cfg(test)]
-mod tests {
-    /// The rewrite (xwasm-security) and the executor and host functions
-    /// (through xwasm-store) name the same globals and values without
-    /// depending on each other: they must agree.
-    #[test]
-    fn the_rewrite_and_the_runtime_agree_on_their_shared_names() {
-        use xwasm_security::preprocess as rewrite;
-        assert_eq!(rewrite::STACK_EXPORT, xwasm_store::STACK_EXPORT);
-        assert_eq!(rewrite::RESERVED_NAMES, xwasm_store::RESERVED_EXPORTS);
-        assert_eq!(rewrite::STACK_EXHAUSTED_MARK, xwasm_store::STACK_EXHAUSTED_MARK);
-        assert_eq!(rewrite::GAS_GLOBAL, xwasm_store::GAS_GLOBAL_EXPORT);
-        assert_eq!(rewrite::GAS_AT_INSTANTIATION, xwasm_store::GAS_AT_INSTANTIATION);
-    }
-}

@@ -1,11 +1,10 @@
 //! The seed's `VirtualMachine` trait, implemented by [`Vm`].
 
-use crate::code::LoadedCode;
 use crate::{Vm, VmBuilder, VmConfig, VmError};
-use std::collections::HashMap;
 use std::sync::Arc;
 use wasmtime::Val;
 use xwasm_exec::Status;
+use xwasm_loader::LoadedCode;
 use xwasm_store::ExecutionState;
 
 /// A module loaded with [`VirtualMachine::load_module`].
@@ -54,19 +53,6 @@ pub trait VirtualMachine {
 /// Gas for one [`VirtualMachine::execute_function`].
 pub const DEFAULT_FUNCTION_GAS: u64 = 100_000_000;
 
-/// The instance table of the [`VirtualMachine`] interface.
-#[derive(Default)]
-pub(crate) struct Instances {
-    next: u64,
-    modules: HashMap<u64, Arc<LoadedCode>>,
-}
-
-impl Vm {
-    fn instances<R>(&self, f: impl FnOnce(&mut Instances) -> R) -> R {
-        f(&mut self.inner.instances.lock())
-    }
-}
-
 impl VirtualMachine for Vm {
     fn initialize(&mut self, config: VmConfig) -> Result<(), VmError> {
         let backend = self.inner.backend.clone();
@@ -77,17 +63,17 @@ impl VirtualMachine for Vm {
 
     fn load_module(&mut self, wasm_bytes: &[u8]) -> Result<ModuleHandle, VmError> {
         let code_hash = xwasm_security::code_hash(wasm_bytes);
-        let (code, _) = self.load_code(code_hash, || Ok(Arc::from(wasm_bytes)))?;
+        let code = self.load_code(wasm_bytes)?;
         Ok(ModuleHandle { code_hash, code })
     }
 
     fn instantiate_module(&mut self, module: &ModuleHandle) -> Result<InstanceHandle, VmError> {
         let code = module.code.clone();
-        Ok(self.instances(|table| {
-            table.next += 1;
-            table.modules.insert(table.next, code);
-            InstanceHandle(table.next)
-        }))
+        let mut table = self.inner.instances.lock();
+        table.next += 1;
+        let handle = table.next;
+        table.modules.insert(handle, code);
+        Ok(InstanceHandle(handle))
     }
 
     fn execute_function(
@@ -97,7 +83,12 @@ impl VirtualMachine for Vm {
         params: &[Val],
     ) -> Result<Vec<Val>, VmError> {
         let code = self
-            .instances(|table| table.modules.get(&instance.0).cloned())
+            .inner
+            .instances
+            .lock()
+            .modules
+            .get(&instance.0)
+            .cloned()
             .ok_or(VmError::UnknownInstance(instance.0))?;
         let run = self.run_loaded(&code, function_name, params, DEFAULT_FUNCTION_GAS)?;
         match run.outcome.status {
@@ -111,13 +102,13 @@ impl VirtualMachine for Vm {
     }
 
     fn get_execution_state(&self) -> ExecutionState {
-        self.state()
+        self.inner.state.get()
     }
 
     fn reset(&mut self) -> Result<(), VmError> {
-        self.instances(|table| table.modules.clear());
-        self.inner.code.clear();
-        self.set_state(ExecutionState::Idle);
+        self.inner.instances.lock().modules.clear();
+        self.inner.loader.clear();
+        self.inner.state.set(ExecutionState::Idle);
         Ok(())
     }
 }

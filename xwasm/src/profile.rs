@@ -1,39 +1,12 @@
-//! Profiling a contract method: [`Vm::profile`].
+//! Profiling a contract method: [`Vm::profile`] and [`Vm::cosmwasm_profile`].
 
-use crate::code::LoadedCode;
+use crate::entry::EntryRun;
 use crate::{Vm, VmError};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use xwasm_exec::{Budget, Entry, Executor, FunctionSamples, Outcome, Sampler};
+use std::collections::HashMap;
+use std::time::Duration;
+use xwasm_cosmwasm::CosmwasmMessage;
+use xwasm_exec::{Budget, Entry, Executor, ProfileReport, Sampler, Trace};
 use xwasm_store::{Address, ChainContext, Journal, Transaction};
-
-/// Sampled frames of exported functions without a name-section entry
-/// (`func[N]` in the compiled module's index space) and their export
-/// names.
-fn unnamed_exports(code: &LoadedCode) -> std::collections::HashMap<String, String> {
-    let added = xwasm_security::preprocess::added_imports(code.module.imports().map(|i| i.module()));
-    code.info
-        .exports
-        .iter()
-        .filter(|e| e.ty.kind() == "func")
-        .map(|e| (format!("func[{}]", e.index + added), e.name.clone()))
-        .collect()
-}
-
-/// The result of [`Vm::profile`].
-#[derive(Debug, Clone)]
-pub struct ProfileReport {
-    /// The outcome of the last run (nothing was committed).
-    pub outcome: Outcome,
-    pub runs: u32,
-    pub wall_time: Duration,
-    pub samples: u64,
-    /// Per function, busiest first (self samples).
-    pub functions: Vec<FunctionSamples>,
-    /// The samples as collapsed stacks (`outer;inner count` lines), for
-    /// flame graph tools such as inferno, flamegraph.pl or speedscope.
-    pub collapsed: String,
-}
 
 impl Vm {
     /// Profiles `method` of the contract at `address`: runs it `runs` times
@@ -50,27 +23,27 @@ impl Vm {
         runs: u32,
         interval: Duration,
     ) -> Result<ProfileReport, VmError> {
-        let (sampler, started) = self.start_sampling()?;
+        let (sampler, started) = Sampler::start(self.inner.config.engine.interruptible)?;
         let mut outcome = None;
-        let mut names = std::collections::HashMap::new();
+        let mut names = HashMap::new();
         let mut executor: Option<Executor> = None;
         for _ in 0..runs.max(1) {
             let journal = Journal::new(self.inner.backend.clone());
-            let (record, code, _) = self.callable(&journal, address, method)?;
-            names = unnamed_exports(&code);
+            let (record, code) =
+                self.callable(&journal, address, method, &mut Trace::start("call", false))?;
+            names = code.unnamed_exports();
             // On the engine that compiled the code (a tiered VM's code may
             // still be the baseline's).
             if executor.as_ref().is_none_or(|e| !wasmtime::Engine::same(e.engine(), code.module.engine())) {
                 executor = Some(Executor::sampling(code.module.engine().clone(), interval, sampler.clone()));
             }
             let executor = executor.as_ref().expect("set above");
-            let frame =
-                self.transaction_frame(&code, *address, record.owner, chain, tx, journal, false, None);
-            outcome = Some(
-                self.execute_on(executor, frame, Entry::Method(method), Budget::gas(tx.gas_limit))?.outcome,
-            );
+            let context = self.transaction_context(*address, record.owner, chain, tx, journal, false, None);
+            let budget = Budget::gas(tx.gas_limit);
+            outcome = Some(self.execute_on(executor, &code, context, Entry::Method(method), budget)?.outcome);
         }
-        Ok(report(&sampler, &names, outcome.expect("at least one run"), runs.max(1), started))
+        let outcome = outcome.expect("at least one run");
+        Ok(ProfileReport::new(&sampler, &names, outcome, runs.max(1), started))
     }
 
     /// [`Vm::profile`] for a CosmWasm contract: `export` (an entry point)
@@ -79,62 +52,29 @@ impl Vm {
         &self,
         address: &Address,
         export: &str,
-        message: &crate::CosmwasmMessage,
+        message: &CosmwasmMessage,
         runs: u32,
         interval: Duration,
     ) -> Result<ProfileReport, VmError> {
-        let (sampler, started) = self.start_sampling()?;
-        let code = self.cosmwasm_loaded(address)?;
-        let names = unnamed_exports(&code);
+        let (sampler, started) = Sampler::start(self.inner.config.engine.interruptible)?;
+        let journal = Journal::new(self.inner.backend.clone());
+        let (_, code) = self.cosmwasm_code(&journal, address, &mut Trace::start("call", false))?;
+        let names = code.unnamed_exports();
         let executor = Executor::sampling(code.module.engine().clone(), interval, sampler.clone());
         let mut outcome = None;
         for _ in 0..runs.max(1) {
-            outcome = Some(self.cosmwasm_dry_run(&executor, address, export, message)?.0.outcome);
+            let journal = Journal::new(self.inner.backend.clone());
+            let how = EntryRun {
+                read_only: export == "query",
+                executor: Some(&executor),
+                dry_run: true,
+                ..EntryRun::default()
+            };
+            let mut trace = Trace::start("call", false);
+            outcome =
+                Some(self.run_entry(&mut trace, journal, &code, *address, export, message, how)?.outcome);
         }
-        Ok(report(&sampler, &names, outcome.expect("at least one run"), runs.max(1), started))
-    }
-}
-
-impl Vm {
-    /// A fresh sampler and the time profiling started; only an
-    /// interruptible VM has the checks samples are taken at.
-    fn start_sampling(&self) -> Result<(Arc<Sampler>, Instant), VmError> {
-        if !self.inner.config.engine.interruptible {
-            return Err(xwasm_exec::ExecError::NotInterruptible.into());
-        }
-        Ok((Arc::new(Sampler::new()), Instant::now()))
-    }
-}
-
-/// The samples as a report, frames named by their exports.
-fn report(
-    sampler: &Sampler,
-    names: &std::collections::HashMap<String, String>,
-    outcome: Outcome,
-    runs: u32,
-    started: Instant,
-) -> ProfileReport {
-    let mut functions = sampler.functions();
-    for function in &mut functions {
-        if let Some(name) = names.get(&function.name) {
-            function.name = name.clone();
-        }
-    }
-    let collapsed = sampler
-        .stacks()
-        .iter()
-        .map(|(stack, count)| {
-            let frames: Vec<&str> =
-                stack.split(';').map(|f| names.get(f).map_or(f, String::as_str)).collect();
-            format!("{} {count}\n", frames.join(";"))
-        })
-        .collect();
-    ProfileReport {
-        outcome,
-        runs,
-        wall_time: started.elapsed(),
-        samples: sampler.stacks().values().sum(),
-        collapsed,
-        functions,
+        let outcome = outcome.expect("at least one run");
+        Ok(ProfileReport::new(&sampler, &names, outcome, runs.max(1), started))
     }
 }

@@ -1,22 +1,20 @@
 //! [`Vm`] and [`VmBuilder`]: the default pipeline, wired.
 
 use crate::VmError;
-use crate::code::LoadedCode;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
-use xwasm_cache::{ArtifactCache, ArtifactNamespace, ArtifactStore, MemoryTier, MemoryTierConfig};
-use xwasm_engine::EngineConfig;
+use xwasm_cache::{ArtifactCache, ArtifactStore, MemoryTierConfig};
+use xwasm_engine::{EngineConfig, Strategy};
 use xwasm_exec::Executor;
 use xwasm_host::GasSchedule;
-use xwasm_linker::{HostFnDescriptor, HostFunction, HostRegistry, WasmType};
+use xwasm_linker::{HostFnDescriptor, HostFunction, HostRegistry};
+use xwasm_loader::{Loader, ProfileCode, import_specs};
 use xwasm_monitor::{AlertSink, Monitor, MonitorConfig, Observer, TracingAlerts};
-use xwasm_security::preprocess::{RewriteOptions, StackLimit};
-use xwasm_security::{AuditSink, FuncSig, ImportSpec, ModuleLimits, ModulePolicy, Profile, ValType};
-use xwasm_store::{
-    CallLimits, CodeHash, ContractCaller, ExecutionState, MemoryBackend, StateBackend, WasmContext,
-};
+use xwasm_security::preprocess::{Meter, RewriteOptions, StackLimit};
+use xwasm_security::{AuditSink, ModuleLimits, ModulePolicy, Profile};
+use xwasm_store::{CallLimits, MemoryBackend, StateBackend};
 
 /// Everything that configures a [`Vm`], serde-friendly for a TOML file.
 ///
@@ -203,8 +201,6 @@ impl VmBuilder {
         self
     }
 
-    /// Adds a host function beyond ABI.md (it must be in another namespace
-    /// than `xwasm`, or replace nothing: duplicates are refused).
     /// The address API of CosmWasm contracts' `addr_*` imports (default:
     /// bech32 with the configured prefix, as cosmwasm-vm's MockApi).
     pub fn cosmwasm_api(mut self, api: Arc<dyn xwasm_cosmwasm::AddressApi>) -> Self {
@@ -219,6 +215,8 @@ impl VmBuilder {
         self
     }
 
+    /// Adds a host function beyond ABI.md (it must be in another namespace
+    /// than `xwasm`, or replace nothing: duplicates are refused).
     pub fn host_function(mut self, function: HostFunction) -> Self {
         self.host_functions.push(function);
         self
@@ -228,104 +226,95 @@ impl VmBuilder {
         if self.config.timeout_ms.is_some() {
             self.config.engine.interruptible = true;
         }
-        let module_limits = engine_fit(&self.config.module_limits, &self.config.engine)?;
+        let config = &self.config;
+        let module_limits = xwasm_loader::engine_fit(&config.module_limits, &config.engine)?;
         let capacity = xwasm_engine::ModuleCapacity {
             tables: module_limits.max_tables.min(u64::from(u32::MAX)) as u32,
             table_elements: module_limits.max_table_elements,
         };
-        let engine = xwasm_engine::build_engine_for(&self.config.engine, capacity)?;
+        let engine = xwasm_engine::build_engine_for(&config.engine, capacity)?;
+        let baseline_config = (config.tiered && config.engine.strategy != Strategy::Winch)
+            .then(|| EngineConfig { strategy: Strategy::Winch, ..config.engine.clone() });
+        let baseline =
+            baseline_config.as_ref().map(|c| xwasm_engine::build_engine_for(c, capacity)).transpose()?;
+        xwasm_loader::check_stack_limit(config.stack_limit)?;
+        let policy = |profile, allowed| {
+            let mut policy = ModulePolicy::new(profile, allowed);
+            policy.limits = module_limits.clone();
+            policy.stack_limit = config.stack_limit;
+            policy.rewrite = config.rewrite;
+            policy
+        };
+
+        // The native profile: ABI.md's host functions and the embedder's.
         let mut registry = HostRegistry::new();
-        xwasm_host::register_abi(&mut registry, Arc::new(self.config.gas.clone()));
-        for function in self.host_functions {
+        xwasm_host::register_abi(&mut registry, Arc::new(config.gas.clone()));
+        for function in std::mem::take(&mut self.host_functions) {
             registry.add(function);
         }
-        let allow_list = self.config.host_functions.clone();
+        let allow_list = config.host_functions.clone();
         let allow = move |d: &HostFnDescriptor| {
             allow_list.as_ref().is_none_or(|names| names.iter().any(|n| n == d.name))
         };
-        let linker = registry.build_linker(&engine, &allow)?;
-        let read_only_linker = registry.build_read_only_linker(&engine, &allow)?;
-        let baseline = if self.config.tiered && self.config.engine.strategy != xwasm_engine::Strategy::Winch {
-            let config =
-                EngineConfig { strategy: xwasm_engine::Strategy::Winch, ..self.config.engine.clone() };
-            let engine = xwasm_engine::build_engine_for(&config, capacity)?;
-            Some(Baseline {
-                executor: Executor::new(engine.clone()).limited(config.pooling.is_none()),
-                linker: registry.build_linker(&engine, &allow)?,
-                read_only_linker: registry.build_read_only_linker(&engine, &allow)?,
-                engine,
-            })
-        } else {
-            None
-        };
-        let allowed = registry
-            .descriptors()
-            .filter(|d| allow(d) && d.namespace != xwasm_host::INTERNAL_NAMESPACE)
-            .map(|d| ImportSpec {
-                module: d.namespace.to_owned(),
-                name: d.name.to_owned(),
-                signature: FuncSig::new(&val_types(d.params), &val_types(d.results)),
-            })
-            .collect();
-        let mut policy = ModulePolicy::new(self.config.profile, allowed);
-        policy.limits = module_limits;
-        policy.allow_floats = self.config.allow_floats;
-        if self.config.stack_limit.max_units > StackLimit::MAX_UNITS {
-            return Err(VmError::Engine(xwasm_engine::EngineError::InvalidConfig {
-                reason: format!(
-                    "stack_limit.max_units {} exceeds {} (the count and a claim must fit in 31 bits)",
-                    self.config.stack_limit.max_units,
-                    StackLimit::MAX_UNITS
-                ),
-            }));
+        let imports = import_specs(&registry, |d| allow(d) && d.namespace != xwasm_host::INTERNAL_NAMESPACE);
+        let mut native_policy = policy(config.profile, imports);
+        native_policy.allow_floats = config.allow_floats;
+        let native = ProfileCode::link(native_policy, &registry, &allow, &engine, baseline.as_ref(), true)?;
+
+        // The `cosmwasm` profile: cosmwasm-vm's imports and meter. Its
+        // writing imports check for a query themselves, as cosmwasm-vm's
+        // do: one linker serves both kinds of call.
+        let registry = xwasm_cosmwasm::registry(Arc::new(config.gas.clone()));
+        let imports = import_specs(&registry, |d| d.namespace == xwasm_cosmwasm::NAMESPACE);
+        let mut cw_policy = policy(Profile::Cosmwasm, imports);
+        cw_policy.rewrite.meter = Meter::Cosmwasm;
+        cw_policy.allow_floats = true;
+        let cosmwasm = ProfileCode::link(cw_policy, &registry, &|_| true, &engine, baseline.as_ref(), false)?;
+
+        let memory = MemoryTierConfig { max_entries: config.cache_entries, max_bytes: config.cache_bytes };
+        let namespace = xwasm_loader::artifact_namespace(&engine, &native.policy);
+        let mut loader = Loader::new(engine.clone(), native, cosmwasm, memory)
+            .with_cosmwasm_checks(config.cosmwasm.capabilities.clone(), config.cosmwasm.limits.clone());
+        let mut baseline_executor = None;
+        if let (Some(baseline), Some(baseline_config)) = (baseline, &baseline_config) {
+            baseline_executor =
+                Some(Executor::new(baseline.clone()).limited(baseline_config.pooling.is_none()));
+            loader = loader.with_baseline(baseline);
         }
-        policy.stack_limit = self.config.stack_limit;
-        policy.rewrite = self.config.rewrite;
-        let cosmwasm = crate::cosmwasm_calls::Layer::build(
-            &self.config,
-            &policy,
-            &engine,
-            baseline.as_ref().map(|tier| &tier.engine),
-            self.cosmwasm_api.take(),
-            self.cosmwasm_querier.take(),
-        )?;
-        let monitor = self.monitor.map(|config| Arc::new(Monitor::new(config, self.alerts)));
-        let observers = self.observers;
-        let code = MemoryTier::new(MemoryTierConfig {
-            max_entries: self.config.cache_entries,
-            max_bytes: self.config.cache_bytes,
-        });
-        let artifacts = match (self.artifacts, &self.config.cache_dir) {
+        let artifacts = match (self.artifacts, &config.cache_dir) {
             (Some(custom), _) => Some(custom),
             (None, Some(dir)) => {
-                let store = ArtifactStore::open(
-                    dir,
-                    artifact_namespace(&engine, &policy),
-                    self.config.disk_cache_bytes,
-                )?;
+                let store = ArtifactStore::open(dir, namespace, config.disk_cache_bytes)?;
                 Some(Arc::new(store) as Arc<dyn ArtifactCache>)
             }
             (None, None) => None,
         };
+        if let Some(artifacts) = artifacts {
+            loader = loader.with_disk_tier(artifacts);
+        }
+
+        let cosmwasm = xwasm_cosmwasm::Services::new(
+            config.cosmwasm.clone(),
+            self.cosmwasm_api.take(),
+            self.cosmwasm_querier.take(),
+        );
+        let addresses = xwasm_chain::Addresses::new(cosmwasm.bech32.clone());
         let inner = Arc::new_cyclic(|vm| Inner {
             cosmwasm,
-            artifacts,
-            baseline,
+            addresses,
+            baseline_executor,
             // The pool caps memories itself.
-            executor: Executor::new(engine.clone()).limited(self.config.engine.pooling.is_none()),
-            engine,
-            linker,
-            read_only_linker,
-            policy,
+            executor: Executor::new(engine).limited(self.config.engine.pooling.is_none()),
+            loader: Arc::new(loader),
             backend: self.backend.unwrap_or_else(|| Arc::new(MemoryBackend::new())),
-            code,
-            observers,
+            observers: xwasm_exec::Observers::new(
+                self.monitor.map(|config| Arc::new(Monitor::new(config, self.alerts))),
+                self.observers,
+            ),
             audit: self.audit,
-            monitor,
-            calls: std::sync::atomic::AtomicU64::new(0),
-            nested: Arc::new(crate::calls::NestedCalls(vm.clone())),
-            state: std::sync::atomic::AtomicU8::new(0),
-            contracts: Default::default(),
+            nested: Arc::new(NestedCalls(vm.clone())),
+            state: Default::default(),
+            records: Default::default(),
             instances: Mutex::default(),
             config: self.config,
         });
@@ -333,95 +322,38 @@ impl VmBuilder {
     }
 }
 
-/// The policy's limits as the engine can honour them: the one source of
-/// both. The engine's pool is sized from the tables and table elements;
-/// the initial memory is capped at the engine's memory cap; what the
-/// compiler cannot take at all (a `br_table` of more targets than
-/// Cranelift's maximum) is a configuration error, so that a module the
-/// policy accepts always compiles and instantiates.
-pub fn engine_fit(limits: &ModuleLimits, engine: &EngineConfig) -> Result<ModuleLimits, VmError> {
-    let invalid = |reason: String| VmError::Engine(xwasm_engine::EngineError::InvalidConfig { reason });
-    if limits.max_br_table_targets > xwasm_engine::MAX_BR_TABLE_TARGETS {
-        return Err(invalid(format!(
-            "module_limits.max_br_table_targets {} exceeds what the compiler takes ({})",
-            limits.max_br_table_targets,
-            xwasm_engine::MAX_BR_TABLE_TARGETS
-        )));
-    }
-    if limits.max_tables > u64::from(u32::MAX) || limits.max_table_elements > u64::from(u32::MAX) {
-        return Err(invalid("module_limits: tables and table elements must fit in 32 bits".into()));
-    }
-    let mut fitted = limits.clone();
-    fitted.max_initial_memory_pages = fitted.max_initial_memory_pages.min(engine.max_memory_bytes >> 16);
-    Ok(fitted)
-}
-
-/// The namespace of this engine's artifacts in a disk tier: the compiler
-/// version, the preprocessing (its version and stack limit) and the
-/// engine's compatibility fingerprint.
-pub fn artifact_namespace(engine: &wasmtime::Engine, policy: &ModulePolicy) -> ArtifactNamespace {
-    ArtifactNamespace {
-        compiler_version: format!(
-            "{}+pre{}.{}{}",
-            xwasm_aot::COMPILER_VERSION,
-            xwasm_security::preprocess::PREPROCESS_VERSION,
-            policy.stack_limit.max_units,
-            if policy.rewrite.strip_custom_sections { ".strip" } else { "" }
-        ),
-        engine_fingerprint: xwasm_aot::engine_fingerprint(engine),
-    }
-}
-
-pub(crate) fn val_types(types: &[WasmType]) -> Vec<ValType> {
-    types
-        .iter()
-        .map(|t| match t {
-            WasmType::I32 => ValType::I32,
-            WasmType::I64 => ValType::I64,
-            WasmType::F32 => ValType::F32,
-            WasmType::F64 => ValType::F64,
-        })
-        .collect()
-}
-
-const STATES: [ExecutionState; 4] =
-    [ExecutionState::Idle, ExecutionState::Running, ExecutionState::Finished, ExecutionState::Failed];
-
-/// The baseline tier of a tiered VM: Winch, with its own linkers.
-pub(crate) struct Baseline {
-    pub(crate) engine: wasmtime::Engine,
-    pub(crate) executor: Executor,
-    pub(crate) linker: wasmtime::Linker<WasmContext>,
-    pub(crate) read_only_linker: wasmtime::Linker<WasmContext>,
-}
+/// The VM as the `call` host function sees it (its calls run in
+/// `calls.rs`).
+pub(crate) struct NestedCalls(pub(crate) Weak<Inner>);
 
 pub(crate) struct Inner {
-    /// The `cosmwasm` profile's policy, linkers and chain services.
-    pub(crate) cosmwasm: crate::cosmwasm_calls::Layer,
-    pub(crate) baseline: Option<Baseline>,
+    /// The `cosmwasm` profile's chain services and configuration.
+    pub(crate) cosmwasm: xwasm_cosmwasm::Services,
+    /// Addresses as the `cosmwasm` profile writes them.
+    pub(crate) addresses: xwasm_chain::Addresses,
     pub(crate) config: VmConfig,
-    pub(crate) engine: wasmtime::Engine,
     pub(crate) executor: Executor,
-    pub(crate) linker: wasmtime::Linker<WasmContext>,
-    /// Host functions with side effects are denial stubs here.
-    pub(crate) read_only_linker: wasmtime::Linker<WasmContext>,
-    pub(crate) policy: ModulePolicy,
+    /// The executor of a tiered VM's baseline code (Winch).
+    pub(crate) baseline_executor: Option<Executor>,
+    pub(crate) loader: Arc<Loader>,
     pub(crate) backend: Arc<dyn StateBackend>,
-    pub(crate) code: MemoryTier<CodeHash, Arc<LoadedCode>>,
-    pub(crate) artifacts: Option<Arc<dyn ArtifactCache>>,
-    /// The embedder's observers (the built-in monitor is apart).
-    pub(crate) observers: Vec<Arc<dyn Observer>>,
+    /// The built-in monitor and the embedder's observers.
+    pub(crate) observers: xwasm_exec::Observers,
     pub(crate) audit: Option<Arc<dyn AuditSink>>,
-    pub(crate) monitor: Option<Arc<Monitor>>,
-    /// Calls started, for the monitor's sampling of detail.
-    pub(crate) calls: std::sync::atomic::AtomicU64,
     /// Runs the `call` host function's nested calls on this VM.
-    pub(crate) nested: Arc<dyn ContractCaller>,
-    /// The last `ExecutionState`, as its index in `STATES`.
-    pub(crate) state: std::sync::atomic::AtomicU8,
+    pub(crate) nested: Arc<NestedCalls>,
+    /// The last `ExecutionState`.
+    pub(crate) state: xwasm_store::StateCell,
     /// Contract records already read (they never change once committed).
-    pub(crate) contracts: crate::code::RecordCache,
-    pub(crate) instances: Mutex<crate::machine::Instances>,
+    pub(crate) records: xwasm_chain::Records,
+    pub(crate) instances: Mutex<Instances>,
+}
+
+/// The instance table of the [`VirtualMachine`](crate::VirtualMachine) interface.
+#[derive(Default)]
+pub(crate) struct Instances {
+    pub(crate) next: u64,
+    pub(crate) modules: std::collections::HashMap<u64, Arc<xwasm_loader::LoadedCode>>,
 }
 
 /// A contract VM: deploys code and runs calls against a state backend.
@@ -451,11 +383,11 @@ impl Vm {
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {
-        &self.inner.engine
+        self.inner.loader.engine()
     }
 
     pub fn policy(&self) -> &ModulePolicy {
-        &self.inner.policy
+        self.inner.loader.policy()
     }
 
     pub fn backend(&self) -> &Arc<dyn StateBackend> {
@@ -465,39 +397,47 @@ impl Vm {
     /// The built-in monitor (unless turned off with
     /// [`VmBuilder::monitoring`]).
     pub fn monitor(&self) -> Option<&Monitor> {
-        self.inner.monitor.as_deref()
+        self.inner.observers.monitor().map(|m| &**m)
     }
 
     /// The built-in monitor's figures as a `prometheus-client` collector,
     /// for a node to register in its own registry
     /// (`Registry::register_collector`); `None` when monitoring is off.
     pub fn metrics_collector(&self) -> Option<xwasm_monitor::MetricsCollector> {
-        self.inner.monitor.clone().map(xwasm_monitor::MetricsCollector::new)
+        self.inner.observers.monitor().cloned().map(xwasm_monitor::MetricsCollector::new)
+    }
+
+    /// What this VM compiles for `wasm`: checked and rewritten by the
+    /// policy of its profile, exactly as a deployment or a call would load
+    /// it (for precompiling artifacts the VM will find on disk).
+    pub fn rewrite_for_compile(&self, wasm: &[u8]) -> Result<Vec<u8>, VmError> {
+        Ok(self.inner.loader.rewrite_for_compile(wasm)?)
+    }
+
+    /// Runs the size passes `passes` (see [`xwasm_security::optimize`]) over
+    /// `wasm`, under the features of its profile's policy.
+    pub fn optimize(
+        &self,
+        wasm: &[u8],
+        passes: &[&str],
+    ) -> Result<xwasm_security::optimize::Optimized, VmError> {
+        Ok(self.inner.loader.optimize(wasm, passes)?)
     }
 
     /// The memory tier's statistics.
     pub fn cache_stats(&self) -> xwasm_cache::CacheStats {
-        self.inner.code.stats()
+        self.inner.loader.stats()
     }
 
-    /// Whether compiled code also goes to a disk tier.
     /// Drops `code_hash`'s compiled code from the memory tier: the next
     /// call loads it from the disk tier (or compiles it). For operators
     /// and measurements; results and gas do not depend on it.
     pub fn evict_code(&self, code_hash: &xwasm_store::CodeHash) -> bool {
-        self.inner.code.remove(code_hash).is_some()
+        self.inner.loader.evict(code_hash)
     }
 
+    /// Whether compiled code also goes to a disk tier.
     pub fn has_disk_cache(&self) -> bool {
-        self.inner.artifacts.is_some()
-    }
-
-    pub(crate) fn set_state(&self, state: ExecutionState) {
-        let index = STATES.iter().position(|s| *s == state).expect("every state is listed");
-        self.inner.state.store(index as u8, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    pub(crate) fn state(&self) -> ExecutionState {
-        STATES[self.inner.state.load(std::sync::atomic::Ordering::Relaxed) as usize]
+        self.inner.loader.has_disk_tier()
     }
 }

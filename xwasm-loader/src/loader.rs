@@ -1,0 +1,400 @@
+//! [`Loader`]: the memory tier, the disk tier and the compiler, in that
+//! order, and the tier-up of baseline code.
+
+use crate::{CodeSource, HexHash, LoadError, LoadedCode};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+use wasmtime::{Engine, Linker, Module};
+use xwasm_cache::{ArtifactCache, CacheStats, MemoryTier, MemoryTierConfig};
+use xwasm_cosmwasm::{ContractInfo, WasmLimits};
+use xwasm_linker::{HostFnDescriptor, HostRegistry};
+use xwasm_security::{ModuleInfo, ModulePolicy};
+use xwasm_store::{CodeHash, WasmContext};
+
+/// One profile's policy and linkers: how its code is checked, rewritten
+/// and linked.
+pub struct ProfileCode {
+    pub policy: ModulePolicy,
+    linker: Linker<WasmContext>,
+    /// Host functions with side effects are denial stubs here.
+    read_only: Linker<WasmContext>,
+    /// The linkers on the baseline tier's engine, in a tiered loader.
+    baseline: Option<(Linker<WasmContext>, Linker<WasmContext>)>,
+}
+
+impl ProfileCode {
+    pub fn new(policy: ModulePolicy, linker: Linker<WasmContext>, read_only: Linker<WasmContext>) -> Self {
+        Self { policy, linker, read_only, baseline: None }
+    }
+
+    /// The profile of `policy`, linked with the functions of `registry`
+    /// that `allow` accepts on `engine` (and on `baseline`, the baseline
+    /// tier's engine of a tiered loader). With `read_only_stubs`, read-only
+    /// calls get a linker of their own, where functions with side effects
+    /// refuse; without, the functions check for themselves and one linker
+    /// serves both.
+    pub fn link(
+        policy: ModulePolicy,
+        registry: &HostRegistry,
+        allow: &dyn Fn(&HostFnDescriptor) -> bool,
+        engine: &Engine,
+        baseline: Option<&Engine>,
+        read_only_stubs: bool,
+    ) -> Result<Self, LoadError> {
+        let linkers = |engine: &Engine| {
+            let linker = registry.build_linker(engine, allow)?;
+            let read_only = if read_only_stubs {
+                registry.build_read_only_linker(engine, allow)?
+            } else {
+                linker.clone()
+            };
+            Ok::<_, LoadError>((linker, read_only))
+        };
+        let (linker, read_only) = linkers(engine)?;
+        let baseline = baseline.map(linkers).transpose()?;
+        Ok(Self { policy, linker, read_only, baseline })
+    }
+
+    fn linkers(&self, baseline: bool) -> (&Linker<WasmContext>, &Linker<WasmContext>) {
+        match (&self.baseline, baseline) {
+            (Some((linker, read_only)), true) => (linker, read_only),
+            _ => (&self.linker, &self.read_only),
+        }
+    }
+}
+
+/// What a deployment already checked of new code: the policy's
+/// description, and cosmwasm-vm's for a CosmWasm contract.
+pub struct Checked {
+    pub info: ModuleInfo,
+    pub cosmwasm: Option<ContractInfo>,
+}
+
+/// How much checking code needs on a memory-tier miss.
+pub enum Check {
+    /// Bytes from outside: every check.
+    Full,
+    /// A deployment checked them already.
+    Done(Box<Checked>),
+    /// Code stored on chain, which passed every check when it was stored:
+    /// the checks without validating the bytes again.
+    Stored,
+}
+
+/// Where a module came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Disk,
+    Compiled,
+}
+
+/// Loads code once per code hash into a bounded memory tier, through the
+/// disk tier or the compiler. Share it as an `Arc`: a tiered loader's
+/// background compile holds one.
+pub struct Loader {
+    engine: Engine,
+    /// The baseline tier's engine (Winch), in a tiered loader.
+    baseline: Option<Engine>,
+    native: ProfileCode,
+    cosmwasm: ProfileCode,
+    /// cosmwasm-vm's upload checks' capabilities and limits.
+    capabilities: BTreeSet<String>,
+    limits: WasmLimits,
+    code: MemoryTier<CodeHash, Arc<LoadedCode>>,
+    artifacts: Option<Arc<dyn ArtifactCache>>,
+}
+
+impl Loader {
+    /// A loader compiling on `engine`, with no disk tier, no baseline tier
+    /// and cosmwasm-vm's default capabilities and limits.
+    pub fn new(engine: Engine, native: ProfileCode, cosmwasm: ProfileCode, memory: MemoryTierConfig) -> Self {
+        Self {
+            engine,
+            baseline: None,
+            native,
+            cosmwasm,
+            capabilities: xwasm_cosmwasm::default_capabilities(),
+            limits: WasmLimits::default(),
+            code: MemoryTier::new(memory),
+            artifacts: None,
+        }
+    }
+
+    /// Compiled code also goes to, and is first looked for in, `artifacts`.
+    pub fn with_disk_tier(mut self, artifacts: Arc<dyn ArtifactCache>) -> Self {
+        self.artifacts = Some(artifacts);
+        self
+    }
+
+    /// Tiered: new code first compiles on `baseline` (the profiles must
+    /// be linked on it too, [`ProfileCode::link`]).
+    pub fn with_baseline(mut self, baseline: Engine) -> Self {
+        self.baseline = Some(baseline);
+        self
+    }
+
+    /// The capabilities and limits of cosmwasm-vm's upload checks.
+    pub fn with_cosmwasm_checks(mut self, capabilities: BTreeSet<String>, limits: WasmLimits) -> Self {
+        self.capabilities = capabilities;
+        self.limits = limits;
+        self
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The native profile's policy.
+    pub fn policy(&self) -> &ModulePolicy {
+        &self.native.policy
+    }
+
+    /// The `cosmwasm` profile's policy.
+    pub fn cosmwasm_policy(&self) -> &ModulePolicy {
+        &self.cosmwasm.policy
+    }
+
+    /// The memory tier's statistics.
+    pub fn stats(&self) -> CacheStats {
+        self.code.stats()
+    }
+
+    /// Drops `code_hash`'s code from the memory tier.
+    pub fn evict(&self, code_hash: &CodeHash) -> bool {
+        self.code.remove(code_hash).is_some()
+    }
+
+    /// Drops every piece of code from the memory tier.
+    pub fn clear(&self) {
+        self.code.clear();
+    }
+
+    pub fn has_disk_tier(&self) -> bool {
+        self.artifacts.is_some()
+    }
+
+    /// The loaded code for the bytes `wasm` gives (whose hash is
+    /// `code_hash`; read only on a miss): from the memory tier, or checked
+    /// as `check` says, compiled (or found on disk) and linked.
+    pub fn load<E: From<LoadError>>(
+        self: &Arc<Self>,
+        code_hash: CodeHash,
+        wasm: impl FnOnce() -> Result<Arc<[u8]>, E>,
+        check: Check,
+    ) -> Result<(Arc<LoadedCode>, CodeSource), E> {
+        let mut source = CodeSource::Memory;
+        let code = self.code.get_or_try_insert_with(&code_hash, || {
+            // A miss: only now is the clock read.
+            let started = Instant::now();
+            let span = tracing::info_span!(
+                "xwasm.load",
+                code_hash = %HexHash(&code_hash),
+                tier = tracing::field::Empty,
+                ms = tracing::field::Empty,
+            );
+            let _entered = span.enter();
+            let (loaded, origin) = self.load_missing(code_hash, wasm()?, check)?;
+            source = match origin {
+                Origin::Disk => CodeSource::Disk(started.elapsed()),
+                Origin::Compiled => CodeSource::Compiled(started.elapsed()),
+            };
+            span.record("tier", source.as_str()).record("ms", source.load_time().as_secs_f64() * 1e3);
+            Ok::<_, E>(loaded)
+        })?;
+        Ok((code, source))
+    }
+
+    /// Checks new code as a deployment must before it is priced and
+    /// compiled: cosmwasm-vm's upload checks first for a CosmWasm
+    /// contract, then the policy of its profile.
+    pub fn check_new(&self, wasm: &[u8], cosmwasm: bool) -> Result<Checked, LoadError> {
+        if cosmwasm {
+            let contract = self.cosmwasm_check(wasm)?;
+            return Ok(Checked { info: self.cosmwasm.policy.check(wasm)?, cosmwasm: Some(contract) });
+        }
+        Ok(Checked { info: self.native.policy.check(wasm)?, cosmwasm: None })
+    }
+
+    /// cosmwasm-vm's upload checks, with this loader's capabilities and
+    /// limits.
+    pub fn cosmwasm_check(&self, wasm: &[u8]) -> Result<ContractInfo, LoadError> {
+        Ok(xwasm_cosmwasm::check_wasm(wasm, &self.capabilities, &self.limits)?)
+    }
+
+    /// What this loader compiles for `wasm`: checked and rewritten by the
+    /// policy of its profile, exactly as a load would (for precompiling
+    /// artifacts the loader will find on disk).
+    pub fn rewrite_for_compile(&self, wasm: &[u8]) -> Result<Vec<u8>, LoadError> {
+        let (profile, _) = self.profile_for(wasm)?;
+        profile.policy.check(wasm)?;
+        Ok(profile.policy.preprocess(wasm)?)
+    }
+
+    /// Runs the size passes `passes` (see [`xwasm_security::optimize`]) over
+    /// `wasm`, under the features of its profile's policy.
+    pub fn optimize(
+        &self,
+        wasm: &[u8],
+        passes: &[&str],
+    ) -> Result<xwasm_security::optimize::Optimized, LoadError> {
+        let (profile, _) = self.profile_for(wasm)?;
+        xwasm_security::optimize::optimize(wasm, passes, profile.policy.features())
+            .map_err(|e| LoadError::Optimize(e.to_string()))
+    }
+
+    /// The profile `wasm` is judged and rewritten by: a CosmWasm contract
+    /// (detected by its marker export) passes cosmwasm-vm's upload checks
+    /// first, then the `cosmwasm` profile's policy, whose rewrite meters as
+    /// cosmwasm-vm does; anything else the native policy.
+    fn profile_for(&self, wasm: &[u8]) -> Result<(&ProfileCode, Option<Arc<ContractInfo>>), LoadError> {
+        match xwasm_cosmwasm::detect(wasm) {
+            Some(_) => Ok((&self.cosmwasm, Some(Arc::new(self.cosmwasm_check(wasm)?)))),
+            None => Ok((&self.native, None)),
+        }
+    }
+
+    /// Checks (as far as `check` says), rewrites and compiles `wasm` (or
+    /// finds its artifact on disk), and links it.
+    fn load_missing(
+        self: &Arc<Self>,
+        code_hash: CodeHash,
+        wasm: Arc<[u8]>,
+        check: Check,
+    ) -> Result<((Arc<LoadedCode>, usize), Origin), LoadError> {
+        let (profile, cosmwasm, info) = match check {
+            Check::Done(checked) => {
+                let Checked { info, cosmwasm } = *checked;
+                let profile = if cosmwasm.is_some() { &self.cosmwasm } else { &self.native };
+                (profile, cosmwasm.map(Arc::new), info)
+            }
+            Check::Full => {
+                let (profile, cosmwasm) = self.profile_for(&wasm)?;
+                (profile, cosmwasm, profile.policy.check(&wasm)?)
+            }
+            Check::Stored => match xwasm_cosmwasm::detect(&wasm) {
+                Some(_) => {
+                    let contract = xwasm_cosmwasm::check_stored(&wasm, &self.capabilities, &self.limits)?;
+                    (&self.cosmwasm, Some(Arc::new(contract)), self.cosmwasm.policy.check_stored(&wasm)?)
+                }
+                None => (&self.native, None, self.native.policy.check_stored(&wasm)?),
+            },
+        };
+        let info = Arc::new(info);
+        // A verified artifact on disk needs no rewrite: the rewrite runs
+        // only for what is compiled.
+        if let Some(module) = self.disk_module(&code_hash) {
+            return Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Disk));
+        }
+        let wasm = profile.policy.preprocess(&wasm)?;
+        // Tiered: a new contract (no optimized artifact on disk) runs
+        // first on the baseline compiler while the optimizing one works
+        // in the background.
+        if let Some(baseline) = &self.baseline {
+            let module = compile(baseline, &wasm, "baseline")?;
+            let code = self.link(code_hash, module, info.clone(), cosmwasm.clone(), true)?;
+            let loader = self.clone();
+            std::thread::Builder::new()
+                .name("xwasm-tier-up".into())
+                .spawn(move || loader.tier_up(code_hash, &wasm, info, cosmwasm))
+                .map_err(|e| LoadError::Link { reason: format!("cannot start the tier-up thread: {e}") })?;
+            return Ok((code, Origin::Compiled));
+        }
+        let module = self.compile_and_store(&code_hash, &wasm)?;
+        Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Compiled))
+    }
+
+    /// Compiles `wasm` with the optimizing tier and replaces the baseline
+    /// code in the memory tier (and stores the artifact). A failure leaves
+    /// the baseline code in place: it is correct, only slower.
+    fn tier_up(
+        &self,
+        code_hash: CodeHash,
+        wasm: &[u8],
+        info: Arc<ModuleInfo>,
+        cosmwasm: Option<Arc<ContractInfo>>,
+    ) {
+        let Ok(module) = self.compile_and_store(&code_hash, wasm) else { return };
+        if let Ok((code, bytes)) = self.link(code_hash, module, info, cosmwasm, false) {
+            self.code.insert(code_hash, code, bytes);
+        }
+    }
+
+    /// Links a compiled module into ready-to-instantiate code. A CosmWasm
+    /// contract's writing imports check for a query themselves, as
+    /// cosmwasm-vm's do: its profile's read-only linker is its linker.
+    fn link(
+        &self,
+        code_hash: CodeHash,
+        module: Module,
+        info: Arc<ModuleInfo>,
+        cosmwasm: Option<Arc<ContractInfo>>,
+        baseline: bool,
+    ) -> Result<(Arc<LoadedCode>, usize), LoadError> {
+        let profile = if cosmwasm.is_some() { &self.cosmwasm } else { &self.native };
+        let (linker, read_only) = profile.linkers(baseline && self.baseline.is_some());
+        let link = |linker: &Linker<WasmContext>| {
+            linker.instantiate_pre(&module).map_err(|e| LoadError::Link { reason: format!("{e:#}") })
+        };
+        let pre = link(linker)?;
+        let pre_read_only = link(read_only)?;
+        let image = module.image_range();
+        let artifact_bytes = image.end as usize - image.start as usize;
+        let bytes = artifact_bytes.max(info.size);
+        let methods = info
+            .methods()
+            .filter_map(|name| {
+                Some((name.to_owned(), xwasm_exec::ResolvedMethod::of(&module, name, info.has_start)?))
+            })
+            .collect();
+        let code = LoadedCode {
+            code_hash,
+            module,
+            pre,
+            pre_read_only,
+            info,
+            methods,
+            baseline,
+            artifact_bytes,
+            cosmwasm,
+        };
+        Ok((Arc::new(code), bytes))
+    }
+
+    /// A verified artifact of `code_hash` from the disk tier, if any.
+    fn disk_module(&self, code_hash: &CodeHash) -> Option<Module> {
+        let artifacts = self.artifacts.as_ref()?;
+        let artifact = artifacts.get(code_hash)?;
+        // SAFETY: the disk tier hands out only artifacts whose header and
+        // SHA-256 checksum verified: bytes this loader's engine wrote.
+        match unsafe { xwasm_aot::load_precompiled(&self.engine, &artifact) } {
+            Ok(module) => Some(module),
+            Err(_) => {
+                artifacts.reject(code_hash);
+                None
+            }
+        }
+    }
+
+    /// Compiles rewritten `wasm` with the optimizing tier and stores the
+    /// artifact in the disk tier, if there is one.
+    fn compile_and_store(&self, code_hash: &CodeHash, wasm: &[u8]) -> Result<Module, LoadError> {
+        let module = compile(&self.engine, wasm, "optimizing")?;
+        if let Some(artifacts) = &self.artifacts
+            && let Ok(artifact) = xwasm_aot::serialize(&module)
+        {
+            artifacts.insert(code_hash, &artifact);
+        }
+        Ok(module)
+    }
+}
+
+/// Compiles `wasm` on `engine`, in a tracing span.
+fn compile(engine: &Engine, wasm: &[u8], tier: &'static str) -> Result<Module, LoadError> {
+    let span = tracing::info_span!("xwasm.compile", tier, bytes = wasm.len(), ms = tracing::field::Empty);
+    let _entered = span.enter();
+    let started = Instant::now();
+    let module = xwasm_aot::compile(engine, wasm)?;
+    span.record("ms", started.elapsed().as_secs_f64() * 1e3);
+    Ok(module)
+}

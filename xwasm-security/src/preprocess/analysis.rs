@@ -1,0 +1,228 @@
+//! The analysis pass: what the rewrite must know of a module before it
+//! writes it (each function's frame cost and result type, which functions
+//! claim stack units, whether any uses a bulk instruction).
+
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{BlockType, ValType};
+use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, Validator, WasmFeatures};
+
+use super::bulk::is_bulk;
+use super::{PreprocessError, RESERVED_NAMES};
+use crate::frames::{self, CallGraph};
+
+/// What the analysis pass learns.
+pub(super) struct Analysis {
+    /// Per defined function: the block type of its results.
+    pub(super) frames: Vec<BlockType>,
+    /// Per defined function: the stack units it claims on entry, or `None`
+    /// when its callers claim for it (`frames.rs`).
+    pub(super) claims: Vec<Option<u64>>,
+    pub(super) type_count: u32,
+    pub(super) global_count: u32,
+    /// Functions imported by the module itself.
+    pub(super) imported_functions: u32,
+    /// Function types `() -> results` to append, for multi-value bodies.
+    pub(super) extra_types: Vec<Vec<ValType>>,
+    /// Some function uses a bulk instruction: `charge_bulk` is imported.
+    pub(super) bulk: bool,
+}
+
+fn slots(ty: wasmparser::ValType) -> u32 {
+    if ty == wasmparser::ValType::V128 { 2 } else { 1 }
+}
+
+pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessError> {
+    let err = |e: wasmparser::BinaryReaderError| PreprocessError(e.to_string());
+    let mut validator = Validator::new_with_features(features);
+    let mut types: Vec<Option<(u32, Vec<wasmparser::ValType>)>> = Vec::new();
+    let mut defined_types: Vec<u32> = Vec::new();
+    let mut analysis = Analysis {
+        frames: Vec::new(),
+        claims: Vec::new(),
+        type_count: 0,
+        global_count: 0,
+        imported_functions: 0,
+        extra_types: Vec::new(),
+        bulk: false,
+    };
+    let mut costs = Vec::new();
+    let mut graph = CallGraph::new(0);
+    let mut allocations = FuncValidatorAllocations::default();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(err)?;
+        match &payload {
+            Payload::TypeSection(reader) => {
+                for group in reader.clone() {
+                    for sub in group.map_err(err)?.into_types() {
+                        types.push(match sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                let params = f.params().iter().map(|t| slots(*t)).sum();
+                                Some((params, f.results().to_vec()))
+                            }
+                            _ => None,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.clone().into_imports() {
+                    match import.map_err(err)?.ty {
+                        wasmparser::TypeRef::Global(_) => analysis.global_count += 1,
+                        wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_) => {
+                            analysis.imported_functions += 1
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader.clone() {
+                    defined_types.push(ty.map_err(err)?);
+                }
+                graph = CallGraph::new(defined_types.len());
+            }
+            Payload::TableSection(reader) => {
+                for table in reader.clone() {
+                    if let wasmparser::TableInit::Expr(init) = &table.map_err(err)?.init {
+                        taken_in(init, &mut graph, analysis.imported_functions)?;
+                    }
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                analysis.global_count += reader.count();
+                for global in reader.clone() {
+                    taken_in(&global.map_err(err)?.init_expr, &mut graph, analysis.imported_functions)?;
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader.clone() {
+                    let export = export.map_err(err)?;
+                    if RESERVED_NAMES.contains(&export.name) {
+                        return Err(PreprocessError(format!(
+                            "the export name `{}` is reserved for the rewrite",
+                            export.name
+                        )));
+                    }
+                    if export.kind == wasmparser::ExternalKind::Func {
+                        CallGraph::mark(&mut graph.entry, defined(export.index, analysis.imported_functions));
+                    }
+                }
+            }
+            Payload::StartSection { func, .. } => {
+                CallGraph::mark(&mut graph.entry, defined(*func, analysis.imported_functions));
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader.clone() {
+                    match element.map_err(err)?.items {
+                        wasmparser::ElementItems::Functions(functions) => {
+                            for function in functions {
+                                let function = defined(function.map_err(err)?, analysis.imported_functions);
+                                CallGraph::mark(&mut graph.address_taken, function);
+                            }
+                        }
+                        wasmparser::ElementItems::Expressions(_, expressions) => {
+                            for expression in expressions {
+                                taken_in(&expression.map_err(err)?, &mut graph, analysis.imported_functions)?;
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload).map_err(err)? {
+            let index = analysis.frames.len();
+            let ty =
+                *defined_types.get(index).ok_or_else(|| PreprocessError("function without a type".into()))?;
+            let (params, results) = types
+                .get(ty as usize)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| PreprocessError("not a function type".into()))?;
+            let mut validator = func.into_validator(std::mem::take(&mut allocations));
+            let mut locals = 0u32;
+            for local in body.get_locals_reader().map_err(err)? {
+                let (count, ty) = local.map_err(err)?;
+                locals = locals.saturating_add(count.saturating_mul(slots(ty)));
+            }
+            let mut reader = body.get_binary_reader();
+            validator.read_locals(&mut reader).map_err(err)?;
+            let mut max_height = 0;
+            let mut operators = body.get_operators_reader().map_err(err)?;
+            while !operators.eof() {
+                let offset = operators.original_position();
+                let op = operators.read().map_err(err)?;
+                validator.op(offset, &op).map_err(err)?;
+                max_height = max_height.max(validator.operand_stack_height());
+                analysis.bulk |= is_bulk(&op);
+                let imported = analysis.imported_functions;
+                match op {
+                    Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                        if let Some(callee) = defined(function_index, imported) {
+                            graph.callees[index].push(callee as u32);
+                        }
+                    }
+                    Operator::CallIndirect { .. }
+                    | Operator::ReturnCallIndirect { .. }
+                    | Operator::CallRef { .. }
+                    | Operator::ReturnCallRef { .. } => graph.indirect[index] = true,
+                    Operator::RefFunc { function_index } => {
+                        CallGraph::mark(&mut graph.address_taken, defined(function_index, imported));
+                    }
+                    _ => {}
+                }
+            }
+            let cost = 4u32
+                .saturating_add(params)
+                .saturating_add(locals)
+                .saturating_add(max_height.saturating_mul(2));
+            let block = match results.as_slice() {
+                [] => BlockType::Empty,
+                [one] => BlockType::Result(
+                    RoundtripReencoder.val_type(*one).map_err(|e| PreprocessError(e.to_string()))?,
+                ),
+                many => {
+                    let many: Vec<ValType> = many
+                        .iter()
+                        .map(|t| RoundtripReencoder.val_type(*t))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| PreprocessError(e.to_string()))?;
+                    let position = match analysis.extra_types.iter().position(|t| *t == many) {
+                        Some(position) => position,
+                        None => {
+                            analysis.extra_types.push(many);
+                            analysis.extra_types.len() - 1
+                        }
+                    };
+                    // Resolved to a type index once the type count is known.
+                    BlockType::FunctionType(position as u32)
+                }
+            };
+            analysis.frames.push(block);
+            costs.push(cost);
+            allocations = validator.into_allocations();
+        }
+    }
+    analysis.type_count = types.len() as u32;
+    analysis.claims = frames::claims(&costs, &graph);
+    Ok(analysis)
+}
+
+/// The defined function a function index names, if it is not an import.
+fn defined(index: u32, imported: u32) -> Option<usize> {
+    index.checked_sub(imported).map(|i| i as usize)
+}
+
+/// Marks the functions a constant expression takes by `ref.func`.
+fn taken_in(
+    expression: &wasmparser::ConstExpr<'_>,
+    graph: &mut CallGraph,
+    imported: u32,
+) -> Result<(), PreprocessError> {
+    for op in expression.get_operators_reader() {
+        if let Operator::RefFunc { function_index } = op.map_err(|e| PreprocessError(e.to_string()))? {
+            CallGraph::mark(&mut graph.address_taken, defined(function_index, imported));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,350 @@
+//! The two meters: gas charged per basic block as wasmtime's fuel counts
+//! operators (the native profile), and cosmwasm-vm's meter (the `cosmwasm`
+//! profile). Both take from the exported gas global.
+
+use wasm_encoder::reencode;
+use wasm_encoder::{BlockType, Encode, Instruction};
+use wasmparser::Operator;
+
+use super::bulk::{CHARGE_INDEX, is_bulk};
+use super::stack::{epilogue, prologue};
+use super::{Kept, Rewriter, operators};
+
+/// The exported global holding the gas left (`i64`): the executor sets it
+/// to the call's limit, every basic block takes its cost from it, host
+/// functions charge it.
+pub const GAS_GLOBAL: &str = "__xwasm_gas";
+/// The gas global's initial value: what a start function (permissive
+/// profile only) may use during instantiation; the executor takes what it
+/// used from the call's gas.
+pub const GAS_AT_INSTANTIATION: i64 = 10_000_000;
+
+/// How the rewrite counts gas: the native profile's meter, or
+/// cosmwasm-vm's. Both charge the same exported gas global.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Meter {
+    /// One unit per operator as wasmtime's fuel counts them, charged per
+    /// basic block before it runs (ABI.md).
+    #[default]
+    Operators,
+    /// cosmwasm-vm 3.0.10's metering (`wasm_backend/metering.rs` with the
+    /// cost function of `engine.rs`): [`COSMWASM_OPERATOR_COST`] per
+    /// operator and [`COSMWASM_ACCOUNTING_COST`] per accounting operator
+    /// (branches, calls, block ends), accumulated and charged right
+    /// before each accounting operator, that operator included; a
+    /// function declaring [`COSMWASM_LOCALS_THRESHOLD`] locals or more pays
+    /// one operator per local past 29 on entry. Out of gas traps before the
+    /// charge and leaves the global at -1.
+    Cosmwasm,
+}
+
+/// cosmwasm-vm's gas per operator.
+pub const COSMWASM_OPERATOR_COST: u64 = 115;
+/// cosmwasm-vm's gas per accounting operator (14 operators' worth).
+pub const COSMWASM_ACCOUNTING_COST: u64 = 115 * 14;
+/// Functions with at least this many declared locals pay for those past
+/// one fewer on entry (cosmwasm-vm 3.0.9 and later).
+pub const COSMWASM_LOCALS_THRESHOLD: u64 = 30;
+
+/// cosmwasm-vm's accounting operators: where its meter charges.
+fn is_accounting(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Loop { .. }
+            | Operator::End
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::Br { .. }
+            | Operator::BrTable { .. }
+            | Operator::BrIf { .. }
+            | Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::Return
+            | Operator::Throw { .. }
+            | Operator::ThrowRef
+            | Operator::Rethrow { .. }
+            | Operator::Delegate { .. }
+            | Operator::Catch { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::BrOnCast { .. }
+            | Operator::BrOnCastFail { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCallRef { .. }
+            | Operator::BrOnNull { .. }
+            | Operator::BrOnNonNull { .. }
+    )
+}
+
+/// cosmwasm-vm's check and charge of `cost` (its `gas_check_wasm_code`):
+/// below `cost` left (unsigned), mark the global and trap; else subtract.
+fn accounting_charge(f: &mut wasm_encoder::Function, gas: u32, cost: u64) {
+    f.instruction(&Instruction::GlobalGet(gas))
+        .instruction(&Instruction::I64Const(cost as i64))
+        .instruction(&Instruction::I64LtU)
+        .instruction(&Instruction::If(BlockType::Empty))
+        .instruction(&Instruction::I64Const(-1))
+        .instruction(&Instruction::GlobalSet(gas))
+        .instruction(&Instruction::Unreachable)
+        .instruction(&Instruction::End)
+        .instruction(&Instruction::GlobalGet(gas))
+        .instruction(&Instruction::I64Const(cost as i64))
+        .instruction(&Instruction::I64Sub)
+        .instruction(&Instruction::GlobalSet(gas));
+}
+
+impl Rewriter<'_> {
+    pub(super) fn gas_global(&self) -> u32 {
+        self.analysis.global_count + 1
+    }
+
+    /// A function body under [`Meter::Operators`] (or, for
+    /// [`preprocess_unmetered`](super::preprocess_unmetered), unmetered):
+    /// the stack prologue and epilogue, and each basic block's fuel cost
+    /// charged before it runs.
+    pub(super) fn operators_body(
+        &mut self,
+        f: &mut wasm_encoder::Function,
+        func: &wasmparser::FunctionBody<'_>,
+        claim: Option<u32>,
+        block: BlockType,
+    ) -> Result<(), reencode::Error> {
+        let global = self.stack_global();
+        let mut segment = Segment::new(self.gas_global(), self.meter);
+        // The first basic block runs from the function's entry (through
+        // the prologue, if it claims) into the body's first instructions
+        // (the prologue's branch only traps). It pays for entering the
+        // function (1, as with fuel: wasmtime starts each function's count
+        // at 1) and in advance for the epilogue, which every return runs
+        // once: one charge per call where there would be three.
+        const EPILOGUE: u64 = 4;
+        segment.cost = 1;
+        if let Some(claim) = claim {
+            segment.cost += EPILOGUE;
+            // Prologue: claim the units, trap past the limit.
+            let (claim, trap) = prologue(global, claim, self.limit.max_units, block);
+            for instruction in claim {
+                segment.push(instruction, 1);
+            }
+            // The limit's trap: not charged (a trap costs the whole limit).
+            for instruction in trap {
+                segment.push(instruction, 0);
+            }
+        }
+        let mut depth = 0u32;
+        for item in operators(self.wasm, func)? {
+            let (op, raw) = item?;
+            let cost = fuel_cost(&op);
+            let ends_block = ends_basic_block(&op);
+            match &op {
+                Operator::Block { .. }
+                | Operator::Loop { .. }
+                | Operator::If { .. }
+                | Operator::Try { .. }
+                | Operator::TryTable { .. } => depth += 1,
+                Operator::End if depth == 0 => {
+                    if let Some(claim) = claim {
+                        // The function's own end: close the wrapper,
+                        // release the claim.
+                        segment.push(Instruction::End, 0);
+                        segment.flush(f);
+                        // Paid for on entry.
+                        for instruction in epilogue(global, claim) {
+                            segment.push(instruction, 0);
+                        }
+                        segment.flush(f);
+                        continue;
+                    }
+                }
+                Operator::End | Operator::Delegate { .. } => depth -= 1,
+                Operator::Return if claim.is_some() => {
+                    // Charged as the `br` it becomes (what fuel charged).
+                    segment.push(Instruction::Br(depth), 1);
+                    segment.flush(f);
+                    continue;
+                }
+                op if is_bulk(op) => segment.push(Instruction::Call(CHARGE_INDEX), 1),
+                Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::ReturnCallRef { .. } => {
+                    self.error.get_or_insert_with(|| "tail calls are not supported".into());
+                }
+                _ => {}
+            }
+            match self.kept(op, raw)? {
+                Kept::Encoded(instruction) => segment.push(instruction, cost),
+                Kept::Raw(bytes) => segment.push_raw(bytes, cost),
+            }
+            if ends_block {
+                segment.flush(f);
+            }
+        }
+        segment.flush(f);
+        Ok(())
+    }
+
+    /// A function body under [`Meter::Cosmwasm`]: the same stack
+    /// prologue and epilogue (uncharged: they are not the contract's
+    /// operators), and cosmwasm-vm's charges at the contract's accounting
+    /// operators, in the same places in the instruction stream.
+    pub(super) fn accounting_body(
+        &mut self,
+        f: &mut wasm_encoder::Function,
+        func: &wasmparser::FunctionBody<'_>,
+        claim: Option<u32>,
+        block: BlockType,
+    ) -> Result<(), reencode::Error> {
+        let (global, gas) = (self.stack_global(), self.gas_global());
+        if let Some(claim) = claim {
+            let (claim, trap) = prologue(global, claim, self.limit.max_units, block);
+            for instruction in claim.iter().chain(&trap) {
+                f.instruction(instruction);
+            }
+        }
+        let mut locals = 0u64;
+        for local in func.get_locals_reader()? {
+            locals += u64::from(local?.0);
+        }
+        let mut surcharge = locals.saturating_sub(COSMWASM_LOCALS_THRESHOLD - 1) * COSMWASM_OPERATOR_COST;
+        let mut accumulated = 0u64;
+        let mut depth = 0u32;
+        for item in operators(self.wasm, func)? {
+            let (op, raw) = item?;
+            let accounting = is_accounting(&op);
+            if surcharge > 0 {
+                // Merged into the first operator's charge when it is an
+                // accounting one, else charged on its own before it.
+                if accounting {
+                    accumulated += surcharge;
+                } else {
+                    accounting_charge(f, gas, surcharge);
+                }
+                surcharge = 0;
+            }
+            accumulated += if accounting { COSMWASM_ACCOUNTING_COST } else { COSMWASM_OPERATOR_COST };
+            if accounting && accumulated > 0 {
+                accounting_charge(f, gas, accumulated);
+                accumulated = 0;
+            }
+            match &op {
+                Operator::Block { .. }
+                | Operator::Loop { .. }
+                | Operator::If { .. }
+                | Operator::Try { .. }
+                | Operator::TryTable { .. } => depth += 1,
+                Operator::End if depth == 0 => {
+                    if let Some(claim) = claim {
+                        // The function's own end: close the wrapper,
+                        // release the claim.
+                        f.instruction(&Instruction::End);
+                        for instruction in epilogue(global, claim) {
+                            f.instruction(&instruction);
+                        }
+                        continue;
+                    }
+                }
+                Operator::End | Operator::Delegate { .. } => depth -= 1,
+                Operator::Return if claim.is_some() => {
+                    f.instruction(&Instruction::Br(depth));
+                    continue;
+                }
+                op if is_bulk(op) => {
+                    f.instruction(&Instruction::Call(CHARGE_INDEX));
+                }
+                Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::ReturnCallRef { .. } => {
+                    self.error.get_or_insert_with(|| "tail calls are not supported".into());
+                }
+                _ => {}
+            }
+            match self.kept(op, raw)? {
+                Kept::Encoded(instruction) => f.instruction(&instruction),
+                Kept::Raw(bytes) => f.raw(bytes.iter().copied()),
+            };
+        }
+        Ok(())
+    }
+}
+
+/// What fuel would charge for `op`: wasmtime's default operator costs
+/// (`wasmtime_environ::Tunables`), the schedule gas followed while it was
+/// fuel. Consensus-relevant.
+fn fuel_cost(op: &Operator<'_>) -> u64 {
+    match op {
+        Operator::Nop
+        | Operator::Drop
+        | Operator::Block { .. }
+        | Operator::Loop { .. }
+        | Operator::Unreachable
+        | Operator::Return
+        | Operator::Else
+        | Operator::End => 0,
+        _ => 1,
+    }
+}
+
+/// Whether the code after `op` is a new basic block: it may be reached
+/// without running what came before, or what came before may leave.
+fn ends_basic_block(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. }
+            | Operator::Return
+            | Operator::Unreachable
+    )
+}
+
+/// One basic block on its way out: its instructions and their cost, which
+/// is charged from the gas global before any of them runs.
+struct Segment {
+    gas: u32,
+    meter: bool,
+    /// The block's instructions, encoded.
+    bytes: Vec<u8>,
+    cost: u64,
+}
+
+impl Segment {
+    fn new(gas: u32, meter: bool) -> Self {
+        Self { gas, meter, bytes: Vec::new(), cost: 0 }
+    }
+
+    fn push(&mut self, instruction: Instruction<'_>, cost: u64) {
+        instruction.encode(&mut self.bytes);
+        self.cost += cost;
+    }
+
+    /// An instruction as the module had it, byte for byte.
+    fn push_raw(&mut self, bytes: &[u8], cost: u64) {
+        self.bytes.extend_from_slice(bytes);
+        self.cost += cost;
+    }
+
+    /// Emits the charge (`gas -= cost`, trapping below zero), then the
+    /// block's instructions.
+    fn flush(&mut self, f: &mut wasm_encoder::Function) {
+        if self.meter && self.cost > 0 {
+            f.instruction(&Instruction::GlobalGet(self.gas))
+                .instruction(&Instruction::I64Const(self.cost as i64))
+                .instruction(&Instruction::I64Sub)
+                .instruction(&Instruction::GlobalSet(self.gas))
+                .instruction(&Instruction::GlobalGet(self.gas))
+                .instruction(&Instruction::I64Const(0))
+                .instruction(&Instruction::I64LtS)
+                .instruction(&Instruction::If(BlockType::Empty))
+                .instruction(&Instruction::Unreachable)
+                .instruction(&Instruction::End);
+        }
+        f.raw(self.bytes.drain(..));
+        self.cost = 0;
+    }
+}
