@@ -17,9 +17,12 @@ impl Records {
     const CAPACITY: usize = 100_000;
 
     /// The record of the contract at `address`, from the cache or the
-    /// journal.
+    /// journal. A journal over uncommitted state (a block's view) is
+    /// always read: the read is part of what the block validates, and an
+    /// earlier transaction of the block may have migrated the contract.
     pub fn record(&self, journal: &Journal, address: &Address) -> Result<ContractRecord, ChainError> {
-        if let Some(record) = self.cached.get(address) {
+        let committed = journal.backend().is_committed();
+        if committed && let Some(record) = self.cached.get(address) {
             return Ok(*record);
         }
         let key = keys::contract(address);
@@ -31,7 +34,7 @@ impl Records {
         // once it commits; one in the journal (or in a block's uncommitted
         // writes) may still be rolled back, so only committed ones are
         // remembered.
-        if !journal.changes().contains_key(&key) && journal.backend().is_committed() {
+        if committed && !journal.changes().contains_key(&key) {
             if self.cached.len() >= Self::CAPACITY {
                 self.cached.clear();
             }

@@ -106,8 +106,12 @@ pub enum Command {
     /// result of running them one after another. FILE holds
     /// `{"transactions": [...]}`, each `{"deploy": PATH, ...}` or
     /// `{"call": ADDR, "method": NAME, ...}` with optional `sender`,
-    /// `input_hex` and `gas` (defaults: --sender and --gas); PATH is
-    /// relative to FILE's folder.
+    /// `input_hex` and `gas` (defaults: --sender and --gas), or a CosmWasm
+    /// entry: `{"cosmwasm": "instantiate", "code": PATH, "msg": JSON,
+    /// "admin": ADDR?}`, `{"cosmwasm": "execute" | "sudo" | "migrate",
+    /// "contract": ADDR, "msg": JSON, "code": PATH? (migrate)}`, each with
+    /// optional `sender`, `funds` (`10uatom,5earth`) and `gas` (default:
+    /// as `deploy` and `call`). PATH is relative to FILE's folder.
     Block {
         file: PathBuf,
         #[command(flatten)]

@@ -199,8 +199,8 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Call(call) => call_command(call, false),
         Command::Block { file, tx, threads, sequential, exec } => {
-            let block = block::read(&file, &tx)?;
             let vm = chain_vm(&tx, &exec)?;
+            let block = block::read(&vm, &file, &tx)?;
             let chain = ChainContext { block_height: tx.block_height, block_time_ms: tx.block_time };
             let threads = if sequential { 1 } else { threads.unwrap_or(0) };
             block::run(&vm, &chain, &block, threads, tx.json)

@@ -184,3 +184,63 @@ fn optimize_shrinks_a_corpus_contract_with_equal_results() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown pass `fold`"));
 }
+
+/// `xwasm block` with CosmWasm entries (instantiate, transfers with funds,
+/// an overdraft, a migration to other code, a call after it) gives what
+/// the same commands give one by one: each outcome's JSON, and the state.
+#[test]
+fn a_cosmwasm_block_through_the_cli_equals_one_by_one_commands() {
+    let token = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/contracts/cosmwasm/token.wat");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(token, dir.path().join("token.wat")).unwrap();
+    let no_burn = std::fs::read_to_string(token).unwrap().replace("\\22burn\\22", "\\22xurn\\22");
+    let no_burn_path = dir.path().join("no_burn.wat");
+    std::fs::write(&no_burn_path, no_burn).unwrap();
+    // One by one: the address instantiate gives is the block's too (it
+    // follows from the sender, its deploy count and the code).
+    let one_by_one = Chain { dir: tempfile::tempdir().unwrap() };
+    let mint = serde_json::json!({"amount": "1000"});
+    let first =
+        one_by_one.json(&["deploy", token, "--msg", &mint.to_string(), "--sender", CREATOR, "--json"]);
+    let contract = first["address"].as_str().unwrap().to_owned();
+    let transfer =
+        |to: &str, amount: &str| serde_json::json!({"transfer": {"recipient": to, "amount": amount}});
+    let call = |entry: &str, sender: &str, msg: Value| serde_json::json!({"cosmwasm": entry, "contract": contract, "sender": sender, "msg": msg});
+    let mut steps = vec![
+        call("execute", CREATOR, transfer(VERIFIER, "300")),
+        call("execute", CREATOR, transfer(BENEFICIARY, "5000")),
+        call("migrate", CREATOR, serde_json::json!({})),
+        call("execute", VERIFIER, serde_json::json!({"burn": {"amount": "1"}})),
+    ];
+    steps[0]["funds"] = "5uatom".into();
+    steps[2]["code"] = "no_burn.wat".into();
+    let mut expected = vec![first];
+    for step in &steps {
+        let msg = step["msg"].to_string();
+        let (entry, sender) = (step["cosmwasm"].as_str().unwrap(), step["sender"].as_str().unwrap());
+        let mut args = vec!["call", &contract, entry, "--msg", &msg, "--sender", sender, "--json"];
+        if step.get("code").is_some() {
+            args.extend(["--code", no_burn_path.to_str().unwrap()]);
+        }
+        if let Some(funds) = step["funds"].as_str() {
+            args.extend(["--funds", funds]);
+        }
+        expected.push(one_by_one.json(&args));
+    }
+    let statuses: Vec<&str> = expected.iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ok", "ok", "abort", "ok", "abort"]);
+    let instantiate =
+        serde_json::json!({"cosmwasm": "instantiate", "code": "token.wat", "sender": CREATOR, "msg": mint});
+    let entries: Vec<Value> = std::iter::once(instantiate).chain(steps).collect();
+    let file = dir.path().join("block.json");
+    std::fs::write(&file, serde_json::json!({"transactions": entries}).to_string()).unwrap();
+    let state = |chain: &Chain| chain.json(&["state", &contract, "--json"]);
+    for threads in ["1", "2"] {
+        let block = Chain { dir: tempfile::tempdir().unwrap() };
+        let ran = block.json(&["block", file.to_str().unwrap(), "--threads", threads, "--json"]);
+        for (i, want) in expected.iter().enumerate() {
+            assert_eq!(&ran["outcomes"][i], want, "transaction {i}, {threads} threads");
+        }
+        assert_eq!(state(&block), state(&one_by_one));
+    }
+}

@@ -5,20 +5,29 @@
 //! of the committed state.
 
 use crate::run::CallOptions;
-use crate::{Vm, VmError};
+use crate::{CosmwasmMessage, CosmwasmOutcome, Vm, VmError};
 use std::sync::Arc;
 use std::time::Instant;
 use xwasm_block::TxView;
 use xwasm_exec::Outcome;
 use xwasm_store::{Address, ChainContext, ChangeSet, Entries, StateBackend, StateError, Transaction};
 
-/// One transaction of a block.
+/// One transaction of a block. Native and CosmWasm transactions mix.
 #[derive(Debug, Clone)]
 pub enum BlockTransaction {
     /// [`Vm::deploy`] of this code.
     Deploy { wasm: Arc<[u8]>, tx: Transaction },
     /// [`Vm::call`] of a method.
     Call { address: Address, method: String, tx: Transaction },
+    /// [`Vm::cosmwasm_instantiate`] of this code (funds credited to the
+    /// new contract, `admin` recorded).
+    CosmwasmInstantiate { wasm: Arc<[u8]>, message: CosmwasmMessage, admin: Option<String> },
+    /// [`Vm::cosmwasm_call_export`] of an entry point: `execute`, `sudo`,
+    /// `migrate` (to the same code, by the admin) or any export.
+    CosmwasmCall { contract: Address, entry: String, message: CosmwasmMessage },
+    /// [`Vm::cosmwasm_migrate`] to `new_code` (`None`: the same code).
+    /// Later transactions of the block run the new code.
+    CosmwasmMigrate { contract: Address, new_code: Option<Arc<[u8]>>, message: CosmwasmMessage },
 }
 
 /// What a block did.
@@ -27,6 +36,10 @@ pub struct BlockOutcome {
     /// Each transaction's result, in block order: exactly what running
     /// them one after another would have given.
     pub outcomes: Vec<Result<Outcome, VmError>>,
+    /// For a CosmWasm transaction, all a CosmWasm call returns (its
+    /// `outcome` is the one in `outcomes`); `None` for a native one or an
+    /// error.
+    pub cosmwasm: Vec<Option<CosmwasmOutcome>>,
     pub threads: usize,
     /// Executions beyond the first of each transaction (conflicts).
     pub re_executions: usize,
@@ -101,16 +114,31 @@ impl Vm {
         let base = Arc::new(Committed(self.inner.backend.clone()));
         let block = xwasm_block::execute(base, transactions.len(), threads, |index, view| {
             let backend: Arc<dyn StateBackend> = Arc::new(View(view.clone()));
+            let cosmwasm = |done: Result<CosmwasmOutcome, VmError>| match done {
+                Ok(done) => (Ok(done.outcome.clone()), Some(done)),
+                Err(error) => (Err(error), None),
+            };
             match &transactions[index] {
-                BlockTransaction::Deploy { wasm, tx } => self.deploy_on(backend, wasm, chain, tx),
+                BlockTransaction::Deploy { wasm, tx } => (self.deploy_on(backend, wasm, chain, tx), None),
                 BlockTransaction::Call { address, method, tx } => {
-                    self.run_call(backend, address, method, chain, tx, false, &CallOptions::default())
+                    (self.run_call(backend, address, method, chain, tx, false, &CallOptions::default()), None)
+                }
+                BlockTransaction::CosmwasmInstantiate { wasm, message, admin } => {
+                    cosmwasm(self.instantiate_on(backend, wasm, message, admin.as_deref()))
+                }
+                BlockTransaction::CosmwasmCall { contract, entry, message } => {
+                    cosmwasm(self.call_export_on(backend, contract, entry, message))
+                }
+                BlockTransaction::CosmwasmMigrate { contract, new_code, message } => {
+                    cosmwasm(self.migrate_on(backend, contract, new_code.as_deref(), message))
                 }
             }
         });
         self.inner.backend.apply_owned(block.writes)?;
+        let (outcomes, cosmwasm) = block.outputs.into_iter().unzip();
         Ok(BlockOutcome {
-            outcomes: block.outputs,
+            outcomes,
+            cosmwasm,
             threads,
             re_executions: block.re_executions,
             seconds: started.elapsed().as_secs_f64(),

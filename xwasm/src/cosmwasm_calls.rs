@@ -124,9 +124,28 @@ impl Vm {
         export: &str,
         message: &CosmwasmMessage,
     ) -> Result<CosmwasmOutcome, VmError> {
+        self.call_export_on(self.inner.backend.clone(), address, export, message)
+    }
+
+    /// [`Vm::cosmwasm_call_export`] against `backend`; `migrate` (without
+    /// new code) goes to [`Vm::cosmwasm_migrate`].
+    pub(crate) fn call_export_on(
+        &self,
+        backend: Arc<dyn StateBackend>,
+        address: &Address,
+        export: &str,
+        message: &CosmwasmMessage,
+    ) -> Result<CosmwasmOutcome, VmError> {
+        match export {
+            "migrate" => return self.migrate_on(backend, address, None, message),
+            "instantiate" => {
+                return Err(VmError::BadInput("`instantiate` runs only when a contract is deployed".into()));
+            }
+            _ => {}
+        }
         let read_only = export == "query";
         let mut trace = self.inner.observers.start(if read_only { "query" } else { "call" });
-        let journal = Journal::new(self.inner.backend.clone());
+        let journal = Journal::new(backend);
         let (_, code) = self.cosmwasm_code(&journal, address, &mut trace)?;
         let info = code.cosmwasm.as_ref().expect("checked by cosmwasm_code");
         if !info.entry_points.iter().any(|e| e == export) && code.info.export(export).is_none() {
@@ -171,9 +190,19 @@ impl Vm {
         new_code: Option<&[u8]>,
         message: &CosmwasmMessage,
     ) -> Result<CosmwasmOutcome, VmError> {
+        self.migrate_on(self.inner.backend.clone(), address, new_code, message)
+    }
+
+    pub(crate) fn migrate_on(
+        &self,
+        backend: Arc<dyn StateBackend>,
+        address: &Address,
+        new_code: Option<&[u8]>,
+        message: &CosmwasmMessage,
+    ) -> Result<CosmwasmOutcome, VmError> {
         let sender = self.parse_cosmwasm_address(&message.sender)?;
         let mut trace = self.inner.observers.start("call");
-        let mut journal = Journal::new(self.inner.backend.clone());
+        let mut journal = Journal::new(backend);
         let (record, current) = self.cosmwasm_code(&journal, address, &mut trace)?;
         let (contract, sender_text) = ((address, &record), (&sender, message.sender.as_str()));
         xwasm_chain::check_admin(&journal, contract, sender_text, &self.inner.addresses)?;
@@ -220,7 +249,9 @@ impl Vm {
         let mut done = self.run_entry(&mut trace, journal, &code, *address, "migrate", &run, how)?;
         done.charge_code(code_gas, message.gas_limit);
         if done.outcome.is_ok() {
-            // The record changed: forget the cached one.
+            // The record changed: forget the cached one. In a block,
+            // nothing is cached until the block commits (records read
+            // through a block's view are not cached).
             self.inner.records.forget(address);
         }
         let tx = Transaction::new(sender, message.gas_limit, message.msg.clone());

@@ -175,6 +175,7 @@ fn parallel_blocks_give_exactly_the_sequential_outcomes_and_state() {
                     BlockTransaction::Call { address, method, tx } => {
                         reference.call(address, method, &CHAIN, tx)
                     }
+                    other => unreachable!("a native block: {other:?}"),
                 })
             })
             .collect();
