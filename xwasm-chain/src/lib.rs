@@ -88,8 +88,7 @@ pub fn check_admin(
 /// code `code_hash`, storing `new_code` if it is not stored yet.
 pub fn switch_code(
     journal: &mut Journal,
-    address: &Address,
-    record: &ContractRecord,
+    (address, record): (&Address, &ContractRecord),
     code_hash: xwasm_store::CodeHash,
     new_code: Option<&[u8]>,
 ) {

@@ -47,6 +47,19 @@ impl CosmwasmMessage {
         }
     }
 
+    /// A native transaction's input as the message of a CosmWasm
+    /// deployment from `sender` (its address as the profile writes it), in
+    /// `chain`'s block.
+    pub fn of_transaction(
+        sender: String,
+        tx: &xwasm_store::Transaction,
+        chain: &xwasm_store::ChainContext,
+    ) -> Self {
+        let mut message = Self::new(sender, tx.input.clone(), tx.gas_limit);
+        message.env = BlockEnv::of_chain(chain);
+        message
+    }
+
     /// `msg` from `sender`, no funds, in the default block.
     pub fn new(sender: impl Into<String>, msg: impl Into<Vec<u8>>, gas_limit: u64) -> Self {
         Self {

@@ -56,6 +56,9 @@ pub enum LoadError {
     /// A host function could not be linked.
     #[error(transparent)]
     Linker(#[from] xwasm_linker::LinkerError),
+    /// The disk tier could not be opened.
+    #[error(transparent)]
+    Cache(#[from] xwasm_cache::CacheError),
     /// The policy's limits cannot be honoured by the engine.
     #[error(transparent)]
     Engine(#[from] xwasm_engine::EngineError),

@@ -127,6 +127,15 @@ impl Loader {
         self
     }
 
+    /// Compiled code also goes to, and is first looked for in, the disk
+    /// tier in `dir` (this engine's and policy's namespace there, at most
+    /// `bytes`).
+    pub fn with_disk_dir(self, dir: &std::path::Path, bytes: u64) -> Result<Self, LoadError> {
+        let namespace = crate::artifact_namespace(&self.engine, &self.native.policy);
+        let store = xwasm_cache::ArtifactStore::open(dir, namespace, bytes)?;
+        Ok(self.with_disk_tier(Arc::new(store)))
+    }
+
     /// Tiered: new code first compiles on `baseline` (the profiles must
     /// be linked on it too, [`ProfileCode::link`]).
     pub fn with_baseline(mut self, baseline: Engine) -> Self {

@@ -124,7 +124,7 @@ impl Vm {
                     (self.run_call(backend, address, method, chain, tx, false, &CallOptions::default()), None)
                 }
                 BlockTransaction::CosmwasmInstantiate { wasm, message, admin } => {
-                    cosmwasm(self.instantiate_on(backend, wasm, message, admin.as_deref()))
+                    cosmwasm(self.instantiate_on(backend, None, wasm, message, admin.as_deref()))
                 }
                 BlockTransaction::CosmwasmCall { contract, entry, message } => {
                     cosmwasm(self.call_export_on(backend, contract, entry, message))

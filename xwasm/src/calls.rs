@@ -138,15 +138,8 @@ impl Vm {
         let execution = self.execute(&code, context, code.entry(method), budget)?;
         trace.ran(&execution);
         if let Some(Halt::Permission(denied)) = &execution.context().halt {
-            self.audit(
-                AuditKind::HostFunctionDenied,
-                Some(address),
-                method,
-                tx,
-                "limit",
-                0,
-                Some(denied.clone()),
-            );
+            let detail = Some(denied.clone());
+            self.audit(AuditKind::HostFunctionDenied, Some(address), method, tx, "limit", 0, detail);
         }
         let outcome = if read_only { execution.outcome } else { trace.commit(|| execution.settle())? };
         let kind = if read_only { AuditKind::Query } else { AuditKind::Call };
@@ -221,7 +214,7 @@ impl Vm {
         params: &[Val],
         gas_limit: u64,
     ) -> Result<FunctionRun, VmError> {
-        self.run_loaded(&*self.load_code(wasm)?, function, params, gas_limit)
+        Ok(self.run_in_empty_state(&*self.load_code(wasm)?, function, params, gas_limit)?.into_run())
     }
 
     /// [`Vm::run_function`], also returning the instance's memory and
@@ -237,18 +230,8 @@ impl Vm {
         Ok(self.run_in_empty_state(&*self.load_code(wasm)?, function, params, gas_limit)?.into_observed())
     }
 
-    pub(crate) fn run_loaded(
-        &self,
-        code: &LoadedCode,
-        function: &str,
-        params: &[Val],
-        gas_limit: u64,
-    ) -> Result<FunctionRun, VmError> {
-        Ok(self.run_in_empty_state(code, function, params, gas_limit)?.into_run())
-    }
-
     /// Runs `function` of `code` against an empty state that is thrown away.
-    fn run_in_empty_state(
+    pub(crate) fn run_in_empty_state(
         &self,
         code: &LoadedCode,
         function: &str,

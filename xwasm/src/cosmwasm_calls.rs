@@ -26,7 +26,7 @@ impl Vm {
         message: &CosmwasmMessage,
         admin: Option<&str>,
     ) -> Result<CosmwasmOutcome, VmError> {
-        self.instantiate_on(self.inner.backend.clone(), wasm, message, admin)
+        self.instantiate_on(self.inner.backend.clone(), None, wasm, message, admin)
     }
 
     /// [`Vm::cosmwasm_instantiate`] of code already stored on chain, named
@@ -43,27 +43,18 @@ impl Vm {
             return Err(VmError::BadInput(format!("no code with hash {} is stored", hex::encode(code_hash))));
         }
         // Stored code's bytes are read only if the memory tier misses.
-        self.instantiate_with_hash(self.inner.backend.clone(), *code_hash, &[], message, admin)
+        self.instantiate_on(self.inner.backend.clone(), Some(*code_hash), &[], message, admin)
     }
 
     pub(crate) fn instantiate_on(
         &self,
         backend: Arc<dyn StateBackend>,
+        code_hash: Option<xwasm_store::CodeHash>,
         wasm: &[u8],
         message: &CosmwasmMessage,
         admin: Option<&str>,
     ) -> Result<CosmwasmOutcome, VmError> {
-        self.instantiate_with_hash(backend, xwasm_security::code_hash(wasm), wasm, message, admin)
-    }
-
-    fn instantiate_with_hash(
-        &self,
-        backend: Arc<dyn StateBackend>,
-        code_hash: xwasm_store::CodeHash,
-        wasm: &[u8],
-        message: &CosmwasmMessage,
-        admin: Option<&str>,
-    ) -> Result<CosmwasmOutcome, VmError> {
+        let code_hash = code_hash.unwrap_or_else(|| xwasm_security::code_hash(wasm));
         let sender = self.parse_cosmwasm_address(&message.sender)?;
         let admin = admin.map(|admin| self.parse_cosmwasm_address(admin)).transpose()?.unwrap_or(sender);
         let mut trace = self.inner.observers.start("deploy");
@@ -106,13 +97,7 @@ impl Vm {
         entry: EntryPoint,
         message: &CosmwasmMessage,
     ) -> Result<CosmwasmOutcome, VmError> {
-        match entry {
-            EntryPoint::Instantiate => {
-                Err(VmError::BadInput("`instantiate` runs only when a contract is deployed".into()))
-            }
-            EntryPoint::Migrate => self.cosmwasm_migrate(address, None, message),
-            other => self.cosmwasm_call_export(address, other.name(), message),
-        }
+        self.cosmwasm_call_export(address, entry.name(), message)
     }
 
     /// Runs the CosmWasm contract's export `export` with `(env, info, msg)`
@@ -212,31 +197,23 @@ impl Vm {
             None => current,
             Some(wasm) => {
                 let code_hash = xwasm_security::code_hash(wasm);
-                let code =
-                    match self.deployable(&journal, code_hash, wasm, message.gas_limit, true, &mut trace)? {
-                        Deployable::Loaded { code, gas, stored } => {
-                            code_gas = gas;
-                            xwasm_chain::switch_code(
-                                &mut journal,
-                                address,
-                                &record,
-                                code_hash,
-                                (!stored).then_some(wasm),
-                            );
-                            code
-                        }
+                let gas_limit = message.gas_limit;
+                let (code, gas, stored) =
+                    match self.deployable(&journal, code_hash, wasm, gas_limit, true, &mut trace)? {
+                        Deployable::Loaded { code, gas, stored } => (code, gas, stored),
                         Deployable::Unpaid { price, what } => {
                             let (config, contract) =
                                 (&self.inner.cosmwasm.config, self.cosmwasm_address(address));
-                            return Ok(CosmwasmOutcome::unpaid(
-                                config,
-                                message.gas_limit,
-                                price,
-                                &what,
-                                contract,
-                            ));
+                            return Ok(CosmwasmOutcome::unpaid(config, gas_limit, price, &what, contract));
                         }
                     };
+                code_gas = gas;
+                xwasm_chain::switch_code(
+                    &mut journal,
+                    (address, &record),
+                    code_hash,
+                    (!stored).then_some(wasm),
+                );
                 if !code.is_cosmwasm() {
                     return Err(VmError::Profile("the new code is not a CosmWasm contract".into()));
                 }

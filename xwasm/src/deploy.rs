@@ -36,9 +36,7 @@ impl Vm {
         }
         // A CosmWasm contract: `instantiate` with the input as its
         // message, from the sender, in this block.
-        let mut message =
-            CosmwasmMessage::new(self.cosmwasm_address(&tx.sender), tx.input.clone(), tx.gas_limit);
-        message.env = xwasm_cosmwasm::BlockEnv::of_chain(chain);
-        Ok(self.instantiate_on(backend, wasm, &message, None)?.outcome)
+        let message = CosmwasmMessage::of_transaction(self.cosmwasm_address(&tx.sender), tx, chain);
+        Ok(self.instantiate_on(backend, None, wasm, &message, None)?.outcome)
     }
 }

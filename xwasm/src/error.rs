@@ -65,6 +65,7 @@ impl From<xwasm_loader::LoadError> for VmError {
             LoadError::Link { reason } => VmError::Link { reason },
             LoadError::Engine(e) => VmError::Engine(e),
             LoadError::Linker(e) => VmError::Linker(e),
+            LoadError::Cache(e) => VmError::Cache(e),
             LoadError::Optimize(reason) => VmError::BadInput(reason),
             other => VmError::Link { reason: other.to_string() },
         }

@@ -90,7 +90,7 @@ impl VirtualMachine for Vm {
             .get(&instance.0)
             .cloned()
             .ok_or(VmError::UnknownInstance(instance.0))?;
-        let run = self.run_loaded(&code, function_name, params, DEFAULT_FUNCTION_GAS)?;
+        let run = self.run_in_empty_state(&code, function_name, params, DEFAULT_FUNCTION_GAS)?.into_run();
         match run.outcome.status {
             Status::Ok => Ok(run.results),
             status => Err(VmError::Execution {

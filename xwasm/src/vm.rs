@@ -5,7 +5,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use xwasm_cache::{ArtifactCache, ArtifactStore, MemoryTierConfig};
+use xwasm_cache::{ArtifactCache, MemoryTierConfig};
 use xwasm_engine::{EngineConfig, Strategy};
 use xwasm_exec::Executor;
 use xwasm_host::GasSchedule;
@@ -272,7 +272,6 @@ impl VmBuilder {
         let cosmwasm = ProfileCode::link(cw_policy, &registry, &|_| true, &engine, baseline.as_ref(), false)?;
 
         let memory = MemoryTierConfig { max_entries: config.cache_entries, max_bytes: config.cache_bytes };
-        let namespace = xwasm_loader::artifact_namespace(&engine, &native.policy);
         let mut loader = Loader::new(engine.clone(), native, cosmwasm, memory)
             .with_cosmwasm_checks(config.cosmwasm.capabilities.clone(), config.cosmwasm.limits.clone());
         let mut baseline_executor = None;
@@ -281,18 +280,11 @@ impl VmBuilder {
                 Some(Executor::new(baseline.clone()).limited(baseline_config.pooling.is_none()));
             loader = loader.with_baseline(baseline);
         }
-        let artifacts = match (self.artifacts, &config.cache_dir) {
-            (Some(custom), _) => Some(custom),
-            (None, Some(dir)) => {
-                let store = ArtifactStore::open(dir, namespace, config.disk_cache_bytes)?;
-                Some(Arc::new(store) as Arc<dyn ArtifactCache>)
-            }
-            (None, None) => None,
-        };
-        if let Some(artifacts) = artifacts {
-            loader = loader.with_disk_tier(artifacts);
+        match (self.artifacts, &config.cache_dir) {
+            (Some(custom), _) => loader = loader.with_disk_tier(custom),
+            (None, Some(dir)) => loader = loader.with_disk_dir(dir, config.disk_cache_bytes)?,
+            (None, None) => {}
         }
-
         let cosmwasm = xwasm_cosmwasm::Services::new(
             config.cosmwasm.clone(),
             self.cosmwasm_api.take(),
