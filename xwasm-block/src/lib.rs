@@ -49,7 +49,7 @@ use parking_lot::Mutex;
 use scheduler::{Scheduler, Task};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub type Key = Vec<u8>;
 pub type Value = Vec<u8>;
@@ -91,6 +91,25 @@ pub fn worker_count(requested: usize) -> usize {
     }
 }
 
+/// Sets its flag if dropped by a panic.
+struct StopOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Whether `executions`, of which `first` were first incarnations, spent
+/// so much on re-executions (a third of the first ones, once each worker
+/// had a few) that the rest of the block should run in order: the lowest
+/// pending transaction first, one at a time.
+fn wasteful(executions: usize, first: usize, threads: usize) -> bool {
+    first >= 4 * threads && executions.saturating_sub(first) * 3 > first
+}
+
 /// Runs transactions `0..count` with `threads` workers (at least one).
 /// `run(i, view)` executes transaction `i` against `view`: it reads
 /// through [`TxView::get`] and [`TxView::scan_prefix`] and hands its writes
@@ -124,18 +143,39 @@ pub fn execute<O: Send>(
     let outputs: Vec<Mutex<Option<O>>> = (0..count).map(|_| Mutex::new(None)).collect();
     let reads: Vec<Mutex<memory::ReadSet>> = (0..count).map(|_| Mutex::default()).collect();
     let executions = AtomicUsize::new(0);
+    let first_executions = AtomicUsize::new(0);
+    // Set when re-executions dominate: the workers stop taking new tasks
+    // and the rest of the block runs in order (see below).
+    let contended = AtomicBool::new(false);
     let worker = || {
+        // A worker that panics stops the others (the panic then reaches the
+        // caller) instead of leaving them waiting for its task forever.
+        let _stop_on_panic = StopOnPanic(&contended);
         let mut task = None;
-        while !scheduler.done() {
-            task = match task.take().or_else(|| scheduler.next_task()) {
+        loop {
+            if task.is_none() {
+                // A follow-up task is always finished, so that the tasks
+                // handed out leave the scheduler consistent.
+                if scheduler.done() || contended.load(Ordering::Relaxed) {
+                    break;
+                }
+                task = scheduler.next_task();
+            }
+            task = match task.take() {
                 None => {
                     std::hint::spin_loop();
                     None
                 }
                 Some(Task::Execute(version)) => {
-                    let (index, _) = version;
+                    let (index, incarnation) = version;
+                    if incarnation == 0 {
+                        first_executions.fetch_add(1, Ordering::Relaxed);
+                    }
                     loop {
-                        executions.fetch_add(1, Ordering::Relaxed);
+                        let executed = executions.fetch_add(1, Ordering::Relaxed) + 1;
+                        if wasteful(executed, first_executions.load(Ordering::Relaxed), threads) {
+                            contended.store(true, Ordering::Relaxed);
+                        }
                         let view = view(index);
                         let output = run(index, &view);
                         if let Some(blocking) = *view.blocked.lock() {
@@ -168,6 +208,20 @@ pub fn execute<O: Send>(
         }
         worker();
     });
+    // Stopped early: every transaction below both indices has executed and
+    // been validated; the others run in order, each seeing the final writes
+    // of all before it (their stale writes are replaced as they run), with
+    // nothing left to validate. The result is the same as without the
+    // stop: it only saves the work conflicts would have wasted.
+    if !scheduler.done() {
+        let first = scheduler.validated_prefix();
+        for (index, output) in outputs.iter().enumerate().skip(first) {
+            executions.fetch_add(1, Ordering::Relaxed);
+            let view = Arc::new(TxView::new(index, memory.clone(), base.clone(), false));
+            *output.lock() = Some(run(index, &view));
+            memory.record((index, usize::MAX), std::mem::take(&mut *view.writes.lock()));
+        }
+    }
     let outputs = outputs
         .into_iter()
         .map(|output| output.into_inner().expect("every transaction of a finished block has run"))

@@ -58,6 +58,12 @@ impl Scheduler {
         self.done.load(SeqCst)
     }
 
+    /// Once no task is active: the transactions below this index have
+    /// executed and been validated.
+    pub(crate) fn validated_prefix(&self) -> TxIndex {
+        self.execution_idx.load(SeqCst).min(self.validation_idx.load(SeqCst)).min(self.size)
+    }
+
     fn decrease_execution_idx(&self, target: TxIndex) {
         self.execution_idx.fetch_min(target, SeqCst);
         self.decrease_cnt.fetch_add(1, SeqCst);

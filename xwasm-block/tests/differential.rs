@@ -145,3 +145,19 @@ fn a_block_where_every_transaction_conflicts_re_executes_and_still_agrees() {
     assert_eq!(got, outputs);
     assert_eq!(got_writes, writes);
 }
+
+/// A transaction that panics on a worker: the panic reaches the caller,
+/// and the other workers do not wait for it forever.
+#[test]
+fn a_panicking_transaction_panics_the_block_instead_of_hanging_it() {
+    let base = Arc::new(base_state());
+    for threads in [2, 4] {
+        let result = std::panic::catch_unwind(|| {
+            execute(base.clone(), 50, threads, |i, view: &Arc<TxView>| {
+                assert!(i != 20, "transaction 20 panics");
+                let _ = view.get(&key(1));
+            })
+        });
+        assert!(result.is_err(), "{threads} threads");
+    }
+}

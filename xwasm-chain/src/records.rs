@@ -17,15 +17,16 @@ impl Records {
     const CAPACITY: usize = 100_000;
 
     /// The record of the contract at `address`, from the cache or the
-    /// journal. A journal over uncommitted state (a block's view) is
-    /// always read: the read is part of what the block validates, and an
-    /// earlier transaction of the block may have migrated the contract.
+    /// journal. Uncommitted state is always read (a block's view: the read
+    /// is part of what the block validates, and an earlier transaction of
+    /// the block may have migrated the contract), except where it holds no
+    /// write for the record.
     pub fn record(&self, journal: &Journal, address: &Address) -> Result<ContractRecord, ChainError> {
-        let committed = journal.backend().is_committed();
+        let key = keys::contract(address);
+        let committed = journal.backend().is_committed_at(&key);
         if committed && let Some(record) = self.cached.get(address) {
             return Ok(*record);
         }
-        let key = keys::contract(address);
         let record = match journal.get(&key)? {
             None => return Err(ChainError::NoContract { address: *address }),
             Some(bytes) => parse(&key, &bytes)?,

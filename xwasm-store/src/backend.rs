@@ -111,6 +111,14 @@ pub trait StateBackend: Send + Sync {
         true
     }
 
+    /// Whether what this backend returns for `key` is committed for good.
+    /// Provided: [`StateBackend::is_committed`]; a backend of uncommitted
+    /// writes over committed state says yes for the keys it did not write.
+    fn is_committed_at(&self, key: &[u8]) -> bool {
+        let _ = key;
+        self.is_committed()
+    }
+
     /// The first committed entry of `range` (the last when `descending`):
     /// what a contract's storage iterator reads next. Provided, through
     /// [`StateBackend::scan_prefix`] of the range's prefix; a backend with

@@ -34,6 +34,7 @@ mod backend;
 mod context;
 mod journal;
 pub mod keys;
+mod overlay;
 #[cfg(feature = "redb")]
 mod redb_backend;
 
@@ -46,6 +47,7 @@ pub use context::{
     Transaction, WasmContext, stack_used,
 };
 pub use journal::{Checkpoint, Journal};
+pub use overlay::Overlay;
 #[cfg(feature = "redb")]
 pub use redb_backend::{RedbBackend, STATE_FORMAT};
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use xwasm_block::TxView;
 use xwasm_exec::Outcome;
-use xwasm_store::{Address, ChainContext, ChangeSet, Entries, StateBackend, StateError, Transaction};
+use xwasm_store::{
+    Address, ChainContext, ChangeSet, Entries, Overlay, StateBackend, StateError, Transaction,
+};
 
 /// One transaction of a block. Native and CosmWasm transactions mix.
 #[derive(Debug, Clone)]
@@ -111,37 +113,59 @@ impl Vm {
     ) -> Result<BlockOutcome, VmError> {
         let threads = xwasm_block::worker_count(threads);
         let started = Instant::now();
-        let base = Arc::new(Committed(self.inner.backend.clone()));
-        let block = xwasm_block::execute(base, transactions.len(), threads, |index, view| {
-            let backend: Arc<dyn StateBackend> = Arc::new(View(view.clone()));
-            let cosmwasm = |done: Result<CosmwasmOutcome, VmError>| match done {
-                Ok(done) => (Ok(done.outcome.clone()), Some(done)),
-                Err(error) => (Err(error), None),
-            };
-            match &transactions[index] {
-                BlockTransaction::Deploy { wasm, tx } => (self.deploy_on(backend, wasm, chain, tx), None),
-                BlockTransaction::Call { address, method, tx } => {
-                    (self.run_call(backend, address, method, chain, tx, false, &CallOptions::default()), None)
-                }
-                BlockTransaction::CosmwasmInstantiate { wasm, message, admin } => {
-                    cosmwasm(self.instantiate_on(backend, None, wasm, message, admin.as_deref()))
-                }
-                BlockTransaction::CosmwasmCall { contract, entry, message } => {
-                    cosmwasm(self.call_export_on(backend, contract, entry, message))
-                }
-                BlockTransaction::CosmwasmMigrate { contract, new_code, message } => {
-                    cosmwasm(self.migrate_on(backend, contract, new_code.as_deref(), message))
-                }
-            }
-        });
-        self.inner.backend.apply_owned(block.writes)?;
-        let (outcomes, cosmwasm) = block.outputs.into_iter().unzip();
+        let (outputs, re_executions): (Vec<_>, _) = if threads == 1 {
+            // One thread: in order, over the block's writes so far; no
+            // versions to keep, no reads to validate.
+            let overlay = Arc::new(Overlay::new(self.inner.backend.clone()));
+            let outputs = transactions.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)).collect();
+            let changes =
+                Arc::try_unwrap(overlay).map_or_else(|shared| shared.changes(), Overlay::into_changes);
+            self.inner.backend.apply_owned(changes)?;
+            (outputs, 0)
+        } else {
+            let base = Arc::new(Committed(self.inner.backend.clone()));
+            let block = xwasm_block::execute(base, transactions.len(), threads, |index, view| {
+                self.run_in_block(Arc::new(View(view.clone())), chain, &transactions[index])
+            });
+            self.inner.backend.apply_owned(block.writes)?;
+            (block.outputs, block.re_executions)
+        };
+        let (outcomes, cosmwasm) = outputs.into_iter().unzip();
         Ok(BlockOutcome {
             outcomes,
             cosmwasm,
             threads,
-            re_executions: block.re_executions,
+            re_executions,
             seconds: started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Runs `transaction` of a block against `backend`, the block's state
+    /// as it sees it.
+    fn run_in_block(
+        &self,
+        backend: Arc<dyn StateBackend>,
+        chain: &ChainContext,
+        transaction: &BlockTransaction,
+    ) -> (Result<Outcome, VmError>, Option<CosmwasmOutcome>) {
+        let cosmwasm = |done: Result<CosmwasmOutcome, VmError>| match done {
+            Ok(done) => (Ok(done.outcome.clone()), Some(done)),
+            Err(error) => (Err(error), None),
+        };
+        match transaction {
+            BlockTransaction::Deploy { wasm, tx } => (self.deploy_on(backend, wasm, chain, tx), None),
+            BlockTransaction::Call { address, method, tx } => {
+                (self.run_call(backend, address, method, chain, tx, false, &CallOptions::default()), None)
+            }
+            BlockTransaction::CosmwasmInstantiate { wasm, message, admin } => {
+                cosmwasm(self.instantiate_on(backend, None, wasm, message, admin.as_deref()))
+            }
+            BlockTransaction::CosmwasmCall { contract, entry, message } => {
+                cosmwasm(self.call_export_on(backend, contract, entry, message))
+            }
+            BlockTransaction::CosmwasmMigrate { contract, new_code, message } => {
+                cosmwasm(self.migrate_on(backend, contract, new_code.as_deref(), message))
+            }
+        }
     }
 }

@@ -220,3 +220,23 @@ fn a_block_whose_every_transaction_conflicts() {
     }
     assert_eq!(state(&vm), state(&reference));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..Default::default() })]
+
+    /// The one-thread path (in order over an overlay, no multi-version
+    /// store) and the parallel one give the same outcomes and state on
+    /// random blocks.
+    #[test]
+    fn the_one_thread_path_equals_the_parallel_path(seed in 1u64.., accounts in 1u64..12, size in 1usize..80) {
+        let mut rng = Rng(seed);
+        let (one, s) = fresh(accounts);
+        let block = random_block(&mut rng, &s, accounts, size);
+        let sequential = one.execute_block(&CHAIN, &block, 1).unwrap();
+        let (parallel_vm, _) = fresh(accounts);
+        let parallel = parallel_vm.execute_block(&CHAIN, &block, 3).unwrap();
+        let essences = |o: &xwasm::BlockOutcome| o.outcomes.iter().map(essence).collect::<Vec<_>>();
+        proptest::prop_assert_eq!(essences(&sequential), essences(&parallel));
+        proptest::prop_assert_eq!(state(&one), state(&parallel_vm));
+    }
+}
