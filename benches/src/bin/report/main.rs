@@ -55,18 +55,41 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let settings = Settings { quick, samples, scale, cores };
 
+    // `--only SECTION` (overhead, compute, loading, compilers, throughput,
+    // memory, compile_price, block): that section alone.
+    let args: Vec<String> = std::env::args().collect();
+    let only = args.iter().position(|a| a == "--only").and_then(|at| args.get(at + 1));
+    let wants = |section: &str| only.is_none_or(|only| only == section);
     let baseline = MinimalEmbedding::new(EMPTY_CONTRACT);
-    overhead::measure(settings, &baseline, &mut rows);
     let metered_vm = Vm::builder().profile(xwasm::security::Profile::Permissive).build().unwrap();
-    compute::measure(&metered_vm, &mut rows);
-    loading::measure(settings, &mut rows);
-    compilers::measure(&metered_vm, &mut rows);
-    throughput::measure(settings, &baseline, &mut rows);
-    memory::measure(&mut rows);
-    compile_price::measure(quick, &mut rows);
-    block::measure(settings, &mut rows);
-
+    if wants("overhead") {
+        overhead::measure(settings, &baseline, &mut rows);
+    }
+    if wants("compute") {
+        compute::measure(&metered_vm, &mut rows);
+    }
+    if wants("loading") {
+        loading::measure(settings, &mut rows);
+    }
+    if wants("compilers") {
+        compilers::measure(&metered_vm, &mut rows);
+    }
+    if wants("throughput") {
+        throughput::measure(settings, &baseline, &mut rows);
+    }
+    if wants("memory") {
+        memory::measure(&mut rows);
+    }
+    if wants("compile_price") {
+        compile_price::measure(quick, &mut rows);
+    }
+    if wants("block") {
+        block::measure(settings, &mut rows);
+    }
     print_table(&rows, quick);
+    if only.is_some() {
+        return;
+    }
     let pipeline = pipeline::optimization_pipeline(quick, &wat::parse_str(MIX).unwrap(), 20_000);
     let json: Vec<_> = rows
         .iter()
