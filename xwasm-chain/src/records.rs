@@ -2,7 +2,9 @@
 //! and the deploy counts addresses are derived from.
 
 use crate::ChainError;
-use xwasm_store::{Address, CodeHash, ContractRecord, Entries, Journal, StateBackend, StateError, keys};
+use xwasm_store::{
+    Address, ChangeSet, CodeHash, ContractRecord, Entries, Journal, StateBackend, StateError, keys,
+};
 
 /// Committed contract records by address, read once. A sharded map
 /// (dashmap): calls on many threads read it at once, and a new record
@@ -23,7 +25,7 @@ impl Records {
     /// write for the record.
     pub fn record(&self, journal: &Journal, address: &Address) -> Result<ContractRecord, ChainError> {
         let key = keys::contract(address);
-        let committed = journal.backend().is_committed_at(&key);
+        let committed = journal.backend().is_committed_at(&key) && !journal.changes().contains_key(&key);
         if committed && let Some(record) = self.cached.get(address) {
             return Ok(*record);
         }
@@ -35,7 +37,7 @@ impl Records {
         // once it commits; one in the journal (or in a block's uncommitted
         // writes) may still be rolled back, so only committed ones are
         // remembered.
-        if committed && !journal.changes().contains_key(&key) {
+        if committed {
             if self.cached.len() >= Self::CAPACITY {
                 self.cached.clear();
             }
@@ -47,6 +49,16 @@ impl Records {
     /// Forgets `address`'s record (a migration changed it).
     pub fn forget(&self, address: &Address) {
         self.cached.remove(address);
+    }
+
+    /// Commits `changes` (a block's writes) to `backend` and forgets the
+    /// records they change: a read while they were pending may have cached
+    /// the old one.
+    pub fn commit(&self, backend: &dyn StateBackend, changes: ChangeSet) -> Result<(), ChainError> {
+        let changed: Vec<Address> = changes.keys().filter_map(|key| keys::contract_address(key)).collect();
+        backend.apply_owned(changes)?;
+        changed.iter().for_each(|address| self.forget(address));
+        Ok(())
     }
 }
 

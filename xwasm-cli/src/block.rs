@@ -22,7 +22,8 @@ pub fn read(vm: &Vm, path: &Path, defaults: &TxArgs) -> Result<Vec<BlockTransact
         .ok_or_else(|| Failure(format!("{}: expected {{\"transactions\": [...]}}", path.display())))?;
     // Each entry's text as written, for CosmWasm messages: a contract gets
     // its message byte for byte, as `xwasm call --msg` passes it.
-    let raw: RawBlock = serde_json::from_str(&text).expect("parsed as JSON above");
+    let raw: RawBlock = serde_json::from_str(&text)
+        .map_err(|e| Failure(format!("{}: each transaction must be a JSON object: {e}", path.display())))?;
     let mut modules = Modules { folder: path.parent().unwrap_or(Path::new(".")), read: BTreeMap::new() };
     list.iter()
         .enumerate()
@@ -58,7 +59,7 @@ pub fn read(vm: &Vm, path: &Path, defaults: &TxArgs) -> Result<Vec<BlockTransact
 #[derive(serde::Deserialize)]
 struct RawBlock<'a> {
     #[serde(borrow)]
-    transactions: Vec<BTreeMap<&'a str, &'a serde_json::value::RawValue>>,
+    transactions: Vec<BTreeMap<String, &'a serde_json::value::RawValue>>,
 }
 
 /// The modules a block file names, each read once.
@@ -131,7 +132,11 @@ fn cosmwasm_entry(
     let instantiate = entry == "instantiate";
     // As `xwasm deploy` and `xwasm call`: new code gets a deployment's gas.
     let new_code = text("code")?.is_some();
-    let default_gas = if new_code { crate::cosmwasm::DEPLOY_GAS } else { crate::cosmwasm::CALL_GAS };
+    let default_gas = defaults.gas.unwrap_or(if new_code {
+        crate::cosmwasm::DEPLOY_GAS
+    } else {
+        crate::cosmwasm::CALL_GAS
+    });
     let message = CosmwasmMessage {
         sender: vm.cosmwasm_address(&sender),
         funds,

@@ -244,3 +244,12 @@ fn a_cosmwasm_block_through_the_cli_equals_one_by_one_commands() {
         assert_eq!(state(&block), state(&one_by_one));
     }
 }
+
+/// A block file whose entries are not all objects is a one-line error.
+#[test]
+fn a_block_file_with_an_entry_that_is_not_an_object_is_refused() {
+    let chain = Chain { dir: tempfile::tempdir().unwrap() };
+    let file = chain.dir.path().join("block.json");
+    std::fs::write(&file, r#"{"transactions": [{"cosmwasm": "execute", "m\u0073g": {}}, 42]}"#).unwrap();
+    one_line_error(&chain.run(&["block", file.to_str().unwrap()]), "must be a JSON object");
+}

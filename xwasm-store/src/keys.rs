@@ -30,6 +30,11 @@ pub fn contract(address: &Address) -> Vec<u8> {
     [b"c/".as_slice(), &address.0].concat()
 }
 
+/// The address whose contract record `key` is, if it is one.
+pub fn contract_address(key: &[u8]) -> Option<Address> {
+    Some(Address(key.strip_prefix(b"c/")?.try_into().ok()?))
+}
+
 /// The original WebAssembly bytes with this code hash.
 pub fn code(hash: &CodeHash) -> Vec<u8> {
     [b"k/".as_slice(), hash].concat()

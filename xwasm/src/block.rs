@@ -65,13 +65,9 @@ impl xwasm_block::BaseState for Committed {
 /// recorded, and a commit hands the changes to the block executor.
 struct View(Arc<TxView>);
 
-fn view_error(error: xwasm_block::ViewError) -> StateError {
-    StateError::Block { reason: error.to_string() }
-}
-
 impl StateBackend for View {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.0.get(key).map_err(view_error)
+        self.0.get(key).map_err(|e| StateError::Block { reason: e.to_string() })
     }
 
     fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
@@ -85,7 +81,7 @@ impl StateBackend for View {
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError> {
-        self.0.scan_prefix(prefix).map_err(view_error)
+        self.0.scan_prefix(prefix).map_err(|e| StateError::Block { reason: e.to_string() })
     }
 
     fn is_committed(&self) -> bool {
@@ -113,23 +109,24 @@ impl Vm {
     ) -> Result<BlockOutcome, VmError> {
         let threads = xwasm_block::worker_count(threads);
         let started = Instant::now();
-        let (outputs, re_executions): (Vec<_>, _) = if threads == 1 {
+        let (outputs, writes, re_executions): (Vec<_>, _, _) = if threads == 1 {
             // One thread: in order, over the block's writes so far; no
             // versions to keep, no reads to validate.
             let overlay = Arc::new(Overlay::new(self.inner.backend.clone()));
             let outputs = transactions.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)).collect();
-            let changes =
-                Arc::try_unwrap(overlay).map_or_else(|shared| shared.changes(), Overlay::into_changes);
-            self.inner.backend.apply_owned(changes)?;
-            (outputs, 0)
+            (
+                outputs,
+                Arc::try_unwrap(overlay).map_or_else(|shared| shared.changes(), Overlay::into_changes),
+                0,
+            )
         } else {
             let base = Arc::new(Committed(self.inner.backend.clone()));
             let block = xwasm_block::execute(base, transactions.len(), threads, |index, view| {
                 self.run_in_block(Arc::new(View(view.clone())), chain, &transactions[index])
             });
-            self.inner.backend.apply_owned(block.writes)?;
-            (block.outputs, block.re_executions)
+            (block.outputs, block.writes, block.re_executions)
         };
+        self.inner.records.commit(self.inner.backend.as_ref(), writes)?;
         let (outcomes, cosmwasm) = outputs.into_iter().unzip();
         Ok(BlockOutcome {
             outcomes,

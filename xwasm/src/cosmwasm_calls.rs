@@ -121,12 +121,10 @@ impl Vm {
         export: &str,
         message: &CosmwasmMessage,
     ) -> Result<CosmwasmOutcome, VmError> {
-        match export {
-            "migrate" => return self.migrate_on(backend, address, None, message),
-            "instantiate" => {
-                return Err(VmError::BadInput("`instantiate` runs only when a contract is deployed".into()));
-            }
-            _ => {}
+        if export == "migrate" {
+            return self.migrate_on(backend, address, None, message);
+        } else if export == "instantiate" {
+            return Err(VmError::BadInput("`instantiate` runs only when a contract is deployed".into()));
         }
         let read_only = export == "query";
         let mut trace = self.inner.observers.start(if read_only { "query" } else { "call" });
@@ -158,9 +156,8 @@ impl Vm {
         env: &xwasm_cosmwasm::BlockEnv,
         gas_limit: u64,
     ) -> Result<CosmwasmOutcome, VmError> {
-        let sender = self.cosmwasm_address(address);
-        let message =
-            CosmwasmMessage { sender, funds: Vec::new(), msg: msg.to_vec(), env: env.clone(), gas_limit };
+        let mut message = CosmwasmMessage::new(self.cosmwasm_address(address), msg, gas_limit);
+        message.env = env.clone();
         self.cosmwasm_call_export(address, "query", &message)
     }
 

@@ -22,10 +22,9 @@ pub(crate) struct EntryRun<'a> {
     pub(crate) read_only: bool,
     /// A migration's `MigrateInfo` JSON.
     pub(crate) migrate_info: Option<&'a [u8]>,
-    /// Another executor than the code's tier's (the profiler's).
+    /// Another executor than the code's tier's (the profiler's): a dry
+    /// run, which commits nothing whatever the outcome.
     pub(crate) executor: Option<&'a Executor>,
-    /// Commit nothing, whatever the outcome.
-    pub(crate) dry_run: bool,
     /// A nested query's depth, the stack units its callers use and their
     /// deadline and interrupt.
     pub(crate) nested: Option<(u32, u32, StopSignal)>,
@@ -80,7 +79,7 @@ impl Vm {
         message: &CosmwasmMessage,
         how: EntryRun<'_>,
     ) -> Result<CosmwasmOutcome, VmError> {
-        let EntryRun { read_only, migrate_info, executor, dry_run, nested } = how;
+        let EntryRun { read_only, migrate_info, executor, nested } = how;
         let contract = self.cosmwasm_address(&address);
         if !message.funds.is_empty() {
             xwasm_chain::credit(&mut journal, &contract, &message.funds)?;
@@ -117,7 +116,7 @@ impl Vm {
             .and_then(|e| e.0.downcast::<CallState>().ok())
             .ok_or_else(|| VmError::Link { reason: "the cosmwasm call state went missing".into() })?;
         let result = xwasm_cosmwasm::finish(&mut outcome, gas_left, context.halt.as_ref(), &state);
-        if outcome.status == Status::Ok && !read_only && !dry_run {
+        if outcome.status == Status::Ok && !read_only && executor.is_none() {
             trace.commit(|| context.journal.commit())?;
         }
         Ok(CosmwasmOutcome {

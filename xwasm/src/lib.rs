@@ -52,7 +52,7 @@ pub use machine::{DEFAULT_FUNCTION_GAS, InstanceHandle, ModuleHandle, VirtualMac
 pub use run::CallOptions;
 pub use vm::{Vm, VmBuilder, VmConfig};
 pub use xwasm_cosmwasm::{CosmwasmMessage, CosmwasmOutcome, GasReport};
-pub use xwasm_exec::{FunctionRun, Observed, ProfileReport};
+pub use xwasm_exec::{FunctionRun, Observed, Outcome, ProfileReport, Status};
 pub use xwasm_loader::{CodeSource, LoadedCode, artifact_namespace, engine_fit};
 
 pub use xwasm_aot as aot;
@@ -69,5 +69,4 @@ pub use xwasm_security as security;
 pub use xwasm_store as store;
 
 pub use wasmtime::Val;
-pub use xwasm_exec::{Outcome, Status};
 pub use xwasm_store::{Address, ChainContext, ContractRecord, Event, InterruptHandle, Transaction};

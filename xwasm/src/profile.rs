@@ -64,12 +64,8 @@ impl Vm {
         let mut outcome = None;
         for _ in 0..runs.max(1) {
             let journal = Journal::new(self.inner.backend.clone());
-            let how = EntryRun {
-                read_only: export == "query",
-                executor: Some(&executor),
-                dry_run: true,
-                ..EntryRun::default()
-            };
+            let how =
+                EntryRun { read_only: export == "query", executor: Some(&executor), ..EntryRun::default() };
             let mut trace = Trace::start("call", false);
             outcome =
                 Some(self.run_entry(&mut trace, journal, &code, *address, export, message, how)?.outcome);
