@@ -2,6 +2,9 @@
 //! equal outcomes (status, gas, return data, events, errors, addresses)
 //! and equal final state, for 1 to 8 threads, each block run twice.
 
+mod common;
+
+use common::{Rng, account};
 use std::sync::Arc;
 use xwasm::store::MemoryBackend;
 use xwasm::{Address, BlockTransaction, ChainContext, Outcome, Transaction, Vm, VmError};
@@ -39,24 +42,6 @@ const PROXY: &str = r#"(module
         (i32.sub (local.get $len) (i32.add (i32.const 33) (local.get $mlen)))
         (i64.div_u (call $gas_left) (i64.const 2))))
     (call $return_data (i32.const 4096) (i32.const 1))))"#;
-
-/// A deterministic pseudo-random sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-fn account(i: u64) -> Address {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&(i + 1).to_le_bytes());
-    Address(bytes)
-}
 
 fn transfer(to: &Address, amount: u64) -> Vec<u8> {
     [to.0.as_slice(), &amount.to_le_bytes()].concat()

@@ -4,6 +4,9 @@
 //! run one by one: equal outcomes (status, gas, result, gas report, error,
 //! debug), and equal final state, for 1 to 8 threads, each block twice.
 
+mod common;
+
+use common::{Rng, account};
 use std::sync::Arc;
 use xwasm::cosmwasm::bank::parse_coins;
 use xwasm::store::MemoryBackend;
@@ -17,24 +20,6 @@ const NATIVE_TOKEN: &str = include_str!("../../examples/contracts/token.wat");
 const CHAIN: ChainContext = ChainContext { block_height: 9, block_time_ms: 9 };
 const ALICE: Address = Address([0xa1; 32]);
 const CALL_GAS: u64 = 2_000_000_000;
-
-/// A deterministic pseudo-random sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-fn account(i: u64) -> Address {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&(i + 1).to_le_bytes());
-    Address(bytes)
-}
 
 /// The token with `burn` unknown: a second code to migrate to, whose
 /// burns answer an error.
