@@ -26,9 +26,11 @@
 //! ```
 
 mod addresses;
+mod block;
 mod records;
 
 pub use addresses::Addresses;
+pub use block::{BlockView, Committed};
 pub use records::{Records, contract, record_deployment, storage};
 
 use cosmwasm_std::Coin;

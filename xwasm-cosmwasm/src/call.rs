@@ -159,6 +159,14 @@ impl xwasm_exec::Driver for EntryCall {
             return Err(trap(store, format!("Could not get export: {}", self.export)));
         };
         let ty = func.ty(&*store);
+        if self.export == "migrate" && pointers.len() == 3 && ty.params().len() == 2 {
+            // cosmwasm-vm's `call_migrate_with_info_raw`: a 2-argument
+            // `migrate` is called again with fresh copies of (env, msg).
+            pointers.clear();
+            for arg in &self.args[..2] {
+                pointers.push(Val::I32(write_allocated(store, allocate, arg)? as i32));
+            }
+        }
         if ty.params().len() != pointers.len() {
             return Err(trap(
                 store,

@@ -10,7 +10,7 @@
 //!   [`xwasm_exec::Driver`];
 //! - [`CallState`]: what the imports keep per call (iterators, the address
 //!   API, the querier, the gas used externally, the contract's result);
-//! - [`AddressApi`] and [`Querier`]: the chain services, with defaults
+//! - [`Storage`], [`AddressApi`] and [`Querier`]: the chain services, with defaults
 //!   that behave as cosmwasm-vm's testing `MockApi` and `MockQuerier`;
 //! - [`bank`]: the balances the default querier answers from;
 //! - [`GasReport`], [`entry_args`] and [`finish`]: an entry point's
@@ -43,6 +43,7 @@ mod querier;
 mod region;
 mod rng;
 mod state;
+mod storage;
 
 pub use api::{AddressApi, ApiError, ApiResult, Bech32Api};
 pub use call::{
@@ -55,6 +56,7 @@ pub use outcome::{CosmwasmMessage, CosmwasmOutcome, GasReport, entry_args, finis
 pub use querier::{DefaultQuerier, Querier, QueryAnswer, QueryContext, SmartQuerier};
 pub use region::{decode_sections, encode_sections};
 pub use state::{CallState, CosmwasmConfig, GasConfig, Services};
+pub use storage::{BackendError, BackendResult, ChainServices, DebugHandler, GasInfo, Record, Storage};
 
 /// The contract's error string, if `result` is a `ContractResult` error
 /// (`{"error": "..."}`).

@@ -127,6 +127,22 @@ impl CosmwasmOutcome {
         (answer, config.to_cw_gas(self.outcome.gas_used))
     }
 
+    /// The outcome of an entry point's `execution` as cosmwasm-vm reports
+    /// it ([`finish`], [`GasReport::of`]), and the call's context; `None`
+    /// if the context lost its [`CallState`] (a wiring fault).
+    pub fn of_execution(
+        config: &CosmwasmConfig,
+        execution: xwasm_exec::Execution,
+    ) -> Option<(Self, xwasm_store::WasmContext)> {
+        let gas_left = execution.gas_left;
+        let (mut outcome, mut context) = execution.into_parts();
+        let state = context.extension.take()?.0.downcast::<CallState>().ok()?;
+        let result = finish(&mut outcome, gas_left, context.halt.as_ref(), &state);
+        let gas_report = GasReport::of(config, &outcome, state.used_externally);
+        let (debug, contract) = (state.debug, String::new());
+        Some((Self { gas_report, outcome, result, debug, code_gas: 0, contract }, context))
+    }
+
     /// The `ok` payload of the result, if the contract succeeded.
     pub fn ok(&self) -> Option<serde_json::Value> {
         let value: serde_json::Value = serde_json::from_slice(self.result.as_ref()?).ok()?;

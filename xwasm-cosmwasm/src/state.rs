@@ -177,6 +177,10 @@ pub struct CallState {
     pub querier: Arc<dyn Querier>,
     /// Runs `wasm` smart queries against contracts of this VM.
     pub smart: Option<Arc<dyn SmartQuerier>>,
+    /// The chain's storage for this call; none: the context's journal.
+    pub storage: Option<Box<dyn crate::Storage>>,
+    /// Sees each `debug` message as it comes.
+    pub debug_handler: Option<crate::DebugHandler>,
     pub(crate) iterators: Vec<Iter>,
     /// CosmWasm gas the backend reported (storage, API, queries), as
     /// cosmwasm-vm's GasReport has it.
@@ -194,11 +198,22 @@ impl CallState {
             api,
             querier,
             smart: None,
+            storage: None,
+            debug_handler: None,
             iterators: Vec::new(),
             used_externally: 0,
             result: None,
             debug: Vec::new(),
         }
+    }
+
+    /// The state of a call the chain hands its own storage, API and
+    /// querier.
+    pub fn for_chain(config: Arc<CosmwasmConfig>, chain: crate::ChainServices) -> Self {
+        let mut state = Self::new(config, chain.api, chain.querier);
+        state.storage = Some(chain.storage);
+        state.debug_handler = chain.debug;
+        state
     }
 
     /// This profile's state in `context`, if the call is of this profile.
@@ -270,6 +285,18 @@ pub(crate) fn charge_external<C: AsContextMut<Data = WasmContext>>(
         state.used_externally = state.used_externally.saturating_add(cw_gas);
     }
     charge_cw(caller, cw_gas)
+}
+
+/// Charges what a chain's backend reported: its `cost` as the VM's own
+/// work, its `externally_used` gas recorded as used externally.
+pub(crate) fn charge_backend<C: AsContextMut<Data = WasmContext>>(
+    caller: &mut C,
+    gas: crate::GasInfo,
+) -> wasmtime::Result<()> {
+    if let Some(state) = CallState::of_mut(caller.as_context_mut().data_mut()) {
+        state.used_externally = state.used_externally.saturating_add(gas.externally_used);
+    }
+    charge_cw(caller, gas.cost.saturating_add(gas.externally_used))
 }
 
 /// The profile's chain services and configuration, shared by every call:

@@ -56,6 +56,23 @@ impl ProfileCode {
         Ok(Self { policy, linker, read_only, baseline })
     }
 
+    /// The `cosmwasm` profile on the policy `policy` makes of its imports
+    /// (the VM's limits, stack limit and rewrite): cosmwasm-vm's imports and meter, floats allowed. Its
+    /// writing imports check for a query themselves, as cosmwasm-vm's do:
+    /// one linker serves both kinds of call.
+    pub fn cosmwasm(
+        policy: impl FnOnce(Vec<xwasm_security::ImportSpec>) -> ModulePolicy,
+        registry: &HostRegistry,
+        engine: &Engine,
+        baseline: Option<&Engine>,
+    ) -> Result<Self, LoadError> {
+        let imports = crate::import_specs(registry, |d| d.namespace == xwasm_cosmwasm::NAMESPACE);
+        let mut policy = policy(imports);
+        policy.rewrite.meter = xwasm_security::preprocess::Meter::Cosmwasm;
+        policy.allow_floats = true;
+        Self::link(policy, registry, &|_| true, engine, baseline, false)
+    }
+
     fn linkers(&self, baseline: bool) -> (&Linker<WasmContext>, &Linker<WasmContext>) {
         match (&self.baseline, baseline) {
             (Some((linker, read_only)), true) => (linker, read_only),

@@ -8,11 +8,8 @@ use crate::run::CallOptions;
 use crate::{CosmwasmMessage, CosmwasmOutcome, Vm, VmError};
 use std::sync::Arc;
 use std::time::Instant;
-use xwasm_block::TxView;
 use xwasm_exec::Outcome;
-use xwasm_store::{
-    Address, ChainContext, ChangeSet, Entries, Overlay, StateBackend, StateError, Transaction,
-};
+use xwasm_store::{Address, ChainContext, Overlay, StateBackend, Transaction};
 
 /// One transaction of a block. Native and CosmWasm transactions mix.
 #[derive(Debug, Clone)]
@@ -48,47 +45,6 @@ pub struct BlockOutcome {
     pub seconds: f64,
 }
 
-/// The committed state, as the block executor reads it.
-struct Committed(Arc<dyn StateBackend>);
-
-impl xwasm_block::BaseState for Committed {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        self.0.get(key).map_err(|e| e.to_string())
-    }
-
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
-        self.0.scan_prefix(prefix).map_err(|e| e.to_string())
-    }
-}
-
-/// One incarnation's view of the block, as a state backend: reads are
-/// recorded, and a commit hands the changes to the block executor.
-struct View(Arc<TxView>);
-
-impl StateBackend for View {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.0.get(key).map_err(|e| StateError::Block { reason: e.to_string() })
-    }
-
-    fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
-        self.0.apply(changes.clone());
-        Ok(())
-    }
-
-    fn apply_owned(&self, changes: ChangeSet) -> Result<(), StateError> {
-        self.0.apply(changes);
-        Ok(())
-    }
-
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError> {
-        self.0.scan_prefix(prefix).map_err(|e| StateError::Block { reason: e.to_string() })
-    }
-
-    fn is_committed(&self) -> bool {
-        false
-    }
-}
-
 impl Vm {
     /// Runs `transactions` in block order on `threads` worker threads (0:
     /// one per core), with exactly the result of running them one after
@@ -120,9 +76,9 @@ impl Vm {
                 0,
             )
         } else {
-            let base = Arc::new(Committed(self.inner.backend.clone()));
+            let base = Arc::new(xwasm_chain::Committed(self.inner.backend.clone()));
             let block = xwasm_block::execute(base, transactions.len(), threads, |index, view| {
-                self.run_in_block(Arc::new(View(view.clone())), chain, &transactions[index])
+                self.run_in_block(Arc::new(xwasm_chain::BlockView(view.clone())), chain, &transactions[index])
             });
             (block.outputs, block.writes, block.re_executions)
         };

@@ -12,8 +12,8 @@ use xwasm_exec::{Budget, Entry, Execution, FunctionRun, Observed, Outcome, Trace
 use xwasm_loader::{Check, HexHash, LoadedCode};
 use xwasm_security::AuditKind;
 use xwasm_store::{
-    Address, ChainContext, ContractCaller, ContractRecord, Halt, Journal, MemoryBackend, NestedCall,
-    NestedOutcome, StateBackend, Transaction,
+    Address, ChainContext, ContractCaller, ContractRecord, Halt, Journal, NestedCall, NestedOutcome,
+    StateBackend, Transaction,
 };
 
 impl Vm {
@@ -238,10 +238,7 @@ impl Vm {
         params: &[Val],
         gas_limit: u64,
     ) -> Result<Execution, VmError> {
-        let journal = Journal::new(Arc::new(MemoryBackend::new()));
-        let tx = Transaction::new(Address::default(), gas_limit, Vec::new());
-        let (nobody, chain) = (Address::default(), ChainContext::default());
-        let context = self.transaction_context(nobody, nobody, &chain, &tx, journal, false, None);
+        let context = self.empty_context(gas_limit, false);
         self.execute(code, context, Entry::Function { name: function, params }, Budget::gas(gas_limit))
     }
 
@@ -276,6 +273,11 @@ impl Vm {
     /// Describes `wasm` with this VM's policy verdict.
     pub fn inspect(&self, wasm: &[u8]) -> Result<xwasm_security::ModuleInfo, VmError> {
         Ok(self.inner.loader.policy().inspect(wasm)?)
+    }
+
+    /// The code pipeline: memory tier, disk tier and compiler.
+    pub fn loader(&self) -> &Arc<xwasm_loader::Loader> {
+        &self.inner.loader
     }
 
     /// Checked, compiled and linked code for `wasm` from outside.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use xwasm_cosmwasm::{CosmwasmMessage, CosmwasmOutcome, EntryPoint};
 use xwasm_exec::{Budget, Entry, Trace};
 use xwasm_security::AuditKind;
-use xwasm_store::{Address, CallFrame, ChainContext, Journal, StateBackend, StopSignal, Transaction, keys};
+use xwasm_store::{Address, Journal, StateBackend, Transaction, keys};
 
 impl Vm {
     /// Deploys a CosmWasm contract and runs its `instantiate` with
@@ -240,9 +240,7 @@ impl Vm {
     pub fn cosmwasm_instance(&self, address: &Address) -> Result<(), VmError> {
         let journal = Journal::new(self.inner.backend.clone());
         let (_, code) = self.cosmwasm_code(&journal, address, &mut Trace::start("call", false))?;
-        let tx = Transaction::new(*address, 1, Vec::new());
-        let call = CallFrame::transaction(ChainContext::default(), &tx, *address, *address);
-        let mut context = self.context(call, journal, true, StopSignal::default());
+        let mut context = self.empty_context(1, true);
         context.extension = Some(self.call_state().into_extension());
         let entry = Entry::Driven { name: "instance", driver: &xwasm_exec::NoEntry };
         self.execute(&code, context, entry, Budget::gas(1))?;

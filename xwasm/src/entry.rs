@@ -10,11 +10,11 @@ use crate::{Vm, VmError};
 use cosmwasm_std::{Binary, ContractResult};
 use std::sync::{Arc, Weak};
 use xwasm_cosmwasm::{
-    CallState, CosmwasmMessage, CosmwasmOutcome, EntryCall, GasReport, QueryContext, SmartQuerier,
+    CallState, ChainServices, CosmwasmMessage, CosmwasmOutcome, EntryCall, QueryContext, SmartQuerier,
 };
 use xwasm_exec::{Budget, Entry, Executor, Status, Trace};
 use xwasm_loader::LoadedCode;
-use xwasm_store::{Address, CallFrame, ChainContext, ContractRecord, Journal, StopSignal};
+use xwasm_store::{Address, CallFrame, ChainContext, ContractRecord, Journal, StopSignal, WasmContext};
 
 /// How an entry point runs.
 #[derive(Default, Clone)]
@@ -96,37 +96,63 @@ impl Vm {
         let tx = xwasm_store::Transaction::new(sender, message.gas_limit, Vec::new());
         let call = CallFrame::transaction(chain, &tx, address, sender);
         let mut context = self.context(call, journal, read_only, StopSignal::after(self.call_timeout()));
-        context.extension = Some(self.call_state().into_extension());
         if let Some((depth, stack_base, stop)) = nested {
             (context.depth, context.stack_base, context.stop) = (depth, stack_base, stop);
         }
         let driver = EntryCall { export: export.to_owned(), args };
-        let entry = Entry::Driven { name: export, driver: &driver };
-        let budget = Budget { gas_limit: message.gas_limit, timed: trace.detailed() };
+        let (mut done, context) =
+            self.run_driven(trace, code, context, self.call_state(), &driver, message.gas_limit, executor)?;
+        if done.outcome.status == Status::Ok && !read_only && executor.is_none() {
+            trace.commit(|| context.journal.commit())?;
+        }
+        done.contract = contract;
+        Ok(done)
+    }
+
+    /// Runs `export` of CosmWasm `code` as a chain hands a call to its VM
+    /// (wasmvm's interface): the exact argument bytes (`env`, then `info`
+    /// for `instantiate` and `execute`, then `msg`, then a migration's
+    /// `MigrateInfo`), and the chain's own storage, address API and
+    /// querier for this one call. Writes go to `chain.storage` as they
+    /// happen; nothing touches this VM's state. A `query` may not write.
+    pub fn cosmwasm_run(
+        &self,
+        code: &LoadedCode,
+        export: &str,
+        args: Vec<Vec<u8>>,
+        chain: ChainServices,
+        gas_limit: u64,
+    ) -> Result<CosmwasmOutcome, VmError> {
+        let mut trace = self.inner.observers.start(if export == "query" { "query" } else { "call" });
+        let context = self.empty_context(gas_limit, export == "query");
+        let state = CallState::for_chain(self.inner.cosmwasm.config.clone(), chain);
+        let driver = EntryCall { export: export.to_owned(), args };
+        Ok(self.run_driven(&mut trace, code, context, state, &driver, gas_limit, None)?.0)
+    }
+
+    /// Runs `driver` in `context` with the profile's call `state`, and
+    /// reads its outcome as cosmwasm-vm reports it.
+    #[allow(clippy::too_many_arguments)]
+    fn run_driven(
+        &self,
+        trace: &mut Trace,
+        code: &LoadedCode,
+        mut context: WasmContext,
+        state: CallState,
+        driver: &EntryCall,
+        gas_limit: u64,
+        executor: Option<&Executor>,
+    ) -> Result<(CosmwasmOutcome, WasmContext), VmError> {
+        context.extension = Some(state.into_extension());
+        let entry = Entry::Driven { name: &driver.export, driver };
+        let budget = Budget { gas_limit, timed: trace.detailed() };
         let execution = match executor {
             Some(executor) => self.execute_on(executor, code, context, entry, budget)?,
             None => self.execute(code, context, entry, budget)?,
         };
         trace.ran(&execution);
-        let gas_left = execution.gas_left;
-        let (mut outcome, mut context) = execution.into_parts();
-        let state = context
-            .extension
-            .take()
-            .and_then(|e| e.0.downcast::<CallState>().ok())
-            .ok_or_else(|| VmError::Link { reason: "the cosmwasm call state went missing".into() })?;
-        let result = xwasm_cosmwasm::finish(&mut outcome, gas_left, context.halt.as_ref(), &state);
-        if outcome.status == Status::Ok && !read_only && executor.is_none() {
-            trace.commit(|| context.journal.commit())?;
-        }
-        Ok(CosmwasmOutcome {
-            gas_report: GasReport::of(&self.inner.cosmwasm.config, &outcome, state.used_externally),
-            outcome,
-            result,
-            debug: state.debug,
-            code_gas: 0,
-            contract,
-        })
+        CosmwasmOutcome::of_execution(&self.inner.cosmwasm.config, execution)
+            .ok_or_else(|| VmError::Link { reason: "the cosmwasm call state went missing".into() })
     }
 }
 

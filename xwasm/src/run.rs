@@ -61,6 +61,15 @@ impl Vm {
         self.context(CallFrame::transaction(*chain, tx, contract, owner), journal, read_only, stop)
     }
 
+    /// The context of a call over an empty state that is thrown away (or
+    /// never read: a chain's own call brings its storage).
+    pub(crate) fn empty_context(&self, gas_limit: u64, read_only: bool) -> WasmContext {
+        let journal = Journal::new(std::sync::Arc::new(xwasm_store::MemoryBackend::new()));
+        let tx = Transaction::new(Address::default(), gas_limit, Vec::new());
+        let (nobody, chain) = (Address::default(), ChainContext::default());
+        self.transaction_context(nobody, nobody, &chain, &tx, journal, read_only, None)
+    }
+
     /// The configured wall-clock limit of a call.
     pub(crate) fn call_timeout(&self) -> Option<Duration> {
         self.inner.config.timeout_ms.map(Duration::from_millis)

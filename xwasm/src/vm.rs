@@ -12,7 +12,7 @@ use xwasm_host::GasSchedule;
 use xwasm_linker::{HostFnDescriptor, HostFunction, HostRegistry};
 use xwasm_loader::{Loader, ProfileCode, import_specs};
 use xwasm_monitor::{AlertSink, Monitor, MonitorConfig, Observer, TracingAlerts};
-use xwasm_security::preprocess::{Meter, RewriteOptions, StackLimit};
+use xwasm_security::preprocess::{RewriteOptions, StackLimit};
 use xwasm_security::{AuditSink, ModuleLimits, ModulePolicy, Profile};
 use xwasm_store::{CallLimits, MemoryBackend, StateBackend};
 
@@ -261,15 +261,9 @@ impl VmBuilder {
         native_policy.allow_floats = config.allow_floats;
         let native = ProfileCode::link(native_policy, &registry, &allow, &engine, baseline.as_ref(), true)?;
 
-        // The `cosmwasm` profile: cosmwasm-vm's imports and meter. Its
-        // writing imports check for a query themselves, as cosmwasm-vm's
-        // do: one linker serves both kinds of call.
         let registry = xwasm_cosmwasm::registry(Arc::new(config.gas.clone()));
-        let imports = import_specs(&registry, |d| d.namespace == xwasm_cosmwasm::NAMESPACE);
-        let mut cw_policy = policy(Profile::Cosmwasm, imports);
-        cw_policy.rewrite.meter = Meter::Cosmwasm;
-        cw_policy.allow_floats = true;
-        let cosmwasm = ProfileCode::link(cw_policy, &registry, &|_| true, &engine, baseline.as_ref(), false)?;
+        let cw_policy = |imports| policy(Profile::Cosmwasm, imports);
+        let cosmwasm = ProfileCode::cosmwasm(cw_policy, &registry, &engine, baseline.as_ref())?;
 
         let memory = MemoryTierConfig { max_entries: config.cache_entries, max_bytes: config.cache_bytes };
         let mut loader = Loader::new(engine.clone(), native, cosmwasm, memory)

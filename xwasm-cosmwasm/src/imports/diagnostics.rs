@@ -18,7 +18,12 @@ pub(super) fn imports() -> Vec<HostFunction> {
         enter(&mut c, "debug")?;
         let message = read_region(&mut c, message, MAX_LENGTH_DEBUG)?;
         let message = String::from_utf8_lossy(&message).into_owned();
-        call_state(&mut c)?.debug.push(message);
+        let gas_left = crate::state::cw_gas_left(&mut c);
+        let state = call_state(&mut c)?;
+        if let Some(handler) = state.debug_handler.as_mut() {
+            handler(&message, gas_left);
+        }
+        state.debug.push(message);
         Ok(())
     }));
 

@@ -3,7 +3,8 @@
 
 use super::{Ctx, R, enter, wrap};
 use crate::region::{self, encode_sections, read_region, trap, write_to_contract};
-use crate::state::{Iter, call_state, charge_cw, charge_external, config};
+use crate::state::{Iter, call_state, charge_backend, charge_cw, charge_external, config};
+use crate::{BackendError, BackendResult, Storage};
 use std::ops::Bound;
 use xwasm_linker::WasmType::I32;
 use xwasm_linker::{HostFunction, Permissions};
@@ -27,6 +28,12 @@ pub(super) fn imports() -> Vec<HostFunction> {
         |mut c: Ctx<'_>, key: u32| -> R<u32> {
             enter(&mut c, "db_read")?;
             let key = read_region(&mut c, key, MAX_LENGTH_DB_KEY)?;
+            if let Some(value) = chain(&mut c, |s| s.get(&key))? {
+                return match value {
+                    Some(value) => write_to_contract(&mut c, &value),
+                    None => Ok(0),
+                };
+            }
             let full = storage_key(&c, &key);
             let per_byte = config(c.data()).gas.storage_per_byte;
             charge_external(&mut c, per_byte * key.len() as u64)?;
@@ -49,6 +56,9 @@ pub(super) fn imports() -> Vec<HostFunction> {
             deny_in_query(&mut c)?;
             let key = read_for_write(&mut c, key, MAX_LENGTH_DB_KEY, "Key")?;
             let value = read_for_write(&mut c, value, MAX_LENGTH_DB_VALUE, "Value")?;
+            if chain(&mut c, |s| s.set(&key, &value))?.is_some() {
+                return Ok(());
+            }
             let per_byte = config(c.data()).gas.storage_per_byte;
             charge_external(&mut c, per_byte * (key.len() + value.len()) as u64)?;
             let full = storage_key(&c, &key);
@@ -67,6 +77,9 @@ pub(super) fn imports() -> Vec<HostFunction> {
             enter(&mut c, "db_remove")?;
             deny_in_query(&mut c)?;
             let key = read_region(&mut c, key, MAX_LENGTH_DB_KEY)?;
+            if chain(&mut c, |s| s.remove(&key))?.is_some() {
+                return Ok(());
+            }
             let per_byte = config(c.data()).gas.storage_per_byte;
             charge_external(&mut c, per_byte * key.len() as u64)?;
             let full = storage_key(&c, &key);
@@ -92,6 +105,10 @@ pub(super) fn imports() -> Vec<HostFunction> {
                     return Err(trap(&mut c, format!("Got an invalid value for iteration order: {other}")));
                 }
             };
+            let (first, last) = (start.as_deref(), end.as_deref());
+            if let Some(id) = chain(&mut c, |s| s.scan(first, last, descending))? {
+                return Ok(id);
+            }
             let scan = config(c.data()).gas.storage_scan;
             charge_external(&mut c, scan)?;
             let prefix = keys::storage_prefix(&c.data().contract);
@@ -118,6 +135,10 @@ pub(super) fn imports() -> Vec<HostFunction> {
         read,
         |mut c: Ctx<'_>, id: u32| -> R<u32> {
             enter(&mut c, "db_next")?;
+            if let Some(record) = chain(&mut c, |s| s.next(id))? {
+                let (key, value) = record.unwrap_or_default();
+                return write_to_contract(&mut c, &encode_sections(&[&key, &value]));
+            }
             let (key, value) = next_record(&mut c, id)?.unwrap_or_default();
             write_to_contract(&mut c, &encode_sections(&[&key, &value]))
         },
@@ -131,6 +152,9 @@ pub(super) fn imports() -> Vec<HostFunction> {
         read,
         |mut c: Ctx<'_>, id: u32| -> R<u32> {
             enter(&mut c, "db_next_key")?;
+            if let Some(key) = chain(&mut c, |s| s.next_key(id))? {
+                return key.map_or(Ok(0), |key| write_to_contract(&mut c, &key));
+            }
             match next_record(&mut c, id)? {
                 Some((key, _)) => write_to_contract(&mut c, &key),
                 None => Ok(0),
@@ -146,6 +170,9 @@ pub(super) fn imports() -> Vec<HostFunction> {
         read,
         |mut c: Ctx<'_>, id: u32| -> R<u32> {
             enter(&mut c, "db_next_value")?;
+            if let Some(value) = chain(&mut c, |s| s.next_value(id))? {
+                return value.map_or(Ok(0), |value| write_to_contract(&mut c, &value));
+            }
             match next_record(&mut c, id)? {
                 Some((_, value)) => write_to_contract(&mut c, &value),
                 None => Ok(0),
@@ -154,6 +181,21 @@ pub(super) fn imports() -> Vec<HostFunction> {
     ));
 
     f
+}
+
+/// Runs `operation` on the chain's storage, if the call was given one
+/// (`None` otherwise): its gas is charged first, as cosmwasm-vm's
+/// `process_gas_info` charges it, then a failure ends the call as
+/// cosmwasm-vm's `BackendErr` does.
+fn chain<T>(c: &mut Ctx<'_>, operation: impl FnOnce(&mut dyn Storage) -> BackendResult<T>) -> R<Option<T>> {
+    let Some(storage) = call_state(c)?.storage.as_deref_mut() else { return Ok(None) };
+    let (result, gas) = operation(storage);
+    charge_backend(c, gas)?;
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(BackendError::OutOfGas) => Err(xwasm_host::halt(c, xwasm_store::Halt::OutOfGas)),
+        Err(error) => Err(trap(c, format!("Error calling into the VM's backend: {error}"))),
+    }
 }
 
 fn backend_fault(c: &mut Ctx<'_>, error: StateError) -> wasmtime::Error {
