@@ -67,6 +67,43 @@ const ENTRY_POINTS: &[&str] = &[
     "ibc2_packet_send",
 ];
 
+/// What cosmwasm-vm's `Cache::analyze` reports of stored code, checking
+/// nothing: its entry points (sorted by name), whether it has every IBC
+/// entry point, the capabilities it requires and its migrate version.
+pub fn analyze(wasm: &[u8]) -> Result<Analysis, String> {
+    let mut exports = BTreeSet::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ExportSection(section) = payload.map_err(|e| e.to_string())? {
+            for export in section {
+                let export = export.map_err(|e| e.to_string())?;
+                if export.kind == wasmparser::ExternalKind::Func {
+                    exports.insert(export.name.to_owned());
+                }
+            }
+        }
+    }
+    let ibc = ["ibc_channel_open", "ibc_channel_connect", "ibc_channel_close"];
+    let packets = ["ibc_packet_receive", "ibc_packet_ack", "ibc_packet_timeout"];
+    Ok(Analysis {
+        has_ibc_entry_points: ibc.iter().chain(&packets).all(|name| exports.contains(*name)),
+        entry_points: exports.iter().filter(|name| ENTRY_POINTS.contains(&name.as_str())).cloned().collect(),
+        required_capabilities: exports
+            .iter()
+            .filter_map(|name| name.strip_prefix(REQUIRES_PREFIX).map(str::to_owned))
+            .collect(),
+        migrate_version: crate::migrate_version(wasm),
+    })
+}
+
+/// [`analyze`]'s report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    pub has_ibc_entry_points: bool,
+    pub entry_points: BTreeSet<String>,
+    pub required_capabilities: BTreeSet<String>,
+    pub migrate_version: Option<u64>,
+}
+
 /// Upload limits (`packages/vm/src/config.rs` `WasmLimits`; defaults as
 /// there). Consensus-relevant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

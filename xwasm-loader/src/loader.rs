@@ -186,6 +186,11 @@ impl Loader {
         self.code.stats()
     }
 
+    /// The memory tier's entries and their bytes (artifact sizes).
+    pub fn memory_usage(&self) -> (usize, usize) {
+        (self.code.len(), self.code.bytes())
+    }
+
     /// Drops `code_hash`'s code from the memory tier.
     pub fn evict(&self, code_hash: &CodeHash) -> bool {
         self.code.remove(code_hash).is_some()
