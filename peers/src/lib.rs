@@ -357,6 +357,7 @@ fn refused(error: xwasm::VmError) -> xwasm::CosmwasmOutcome {
         debug: Vec::new(),
         code_gas: 0,
         contract: String::new(),
+        out_of_gas_in_import: false,
     }
 }
 

@@ -168,13 +168,12 @@ impl xwasm_exec::Driver for EntryCall {
             }
         }
         if ty.params().len() != pointers.len() {
+            // cosmwasm-vm's `FunctionArityMismatch`.
+            let arity = ty.params().len();
             return Err(trap(
                 store,
                 format!(
-                    "Function arity mismatch: {} has {} parameters, called with {}",
-                    self.export,
-                    ty.params().len(),
-                    pointers.len()
+                    "The called function args arity does not match. The contract's method arity: {arity}"
                 ),
             ));
         }

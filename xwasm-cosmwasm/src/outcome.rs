@@ -90,6 +90,9 @@ pub struct CosmwasmOutcome {
     pub code_gas: u64,
     /// The contract's bech32 address.
     pub contract: String,
+    /// Out of gas in an import, not in the contract's own code:
+    /// cosmwasm-vm reports it as a runtime error of the import.
+    pub out_of_gas_in_import: bool,
 }
 
 impl CosmwasmOutcome {
@@ -104,6 +107,7 @@ impl CosmwasmOutcome {
             debug: Vec::new(),
             code_gas: price,
             contract,
+            out_of_gas_in_import: false,
         }
     }
 
@@ -139,8 +143,10 @@ impl CosmwasmOutcome {
         let state = context.extension.take()?.0.downcast::<CallState>().ok()?;
         let result = finish(&mut outcome, gas_left, context.halt.as_ref(), &state);
         let gas_report = GasReport::of(config, &outcome, state.used_externally);
-        let (debug, contract) = (state.debug, String::new());
-        Some((Self { gas_report, outcome, result, debug, code_gas: 0, contract }, context))
+        let (debug, contract, out_of_gas_in_import) =
+            (state.debug, String::new(), state.out_of_gas_in_import);
+        let done = Self { gas_report, outcome, result, debug, code_gas: 0, contract, out_of_gas_in_import };
+        Some((done, context))
     }
 
     /// The `ok` payload of the result, if the contract succeeded.

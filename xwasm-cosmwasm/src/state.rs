@@ -181,6 +181,9 @@ pub struct CallState {
     pub storage: Option<Box<dyn crate::Storage>>,
     /// Sees each `debug` message as it comes.
     pub debug_handler: Option<crate::DebugHandler>,
+    /// The call ran out of gas in an import (cosmwasm-vm reports that as
+    /// a runtime error of the import, not as the meter's depletion).
+    pub out_of_gas_in_import: bool,
     pub(crate) iterators: Vec<Iter>,
     /// CosmWasm gas the backend reported (storage, API, queries), as
     /// cosmwasm-vm's GasReport has it.
@@ -200,6 +203,7 @@ impl CallState {
             smart: None,
             storage: None,
             debug_handler: None,
+            out_of_gas_in_import: false,
             iterators: Vec::new(),
             used_externally: 0,
             result: None,
@@ -267,6 +271,9 @@ pub(crate) fn charge_cw<C: AsContextMut<Data = WasmContext>>(
     let left = global.get(&mut *caller).i64().unwrap_or(0).max(0) as u64;
     if left < gas {
         global.set(&mut *caller, wasmtime::Val::I64(0))?;
+        if let Some(state) = CallState::of_mut(caller.as_context_mut().data_mut()) {
+            state.out_of_gas_in_import = true;
+        }
         caller.as_context_mut().data_mut().halt = Some(Halt::OutOfGas);
         return Err(wasmtime::Error::msg("out of gas"));
     }

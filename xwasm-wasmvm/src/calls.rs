@@ -83,19 +83,29 @@ pub fn call(
         return Ok(result);
     }
     match done.outcome.status {
-        Status::OutOfGas => Err(Error::OutOfGas),
+        Status::OutOfGas if !done.out_of_gas_in_import => Err(Error::OutOfGas),
+        Status::OutOfGas => Err(Error::Vm(runtime_error(
+            "trap: out of bounds host access: Ran out of gas during contract execution",
+        ))),
         _ => Err(Error::Vm(runtime_error(done.outcome.error.as_deref().unwrap_or_default()))),
     }
 }
 
-/// A failed run as cosmwasm-vm words it: everything that stops a contract
-/// is a Wasmer runtime error, its message wasmer's own for a trap, the
-/// VM's error text for a host function's failure.
+/// A failed run as cosmwasm-vm words it (its `VmError` text): everything
+/// that stops a contract is a Wasmer runtime error, its message wasmer's
+/// own for a trap, the VM's error text for an import's failure; an export
+/// the contract lacks is not found.
 pub fn runtime_error(error: &str) -> String {
     let message = if let Some(host) = error.strip_prefix("trap: out of bounds host access: ") {
+        if let Some(export) = host.strip_prefix("Could not get export: ") {
+            return format!("Error resolving Wasm function: Could not get export: Missing export {export}");
+        }
+        if host.starts_with("The called function args arity does not match.") {
+            return host.to_owned();
+        }
         host.to_owned()
     } else if let Some(trap) = error.strip_prefix("trap: ") {
-        wasmer_trap(trap)
+        wasmer_trap(trap.strip_prefix("wasm trap: ").unwrap_or(trap))
     } else if let Some(limit) = error.strip_prefix("limit exceeded: ") {
         limit.to_owned()
     } else {

@@ -376,10 +376,9 @@ impl Querier for GoChainQuerier {
         };
         match go_result(code, error, default) {
             Ok(()) => {}
-            // Out of gas in the query: more than the contract had left
-            // was needed, so the contract ends out of gas.
+            // cosmwasm-vm: `GasDepletion` raised in the import.
             Err(BackendError::OutOfGas) => {
-                return (Err("Ran out of gas".into()), gas.max(limit.saturating_add(1)));
+                return (Err("Ran out of gas during contract execution".into()), gas);
             }
             Err(error) => return (Err(format!("Error calling into the VM's backend: {error}")), gas),
         }

@@ -193,7 +193,9 @@ fn chain<T>(c: &mut Ctx<'_>, operation: impl FnOnce(&mut dyn Storage) -> Backend
     charge_backend(c, gas)?;
     match result {
         Ok(value) => Ok(Some(value)),
-        Err(BackendError::OutOfGas) => Err(xwasm_host::halt(c, xwasm_store::Halt::OutOfGas)),
+        // cosmwasm-vm: `GasDepletion` raised in the import, a runtime
+        // error with the gas left as it was.
+        Err(BackendError::OutOfGas) => Err(trap(c, "Ran out of gas during contract execution")),
         Err(error) => Err(trap(c, format!("Error calling into the VM's backend: {error}"))),
     }
 }

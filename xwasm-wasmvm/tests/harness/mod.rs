@@ -268,12 +268,26 @@ pub fn lib() -> &'static Lib {
     })
 }
 
+/// `target/<profile>/libwasmvm.so`, built now: `cargo test` builds only
+/// the rlib of a library its tests use, and a stale shared library would
+/// test old code. Cargo releases the build lock before tests run.
 fn library_path() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    // target/<profile>/deps/<test> -> target/<profile>/libwasmvm.so
+    // target/<profile>/deps/<test>
     let profile = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let target = profile.parent().expect("target");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build.args(["build", "--quiet", "--locked", "-p", "xwasm-wasmvm", "--lib"]);
+    build.arg("--manifest-path").arg(root.join("Cargo.toml")).arg("--target-dir").arg(target);
+    if profile.file_name().is_some_and(|name| name == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("running cargo build");
+    assert!(status.success(), "cargo build -p xwasm-wasmvm failed");
     let path = profile.join("libwasmvm.so");
-    assert!(path.exists(), "{} is missing: build it first (`cargo build -p xwasm-wasmvm`)", path.display());
+    assert!(path.exists(), "{} is missing after the build", path.display());
     path
 }
 
