@@ -6,6 +6,10 @@
 //! `MockQuerier` (the bank balances mirrored from xwasm's), a fresh
 //! instance per message as wasmd makes one, the 16 MiB memory limit.
 
+#[path = "../../xwasm-wasmvm/tests/harness/mod.rs"]
+pub mod harness;
+pub mod wasmvm;
+
 use cosmwasm_std::{Coin, Order};
 use cosmwasm_vm::testing::{MockApi, MockQuerier, MockStorage};
 use cosmwasm_vm::{Backend, Instance, InstanceOptions, Size, Storage};

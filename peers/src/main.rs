@@ -14,6 +14,8 @@ use cosmwasm_vm::{Backend, Cache, CacheOptions, Instance, InstanceOptions, Size}
 use std::time::{Duration, Instant};
 use xwasm::cosmwasm::{Bech32Api, BlockEnv, EntryPoint};
 use xwasm::{CosmwasmMessage, Vm, VmConfig};
+use xwasm_peers::harness;
+use xwasm_peers::wasmvm::PeerServices;
 
 const HACKATOM: &[u8] = include_bytes!("../../examples/contracts/cosmwasm/hackatom.wasm");
 const GAS: u64 = xwasm_peers::CW_GAS;
@@ -289,6 +291,69 @@ fn main() {
         target: 2.0,
         target_text: ">= 2x faster",
     });
+
+    // The drop-in libwasmvm: the same query through its C interface, as a
+    // chain's Go code makes it (code pinned, as a node pins hot code),
+    // against cosmwasm-vm in-process and against xwasm's Rust API.
+    let capabilities: Vec<String> = capabilities().into_iter().collect();
+    let capabilities: Vec<&str> = capabilities.iter().map(String::as_str).collect();
+    let config_json = harness::Cache::config(&dir.path().join("libwasmvm"), &capabilities, 200 << 20);
+    let c_cache = harness::Cache::init(&config_json).expect("libwasmvm's cache");
+    let c_checksum = c_cache.store_code(HACKATOM, true, true).unwrap();
+    c_cache.pin(&c_checksum).unwrap();
+    let go_chain = || {
+        let balances = vec![(contract.clone(), coins(1000, "earth"))];
+        let mut chain = harness::Chain::new(PeerServices { api: MockApi::default(), balances });
+        chain.store = vm.storage(&address).unwrap().into_iter().collect();
+        chain
+    };
+    let (mut chain, mut check_chain) = (go_chain(), go_chain());
+    let c_query = |chain: &mut harness::Chain| {
+        let called = c_cache.call("query", &c_checksum, &[&env_json, query], chain, GAS);
+        let report = called.report.expect("a gas report");
+        (called.result.expect("libwasmvm answers"), report.used_internally + report.used_externally)
+    };
+    let (ours, theirs) = race(
+        fast,
+        || timed(|| c_query(&mut chain)).0,
+        || {
+            let backend = with_storage(&contract, &vm, &address);
+            let (took, (bytes, gas)) = timed(|| {
+                let mut instance =
+                    cache.get_instance(&checksum, backend, InstanceOptions { gas_limit: GAS }).unwrap();
+                let bytes = cosmwasm_vm::call_query_raw(&mut instance, &env_json, query).unwrap();
+                (bytes, used(&mut instance))
+            });
+            assert_eq!(c_query(&mut check_chain), (bytes, gas), "libwasmvm and cosmwasm-vm differ");
+            took
+        },
+    );
+    rows.push(Row {
+        name: "libwasmvm (C interface) query vs cosmwasm-vm in-process (both pinned)",
+        xwasm: ours,
+        peer: theirs,
+        target: 3.0,
+        target_text: ">= 3x faster",
+    });
+    let (ours, theirs) = race(
+        fast,
+        || timed(|| c_query(&mut chain)).0,
+        || {
+            let (took, done) = timed(|| vm.cosmwasm_query(&address, query, &env, GAS).unwrap());
+            let (bytes, gas) = c_query(&mut check_chain);
+            let gas_used = ours_used(&done);
+            assert_eq!((done.result.unwrap(), gas_used), (bytes, gas), "C and Rust differ");
+            took
+        },
+    );
+    rows.push(Row {
+        name: "the C boundary: libwasmvm query vs xwasm's Rust API (Vm::cosmwasm_query)",
+        xwasm: ours,
+        peer: theirs,
+        target: 0.9,
+        target_text: "<= 1.1x the time",
+    });
+    drop(c_cache);
 
     // 6. Cold deployment: a fresh VM (tiered) and a fresh cache each time.
     let mut tiered = config.clone();

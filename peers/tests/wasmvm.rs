@@ -9,18 +9,15 @@
 // further only where the script says so.
 #![allow(unused_must_use)]
 
-#[path = "../../xwasm-wasmvm/tests/harness/mod.rs"]
-mod harness;
-
-use cosmwasm_std::{Binary, Coin, ContractResult, Order, Record, SystemResult, coins};
+use cosmwasm_std::{Binary, Coin, ContractResult, Order, SystemResult, coins};
 use cosmwasm_vm::testing::{MockApi, MockQuerier, MockStorage};
 use cosmwasm_vm::{
-    Backend, BackendApi, BackendError, BackendResult, GasInfo, Instance, InstanceOptions, Querier, Size,
-    Storage, VmError, VmResult,
+    Backend, BackendApi, Instance, InstanceOptions, Querier, Size, Storage, VmError, VmResult,
 };
-use harness::{Cache, Chain, GO_USER, Services};
 use std::collections::BTreeMap;
 use xwasm::cosmwasm::Bech32Api;
+use xwasm_peers::harness::{Cache, Chain};
+use xwasm_peers::wasmvm::{GoPricedStorage, PeerServices};
 
 fn corpus(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name);
@@ -47,72 +44,6 @@ const CAPABILITIES: &[&str] = &[
     "cosmwasm_2_2",
     "cosmwasm_3_0",
 ];
-
-/// cosmwasm-vm's testing storage, its gas all reported as used
-/// externally: what a Go `Db` reports (the harness prices the same way).
-struct GoPricedStorage(MockStorage);
-
-fn external<T>((result, gas): BackendResult<T>) -> BackendResult<T> {
-    (result, GasInfo::with_externally_used(gas.cost + gas.externally_used))
-}
-
-impl Storage for GoPricedStorage {
-    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
-        self.0.get(key)
-    }
-    fn scan(&mut self, start: Option<&[u8]>, end: Option<&[u8]>, order: Order) -> BackendResult<u32> {
-        self.0.scan(start, end, order)
-    }
-    fn next(&mut self, iterator_id: u32) -> BackendResult<Option<Record>> {
-        external(self.0.next(iterator_id))
-    }
-    fn set(&mut self, key: &[u8], value: &[u8]) -> BackendResult<()> {
-        self.0.set(key, value)
-    }
-    fn remove(&mut self, key: &[u8]) -> BackendResult<()> {
-        self.0.remove(key)
-    }
-}
-
-/// The Go side's address API and querier: cosmwasm-vm's testing ones.
-struct PeerServices {
-    api: MockApi,
-    balances: Vec<(String, Vec<Coin>)>,
-}
-
-impl PeerServices {
-    fn querier(&self) -> MockQuerier {
-        let mut querier = MockQuerier::new(&[]);
-        for (holder, coins) in &self.balances {
-            querier.update_balance(holder.clone(), coins.clone());
-        }
-        querier
-    }
-}
-
-fn go<T>((result, gas): BackendResult<T>) -> (Result<T, (i32, String)>, u64) {
-    let result = result.map_err(|e| match e {
-        BackendError::UserErr { msg } => (GO_USER, msg),
-        other => (-1, other.to_string()),
-    });
-    (result, gas.cost + gas.externally_used)
-}
-
-impl Services for PeerServices {
-    fn canonicalize(&self, human: &str) -> (Result<Vec<u8>, (i32, String)>, u64) {
-        go(self.api.addr_canonicalize(human))
-    }
-    fn humanize(&self, canonical: &[u8]) -> (Result<String, (i32, String)>, u64) {
-        go(self.api.addr_humanize(canonical))
-    }
-    fn validate(&self, human: &str) -> (Result<(), (i32, String)>, u64) {
-        go(self.api.addr_validate(human))
-    }
-    fn query(&self, request: &[u8], gas_limit: u64) -> (Result<Vec<u8>, (i32, String)>, u64) {
-        let (answer, gas) = go(self.querier().query_raw(request, gas_limit));
-        (answer.map(|answer| serde_json::to_vec(&answer).expect("JSON")), gas)
-    }
-}
 
 /// How a step ended: the bytes the call returned, or its error text.
 type Ended = Result<Vec<u8>, String>;

@@ -273,8 +273,13 @@ pub fn lib() -> &'static Lib {
 /// test old code. Cargo releases the build lock before tests run.
 fn library_path() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    // target/<profile>/deps/<test>
-    let profile = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    // target/<profile>/deps/<test>, or target/<profile>/<binary>
+    let folder = exe.parent().expect("the binary's folder");
+    let profile = if folder.ends_with("deps") || folder.ends_with("examples") {
+        folder.parent().expect("target/<profile>")
+    } else {
+        folder
+    };
     let target = profile.parent().expect("target");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
