@@ -17,7 +17,6 @@ pub type Checksum = [u8; 32];
 
 /// What `init_cache` gets from Go: cosmwasm-vm's `Config`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
     pub wasm_limits: Limits,
@@ -138,8 +137,8 @@ impl Cache {
         }
         let check = if checked { xwasm::loader::Check::Full } else { xwasm::loader::Check::Stored };
         let bytes = || Ok::<_, xwasm::VmError>(Arc::from(wasm));
-        let (_, source) = loader.load(checksum, bytes, check).map_err(|e| Error::Vm(e.to_string()))?;
-        self.count(source);
+        // As cosmwasm-vm's `store_code`: no hit or miss is counted.
+        loader.load(checksum, bytes, check).map_err(|e| Error::Vm(e.to_string()))?;
         if persist {
             write_atomically(&self.wasm_path(&checksum), wasm)?;
         }

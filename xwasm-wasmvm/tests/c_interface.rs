@@ -505,3 +505,42 @@ fn a_missing_gas_report_or_argument_is_an_error() {
     assert_eq!(failure.message, "Error calling the VM: Cache error: Error opening Wasm file for reading");
     assert_eq!(report, harness::GasReport::default(), "no report when no instance ran");
 }
+
+#[test]
+fn a_compile_does_not_hold_up_calls_on_other_code() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = cache(dir.path());
+    let (checksum, chain, contract) = hackatom(&cache);
+    cache.pin(&checksum).unwrap();
+    let (compiling, compiled, during) = (AtomicBool::new(false), AtomicBool::new(false), AtomicUsize::new(0));
+    let big = corpus("ibc_reflect.wasm");
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            compiling.store(true, Ordering::SeqCst);
+            cache.store_code(&big, true, true).expect("ibc_reflect compiles");
+            compiled.store(true, Ordering::SeqCst);
+        });
+        scope.spawn(|| {
+            while !compiling.load(Ordering::SeqCst) {
+                std::hint::spin_loop();
+            }
+            let mut chain = Chain { store: chain.store.clone(), ..self::chain() };
+            while !compiled.load(Ordering::SeqCst) {
+                let query = cache.call(
+                    "query",
+                    &checksum,
+                    &[&env_json(&contract), br#"{"verifier":{}}"#],
+                    &mut chain,
+                    GAS,
+                );
+                query.result.expect("a query during the compile");
+                if !compiled.load(Ordering::SeqCst) {
+                    during.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+    });
+    // A compile that held a lock the calls wait for would let none finish.
+    assert!(during.load(Ordering::SeqCst) >= 1, "no call finished while another contract compiled");
+}
