@@ -57,6 +57,9 @@ pub trait ArtifactCache: Send + Sync {
     /// Drops an artifact that verified but could not be loaded, counting it
     /// as corrupt.
     fn reject(&self, code_hash: &[u8; 32]);
+    /// Drops `code_hash`'s artifact, if there is one (its code was
+    /// removed). A tier that cannot forget keeps it.
+    fn remove(&self, _code_hash: &[u8; 32]) {}
 }
 
 /// Counters of the disk tier. Not consensus-relevant.
@@ -314,6 +317,10 @@ impl ArtifactCache for ArtifactStore {
 
     fn reject(&self, code_hash: &[u8; 32]) {
         self.discard(&self.path_of(code_hash));
+    }
+
+    fn remove(&self, code_hash: &[u8; 32]) {
+        let _ = std::fs::remove_file(self.path_of(code_hash));
     }
 }
 

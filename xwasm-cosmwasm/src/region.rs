@@ -74,7 +74,10 @@ pub(crate) fn read_region<C: AsContextMut<Data = WasmContext>>(
     if region.length as usize > max_length {
         return Err(trap(
             caller,
-            format!("Region length too big. Got {}, limit {max_length}", region.length),
+            format!(
+                "Error in guest/host communication: Region length too big. Got {}, limit {max_length}",
+                region.length
+            ),
         ));
     }
     let memory = memory(caller)?;
@@ -97,7 +100,11 @@ pub(crate) fn write_region<C: AsContextMut<Data = WasmContext>>(
     if data.len() > region.capacity as usize {
         return Err(trap(
             caller,
-            format!("Region too small. Got {}, required {}", region.capacity, data.len()),
+            format!(
+                "Error in guest/host communication: Region too small. Got {}, required {}",
+                region.capacity,
+                data.len()
+            ),
         ));
     }
     let memory = memory(caller)?;
@@ -130,7 +137,7 @@ pub(crate) fn write_allocated<C: AsContextMut<Data = WasmContext>>(
     };
     let ptr = allocate.call(&mut *caller, data.len() as u32)?;
     if ptr == 0 {
-        return Err(trap(caller, "Got a zero Wasm address"));
+        return Err(trap(caller, "Error in guest/host communication: Got a zero Wasm address"));
     }
     write_region(caller, ptr, data)?;
     Ok(ptr)

@@ -196,6 +196,14 @@ impl Loader {
         self.code.remove(code_hash).is_some()
     }
 
+    /// Drops `code_hash`'s artifact from the disk tier (its code was
+    /// removed from the chain; the memory tier keeps what it holds).
+    pub fn forget_artifact(&self, code_hash: &CodeHash) {
+        if let Some(artifacts) = &self.artifacts {
+            artifacts.remove(code_hash);
+        }
+    }
+
     /// Drops every piece of code from the memory tier.
     pub fn clear(&self) {
         self.code.clear();

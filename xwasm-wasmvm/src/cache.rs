@@ -137,8 +137,13 @@ impl Cache {
         }
         let check = if checked { xwasm::loader::Check::Full } else { xwasm::loader::Check::Stored };
         let bytes = || Ok::<_, xwasm::VmError>(Arc::from(wasm));
-        // As cosmwasm-vm's `store_code`: no hit or miss is counted.
-        loader.load(checksum, bytes, check).map_err(|e| Error::Vm(e.to_string()))?;
+        // As cosmwasm-vm's `store_code`: no hit or miss is counted, and the
+        // memory tier is left as it was (the first call reads the module
+        // back from the disk tier).
+        let (_, source) = loader.load(checksum, bytes, check).map_err(|e| Error::Vm(e.to_string()))?;
+        if source != CodeSource::Memory {
+            loader.evict(&checksum);
+        }
         if persist {
             write_atomically(&self.wasm_path(&checksum), wasm)?;
         }
@@ -161,7 +166,9 @@ impl Cache {
         if !path.exists() {
             return Err(Error::cache("Wasm file does not exist"));
         }
-        std::fs::remove_file(path).map_err(|_| Error::cache("Error removing Wasm file from disk"))
+        std::fs::remove_file(path).map_err(|_| Error::cache("Error removing Wasm file from disk"))?;
+        self.vm.loader().forget_artifact(checksum);
+        Ok(())
     }
 
     /// The code to run for `checksum`: pinned, else through the tiers (the
@@ -196,8 +203,13 @@ impl Cache {
         if self.pinned.read().contains_key(checksum) {
             return Ok(());
         }
-        // Compiled (or read) without the lock: calls on other code go on.
+        // As cosmwasm-vm's `pin`: from the disk tier or compiled (a hit of
+        // the one or a miss), the memory tier left out. Compiled (or read)
+        // without the lock: calls on other code go on.
+        let loader = self.vm.loader();
+        loader.evict(checksum);
         let code = self.load(checksum)?;
+        loader.evict(checksum);
         self.pinned.write().entry(*checksum).or_insert(Pinned { code, hits: AtomicU32::new(0) });
         Ok(())
     }
@@ -208,9 +220,11 @@ impl Cache {
 
     /// `sync_pinned_codes`: pins what `checksums` lists, unpins the rest.
     pub fn sync_pinned(&self, checksums: &[Checksum]) -> Result<(), Error> {
+        // Pins first, as cosmwasm-vm: a failed pin leaves the old pins.
+        checksums.iter().try_for_each(|checksum| self.pin(checksum))?;
         let keep: std::collections::HashSet<_> = checksums.iter().copied().collect();
         self.pinned.write().retain(|checksum, _| keep.contains(checksum));
-        checksums.iter().try_for_each(|checksum| self.pin(checksum))
+        Ok(())
     }
 
     pub fn metrics(&self) -> Metrics {

@@ -161,6 +161,8 @@ fn go_result(
     }
 }
 
+const UNKNOWN: &str = "Unknown error during call into backend: ";
+
 fn missing(name: &str) -> BackendError {
     BackendError::Other(format!("Unknown error during call into backend: vtable function '{name}' not set"))
 }
@@ -280,8 +282,17 @@ impl Storage for GoStorage {
         let (key, value) = (take(key), take(value));
         let gas = GasInfo::with_externally_used(gas);
         let default = || format!("Failed to fetch next item from iterator {id}");
-        let record = key.map(|key| (key, value.unwrap_or_default()));
-        (go_result(code, error, default).map(|()| record), gas)
+        if let Err(error) = go_result(code, error, default) {
+            return (Err(error), gas);
+        }
+        match (key, value) {
+            (None, _) => (Ok(None), gas),
+            (Some(key), Some(value)) => (Ok(Some((key, value))), gas),
+            (Some(_), None) => {
+                let message = format!("{UNKNOWN}Failed to read value while reading the next key in the db");
+                (Err(BackendError::Other(message)), gas)
+            }
+        }
     }
 
     fn next_key(&mut self, id: u32) -> BackendResult<Option<Vec<u8>>> {
@@ -303,6 +314,8 @@ unsafe impl Sync for GoAddressApi {}
 fn api_error(error: BackendError) -> ApiError {
     match error {
         BackendError::User(message) => ApiError::User(message),
+        // cosmwasm-vm: `GasDepletion` raised in the import.
+        BackendError::OutOfGas => ApiError::Backend("Ran out of gas during contract execution".into()),
         other => ApiError::Backend(format!("Error calling into the VM's backend: {other}")),
     }
 }
@@ -319,9 +332,9 @@ impl GoAddressApi {
         let code = function(self.0.state, U8SliceView::new(Some(input)), &mut output, &mut error, &mut gas);
         let output = take(output);
         let default = || format!("Failed to {name} the address: {}", String::from_utf8_lossy(input));
-        let result = go_result(code, error, default)
-            .map_err(api_error)
-            .and_then(|()| output.ok_or_else(|| ApiError::Backend(format!("{name} returned no address"))));
+        let result = go_result(code, error, default).map_err(api_error).and_then(|()| {
+            output.ok_or_else(|| api_error(BackendError::Other(format!("{UNKNOWN}Unset output"))))
+        });
         (result, gas)
     }
 }
@@ -334,8 +347,9 @@ impl AddressApi for GoAddressApi {
     fn humanize(&self, canonical: &[u8]) -> ApiResult<String> {
         let (result, gas) = self.convert(self.0.vtable.humanize_address, "humanize", canonical);
         let text = result.and_then(|bytes| {
-            String::from_utf8(bytes)
-                .map_err(|_| ApiError::Backend("VM received invalid UTF-8 data from backend".into()))
+            String::from_utf8(bytes).map_err(|_| {
+                api_error(BackendError::Other("VM received invalid UTF-8 data from backend".into()))
+            })
         });
         (text, gas)
     }

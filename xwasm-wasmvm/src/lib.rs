@@ -31,8 +31,10 @@
 //!   Wasm; `xwasm/modules/`, the verified artifacts), beside Go's
 //!   `exclusive.lock`; a folder used by the official library is not read.
 //! - `version_str` is `3.0.3+xwasm.{version}`.
-//! - Out of gas reported by the querier callback ends the call out of gas
-//!   (errno 2).
+//! - A store without checks (`checked` false) still needs the
+//!   `interface_version_8` marker and passes cosmwasm-vm's checks but the
+//!   validation of function bodies: xwasm rewrites every contract for its
+//!   meter before compiling it.
 
 // The exports take raw pointers from Go: their contract is the C
 // interface, not Rust's `unsafe`.
@@ -158,7 +160,8 @@ pub extern "C" fn sync_pinned_codes(
     ffi(error_msg, || {
         let cache = cache(cache_ptr)?;
         // SAFETY: Go's view of its slice, valid for the call.
-        let bytes = unsafe { checksums.read() }.ok_or(Error::UnsetArg("checksums"))?;
+        // Nil is the empty list.
+        let bytes = unsafe { checksums.read() }.unwrap_or_default();
         if bytes.len() % 32 != 0 {
             return Err(Error::InvalidChecksumFormat);
         }

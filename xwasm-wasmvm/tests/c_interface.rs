@@ -302,8 +302,15 @@ fn pinning_counts_apart() {
     let dir = tempfile::tempdir().unwrap();
     let cache = cache(dir.path());
     let (checksum, mut chain, contract) = hackatom(&cache);
+    // As wasmvm's own metrics test: storing counts nothing and leaves the
+    // memory tier empty; the first call reads the module from disk.
+    let stored = cache.metrics();
+    assert_eq!((stored.hits_fs_cache, stored.misses, stored.hits_memory_cache), (1, 0, 0), "{stored:?}");
+    assert_eq!(stored.elements_memory_cache, 1);
+    assert!(stored.size_memory_cache > 10_240 + 32);
     cache.pin(&checksum).unwrap();
     let before = cache.metrics();
+    assert_eq!(before.hits_fs_cache, 2, "pinning reads the module from disk");
     assert_eq!(before.elements_pinned_memory_cache, 1);
     assert!(before.size_pinned_memory_cache > 10_240);
     for _ in 0..3 {
@@ -543,4 +550,20 @@ fn a_compile_does_not_hold_up_calls_on_other_code() {
     });
     // A compile that held a lock the calls wait for would let none finish.
     assert!(during.load(Ordering::SeqCst) >= 1, "no call finished while another contract compiled");
+}
+
+#[test]
+fn removed_code_is_gone_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (checksum, contract, mut chain) = {
+        let first = cache(dir.path());
+        let (checksum, chain, contract) = hackatom(&first);
+        first.remove_wasm(&checksum).unwrap();
+        (checksum, contract, chain)
+    };
+    let second = cache(dir.path());
+    let query =
+        second.call("query", &checksum, &[&env_json(&contract), br#"{"verifier":{}}"#], &mut chain, GAS);
+    let failure = query.result.unwrap_err();
+    assert_eq!(failure.message, "Error calling the VM: Cache error: Error opening Wasm file for reading");
 }

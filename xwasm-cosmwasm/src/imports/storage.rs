@@ -102,7 +102,7 @@ pub(super) fn imports() -> Vec<HostFunction> {
                 1 => false,
                 2 => true,
                 other => {
-                    return Err(trap(&mut c, format!("Got an invalid value for iteration order: {other}")));
+                    return Err(trap(&mut c, format!("Error in guest/host communication: Got an invalid value for iteration order: {other}")));
                 }
             };
             let (first, last) = (start.as_deref(), end.as_deref());
