@@ -92,6 +92,25 @@ pub unsafe fn load_precompiled(
         .map_err(|e| AotError::Incompatible { reason: format!("{e:#}") })
 }
 
+/// [`load_precompiled`] of an artifact file, mapped rather than read.
+///
+/// # Safety
+///
+/// As [`load_precompiled`], and the file must stay unchanged for the
+/// module's life (replace it by rename, never in place).
+pub unsafe fn load_precompiled_file(
+    engine: &wasmtime::Engine,
+    path: &std::path::Path,
+) -> Result<wasmtime::Module, AotError> {
+    match wasmtime::Engine::detect_precompiled_file(path) {
+        Ok(Some(wasmtime::Precompiled::Module)) => {}
+        _ => return Err(AotError::NotAnArtifact),
+    }
+    // SAFETY: the caller guarantees the file is an unaltered artifact.
+    unsafe { wasmtime::Module::deserialize_file(engine, path) }
+        .map_err(|e| AotError::Incompatible { reason: format!("{e:#}") })
+}
+
 /// The artifact of one module of a batch, or why it failed.
 pub type BatchResult = Result<Vec<u8>, AotError>;
 

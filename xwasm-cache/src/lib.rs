@@ -27,7 +27,8 @@ mod disk;
 mod memory;
 
 pub use disk::{
-    ARTIFACT_FORMAT, ArtifactCache, ArtifactEntry, ArtifactNamespace, ArtifactStore, DiskStats, VerifyReport,
+    ARTIFACT_FORMAT, Artifact, ArtifactCache, ArtifactEntry, ArtifactNamespace, ArtifactStore, DiskStats,
+    Verified, VerifyReport,
 };
 pub use memory::{CleanupPolicy, EntryMeta, MemoryTier, MemoryTierConfig};
 

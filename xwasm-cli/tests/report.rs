@@ -57,12 +57,16 @@ fn assert_exposition_format(text: &str) -> std::collections::BTreeMap<String, f6
 }
 
 /// The code hash and payload length of the only artifact under `cache`
-/// (the disk tier's header: magic, format, version length and version,
-/// fingerprint, code hash, then the payload length).
+/// (its `.meta` file: magic, format, version length and version,
+/// fingerprint, code hash, then the artifact's length).
 fn only_artifact(cache: &std::path::Path) -> (String, u64) {
     let namespaces: Vec<_> = std::fs::read_dir(cache).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(namespaces.len(), 1, "{namespaces:?}");
-    let files: Vec<_> = std::fs::read_dir(&namespaces[0]).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&namespaces[0])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "meta"))
+        .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let bytes = std::fs::read(&files[0]).unwrap();
     let version_len = u16::from_le_bytes([bytes[12], bytes[13]]) as usize;

@@ -158,7 +158,7 @@ fn unreadable(error: wasmparser::BinaryReaderError) -> CheckError {
 }
 
 /// What an accepted contract is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ContractInfo {
     /// Its entry points among those cosmwasm-vm calls, in export order.
     pub entry_points: Vec<String>,

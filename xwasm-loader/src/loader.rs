@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::{Engine, Linker, Module};
-use xwasm_cache::{ArtifactCache, CacheStats, MemoryTier, MemoryTierConfig};
+use xwasm_cache::{Artifact, ArtifactCache, CacheStats, MemoryTier, MemoryTierConfig};
 use xwasm_cosmwasm::{ContractInfo, WasmLimits};
 use xwasm_linker::{HostFnDescriptor, HostRegistry};
 use xwasm_security::{ModuleInfo, ModulePolicy};
@@ -233,7 +233,14 @@ impl Loader {
                 ms = tracing::field::Empty,
             );
             let _entered = span.enter();
-            let (loaded, origin) = self.load_missing(code_hash, wasm()?, check)?;
+            let described = match check {
+                Check::Stored => self.described_disk_hit(&code_hash),
+                _ => None,
+            };
+            let (loaded, origin) = match described {
+                Some(hit) => (hit?, Origin::Disk),
+                None => self.load_missing(code_hash, wasm()?, check)?,
+            };
             source = match origin {
                 Origin::Disk => CodeSource::Disk(started.elapsed()),
                 Origin::Compiled => CodeSource::Compiled(started.elapsed()),
@@ -322,7 +329,7 @@ impl Loader {
         let info = Arc::new(info);
         // A verified artifact on disk needs no rewrite: the rewrite runs
         // only for what is compiled.
-        if let Some(module) = self.disk_module(&code_hash) {
+        if let Some((module, _)) = self.disk_module(&code_hash) {
             return Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Disk));
         }
         let wasm = profile.policy.preprocess(&wasm)?;
@@ -339,7 +346,7 @@ impl Loader {
                 .map_err(|e| LoadError::Link { reason: format!("cannot start the tier-up thread: {e}") })?;
             return Ok((code, Origin::Compiled));
         }
-        let module = self.compile_and_store(&code_hash, &wasm)?;
+        let module = self.compile_and_store(&code_hash, &wasm, &info, cosmwasm.as_deref())?;
         Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Compiled))
     }
 
@@ -353,7 +360,7 @@ impl Loader {
         info: Arc<ModuleInfo>,
         cosmwasm: Option<Arc<ContractInfo>>,
     ) {
-        let Ok(module) = self.compile_and_store(&code_hash, wasm) else { return };
+        let Ok(module) = self.compile_and_store(&code_hash, wasm, &info, cosmwasm.as_deref()) else { return };
         if let Ok((code, bytes)) = self.link(code_hash, module, info, cosmwasm, false) {
             self.code.insert(code_hash, code, bytes);
         }
@@ -376,7 +383,8 @@ impl Loader {
             linker.instantiate_pre(&module).map_err(|e| LoadError::Link { reason: format!("{e:#}") })
         };
         let pre = link(linker)?;
-        let pre_read_only = link(read_only)?;
+        // One linker serves both kinds of call of a CosmWasm contract.
+        let pre_read_only = if cosmwasm.is_some() { pre.clone() } else { link(read_only)? };
         let image = module.image_range();
         let artifact_bytes = image.end as usize - image.start as usize;
         let bytes = artifact_bytes.max(info.size);
@@ -400,14 +408,25 @@ impl Loader {
         Ok((Arc::new(code), bytes))
     }
 
-    /// A verified artifact of `code_hash` from the disk tier, if any.
-    fn disk_module(&self, code_hash: &CodeHash) -> Option<Module> {
+    /// A verified artifact of `code_hash` from the disk tier, if any,
+    /// mapped rather than read where the tier keeps it in a file, and the
+    /// description stored beside it.
+    fn disk_module(&self, code_hash: &CodeHash) -> Option<(Module, Option<Sidecar>)> {
         let artifacts = self.artifacts.as_ref()?;
-        let artifact = artifacts.get(code_hash)?;
-        // SAFETY: the disk tier hands out only artifacts whose header and
-        // SHA-256 checksum verified: bytes this loader's engine wrote.
-        match unsafe { xwasm_aot::load_precompiled(&self.engine, &artifact) } {
-            Ok(module) => Some(module),
+        let verified = artifacts.get_verified(code_hash)?;
+        // SAFETY: the disk tier hands out only artifacts whose metadata and
+        // checksum verified: bytes this loader's engine wrote. A file is
+        // never changed in place (replaced by rename, removed by unlink),
+        // so its mapping stays valid for the module's life.
+        let module = match &verified.artifact {
+            Artifact::Bytes(bytes) => unsafe { xwasm_aot::load_precompiled(&self.engine, bytes) },
+            Artifact::File(path) => unsafe { xwasm_aot::load_precompiled_file(&self.engine, path) },
+        };
+        match module {
+            Ok(module) => {
+                let sidecar = verified.sidecar.and_then(|bytes| serde_json::from_slice(&bytes).ok());
+                Some((module, sidecar))
+            }
             Err(_) => {
                 artifacts.reject(code_hash);
                 None
@@ -415,17 +434,57 @@ impl Loader {
         }
     }
 
+    /// Stored code found on disk with its description: linked without
+    /// reading its bytes or its operators. `None` when the disk tier has
+    /// no such artifact, or the contract now needs a capability this
+    /// loader lacks (the full load then says why).
+    fn described_disk_hit(
+        &self,
+        code_hash: &CodeHash,
+    ) -> Option<Result<(Arc<LoadedCode>, usize), LoadError>> {
+        let (module, Some(Sidecar { info, cosmwasm })) = self.disk_module(code_hash)? else { return None };
+        if let Some(contract) = &cosmwasm
+            && !contract.required_capabilities.is_subset(&self.capabilities)
+        {
+            return None;
+        }
+        Some(self.link(*code_hash, module, Arc::new(info), cosmwasm.map(Arc::new), false))
+    }
+
     /// Compiles rewritten `wasm` with the optimizing tier and stores the
-    /// artifact in the disk tier, if there is one.
-    fn compile_and_store(&self, code_hash: &CodeHash, wasm: &[u8]) -> Result<Module, LoadError> {
+    /// artifact in the disk tier, if there is one, with the module's
+    /// description beside it.
+    fn compile_and_store(
+        &self,
+        code_hash: &CodeHash,
+        wasm: &[u8],
+        info: &ModuleInfo,
+        cosmwasm: Option<&ContractInfo>,
+    ) -> Result<Module, LoadError> {
         let module = compile(&self.engine, wasm, "optimizing")?;
         if let Some(artifacts) = &self.artifacts
             && let Ok(artifact) = xwasm_aot::serialize(&module)
         {
-            artifacts.insert(code_hash, &artifact);
+            let sidecar = SidecarRef { info, cosmwasm };
+            let sidecar = serde_json::to_vec(&sidecar).unwrap_or_default();
+            artifacts.insert_with_sidecar(code_hash, &artifact, &sidecar);
         }
         Ok(module)
     }
+}
+
+/// What the disk tier keeps beside an artifact: the description a load
+/// would otherwise read from every operator of the code.
+#[derive(serde::Deserialize)]
+struct Sidecar {
+    info: ModuleInfo,
+    cosmwasm: Option<ContractInfo>,
+}
+
+#[derive(serde::Serialize)]
+struct SidecarRef<'a> {
+    info: &'a ModuleInfo,
+    cosmwasm: Option<&'a ContractInfo>,
 }
 
 /// Compiles `wasm` on `engine`, in a tracing span.

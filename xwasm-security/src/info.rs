@@ -1,12 +1,12 @@
 //! [`ModuleInfo`]: what a module is, read from its bytes with wasmparser.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
 /// A WebAssembly value type as a module declares it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ValType {
     I32,
@@ -47,7 +47,7 @@ impl fmt::Display for ValType {
 }
 
 /// A function signature.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct FuncSig {
     pub params: Vec<ValType>,
     pub results: Vec<ValType>,
@@ -67,7 +67,7 @@ impl fmt::Display for FuncSig {
 }
 
 /// What an import or export is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ItemType {
     Func { signature: FuncSig },
@@ -105,7 +105,7 @@ impl fmt::Display for ItemType {
 }
 
 /// Linear-memory limits in 64 KiB pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryLimits {
     pub initial_pages: u64,
     pub maximum_pages: Option<u64>,
@@ -120,7 +120,7 @@ impl fmt::Display for MemoryLimits {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Import {
     pub module: String,
     pub name: String,
@@ -128,7 +128,7 @@ pub struct Import {
     pub ty: ItemType,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Export {
     pub name: String,
     /// The index of the exported item in its index space (functions count
@@ -140,7 +140,7 @@ pub struct Export {
 
 /// A description of a module's bytes, and the verdict of the policy that
 /// checked it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleInfo {
     /// SHA-256 of the bytes, hex. Consensus-relevant: it names the code.
     pub code_hash: String,
@@ -160,14 +160,14 @@ pub struct ModuleInfo {
     pub has_start: bool,
     /// The WebAssembly features it uses (wasmparser's names, lower case),
     /// filled in by `ModulePolicy::inspect`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<String>,
     /// What the policy said of it.
     pub verdict: Verdict,
 }
 
 /// A policy's verdict on a module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The profile that judged it (`xwasm` or `permissive`).
     pub profile: String,

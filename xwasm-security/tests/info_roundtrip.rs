@@ -1,0 +1,16 @@
+//! A module's description survives JSON: the disk tier keeps it beside
+//! the artifact, and a hit reads it back instead of the operators.
+
+#[test]
+fn descriptions_round_trip_through_json() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    let policy = xwasm_security::ModulePolicy::new(xwasm_security::Profile::Permissive, Vec::new());
+    for name in ["hackatom.wasm", "ibc_reflect.wasm", "floaty_2.0.wasm", "empty.wasm"] {
+        let wasm = std::fs::read(dir.join(name)).unwrap();
+        let info = policy.inspect(&wasm).unwrap();
+        let json = serde_json::to_vec(&info).unwrap();
+        let back: xwasm_security::ModuleInfo =
+            serde_json::from_slice(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back, info, "{name}");
+    }
+}
