@@ -84,6 +84,9 @@ pub trait ArtifactCache: Send + Sync {
     }
 }
 
+/// An artifact's files together: their bytes and latest modification.
+type OnDisk = (u64, std::time::SystemTime);
+
 /// A verified artifact: its bytes, or a file holding exactly them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Artifact {
@@ -297,7 +300,7 @@ impl ArtifactStore {
 
     /// The artifacts on disk by code hash: their files' bytes together and
     /// the latest modification (recency); the names of stray files apart.
-    fn artifacts(&self) -> (BTreeMap<[u8; 32], (u64, std::time::SystemTime)>, Vec<String>) {
+    fn artifacts(&self) -> (BTreeMap<[u8; 32], OnDisk>, Vec<String>) {
         let (mut artifacts, mut strays) = (BTreeMap::new(), Vec::new());
         for (path, bytes, modified) in self.files() {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();

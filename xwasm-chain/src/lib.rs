@@ -31,7 +31,7 @@ mod records;
 
 pub use addresses::Addresses;
 pub use block::{BlockView, Committed};
-pub use records::{Records, contract, record_deployment, storage};
+pub use records::{Records, code_hashes, contract, record_deployment, storage};
 
 use cosmwasm_std::Coin;
 use xwasm_store::{Address, ContractRecord, Journal, StateError};

@@ -70,6 +70,12 @@ pub fn contract(backend: &dyn StateBackend, address: &Address) -> Result<Option<
 
 /// The committed storage of the contract at `address`, sorted by key
 /// bytes (consensus-relevant order).
+/// The hashes of all code stored on chain, in key order.
+pub fn code_hashes(backend: &dyn StateBackend) -> Result<Vec<xwasm_store::CodeHash>, ChainError> {
+    let entries = backend.scan_prefix(keys::CODE_PREFIX)?;
+    Ok(entries.into_iter().filter_map(|(key, _)| key[keys::CODE_PREFIX.len()..].try_into().ok()).collect())
+}
+
 pub fn storage(backend: &dyn StateBackend, address: &Address) -> Result<Entries, ChainError> {
     if contract(backend, address)?.is_none() {
         return Err(ChainError::NoContract { address: *address });

@@ -355,6 +355,10 @@ pub enum CacheAction {
     Verify,
     /// Delete every artifact.
     Clear,
+    /// Load every contract's code stored in the state folder through the
+    /// tiers, in parallel: what is missing on disk is compiled, so that a
+    /// node starting (or upgraded) finds every artifact ready.
+    Warm,
 }
 
 /// The compilation strategy, for `--strategy`.

@@ -312,7 +312,7 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Cache { action, state, cache_dir, json, exec } => {
             let cache_dir = cache_dir.unwrap_or_else(|| state.join("cache"));
-            maintain::cache(action, &cache_dir, &vm_config(&exec)?, json)
+            maintain::cache(action, &state, &cache_dir, &vm_config(&exec)?, json)
         }
     }
 }

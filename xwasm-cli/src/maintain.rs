@@ -127,13 +127,17 @@ fn print_rows(rows: &[Row], threads: usize, seconds: f64, dir: &Path, as_json: b
     );
 }
 
-/// `xwasm cache stats|verify|clear`.
+/// `xwasm cache stats|verify|clear|warm`.
 pub fn cache(
     action: CacheAction,
+    state: &Path,
     cache_dir: &Path,
     config: &VmConfig,
     as_json: bool,
 ) -> Result<ExitCode, Failure> {
+    if action == CacheAction::Warm {
+        return warm(state, cache_dir, config, as_json);
+    }
     let vm = Vm::builder().config(config.clone()).build()?;
     let store = open_store(cache_dir, &vm, config)?;
     let value = match action {
@@ -147,6 +151,7 @@ pub fn cache(
             json!({"dir": store.dir(), "verified": report.verified, "deleted": report.deleted, "strays": report.strays})
         }
         CacheAction::Clear => json!({"dir": store.dir(), "deleted": store.clear()}),
+        CacheAction::Warm => unreachable!("handled above"),
     };
     if as_json {
         println!("{value}");
@@ -173,5 +178,56 @@ fn print_cache_text(action: CacheAction, value: &serde_json::Value) {
             println!("deleted    {deleted} corrupt, {strays} stray");
         }
         CacheAction::Clear => println!("deleted    {}", value["deleted"]),
+        CacheAction::Warm => {}
     }
+}
+
+/// `xwasm cache warm`: every stored code through the tiers on every core,
+/// with a progress bar; exit 2 if any failed.
+fn warm(state: &Path, cache_dir: &Path, config: &VmConfig, as_json: bool) -> Result<ExitCode, Failure> {
+    let backend = std::sync::Arc::new(crate::input::open_state(state)?);
+    let hashes = xwasm::chain::code_hashes(backend.as_ref()).map_err(xwasm::VmError::from)?;
+    let vm = Vm::builder().config(config.clone()).backend(backend).cache_dir(cache_dir).build()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let bar = if as_json || hashes.len() < 2 {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(hashes.len() as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} warm ({elapsed})")
+            .expect("a valid template"),
+    );
+    let started = Instant::now();
+    let results = vm.warm(&hashes, threads, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let (mut disk, mut compiled, mut failed) = (0, 0, Vec::new());
+    for (hash, result) in hashes.iter().zip(&results) {
+        match result {
+            Ok(xwasm::CodeSource::Compiled(_)) => compiled += 1,
+            Ok(_) => disk += 1,
+            Err(e) => failed.push(json!({"code_hash": hex::encode(hash), "error": e.to_string()})),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if as_json {
+        let value = json!({"dir": cache_dir, "codes": hashes.len(), "from_disk": disk, "compiled": compiled,
+            "failed": failed, "threads": threads, "seconds": seconds});
+        println!("{value}");
+    } else {
+        println!("cache      {}", cache_dir.display());
+        println!(
+            "warm       {} codes on {threads} threads in {seconds:.2} s: {disk} from disk, {compiled} compiled, {} failed",
+            hashes.len(),
+            failed.len()
+        );
+        for failure in &failed {
+            println!(
+                "  {}  {}",
+                failure["code_hash"].as_str().unwrap_or_default(),
+                failure["error"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

@@ -398,6 +398,21 @@ fn a_second_process_loads_the_contract_from_the_disk_tier() {
 }
 
 #[test]
+fn cache_warm_compiles_what_the_disk_tier_lacks() {
+    let chain = Chain::new();
+    chain.deploy(TOKEN, &hex::encode(10u64.to_le_bytes()));
+    let cleared = json_of(&xwasm(&["cache", "clear", "--json", "--state", chain.state()]));
+    assert_eq!(cleared["deleted"], 1);
+    let warm = json_of(&xwasm(&["cache", "warm", "--json", "--state", chain.state()]));
+    let counts = |v: &Value| (v["codes"].as_u64(), v["compiled"].as_u64(), v["from_disk"].as_u64());
+    assert_eq!(counts(&warm), (Some(1), Some(1), Some(0)), "{warm}");
+    let again = json_of(&xwasm(&["cache", "warm", "--json", "--state", chain.state()]));
+    assert_eq!(counts(&again), (Some(1), Some(0), Some(1)), "{again}");
+    let human = xwasm(&["cache", "warm", "--state", chain.state()]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("1 from disk, 0 compiled, 0 failed"));
+}
+
+#[test]
 fn precompile_for_another_target() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");

@@ -233,13 +233,22 @@ impl Loader {
                 ms = tracing::field::Empty,
             );
             let _entered = span.enter();
-            let described = match check {
-                Check::Stored => self.described_disk_hit(&code_hash),
-                _ => None,
-            };
-            let (loaded, origin) = match described {
-                Some(hit) => (hit?, Origin::Disk),
-                None => self.load_missing(code_hash, wasm()?, check)?,
+            // Stored code whose artifact has its description beside it
+            // links without reading its bytes or its operators.
+            let mut on_disk = None;
+            if let Check::Stored = check {
+                match self.disk_module(&code_hash) {
+                    Some((module, Some(sidecar))) if self.still_accepted(&sidecar) => {
+                        let (info, cosmwasm) = (Arc::new(sidecar.info), sidecar.cosmwasm.map(Arc::new));
+                        on_disk = Some(Ok(self.link(code_hash, module, info, cosmwasm, false)?));
+                    }
+                    found => on_disk = found.map(|(module, _)| Err(module)),
+                }
+            }
+            let (loaded, origin) = match on_disk {
+                Some(Ok(linked)) => (linked, Origin::Disk),
+                Some(Err(module)) => self.load_missing(code_hash, wasm()?, check, Some(module))?,
+                None => self.load_missing(code_hash, wasm()?, check, None)?,
             };
             source = match origin {
                 Origin::Disk => CodeSource::Disk(started.elapsed()),
@@ -249,6 +258,41 @@ impl Loader {
             Ok::<_, E>(loaded)
         })?;
         Ok((code, source))
+    }
+
+    /// Loads each of `code_hashes` (stored code) into the memory tier
+    /// before traffic arrives, on `threads` threads: from the disk tier,
+    /// or compiled from the bytes `wasm` gives. `on_done` runs after each
+    /// one (progress). Each one's source or error, in order.
+    pub fn warm<E: From<LoadError> + Send>(
+        self: &Arc<Self>,
+        code_hashes: &[CodeHash],
+        threads: usize,
+        wasm: &(impl Fn(&CodeHash) -> Result<Arc<[u8]>, E> + Sync),
+        on_done: &(dyn Fn() + Sync),
+    ) -> Vec<Result<CodeSource, E>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<Result<CodeSource, E>>>> =
+            code_hashes.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..threads.clamp(1, code_hashes.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(hash) = code_hashes.get(index) else { break };
+                        let loaded = self.load(*hash, || wasm(hash), Check::Stored).map(|(_, source)| source);
+                        *results[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(loaded);
+                        on_done();
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|result| {
+                result.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every hash was loaded")
+            })
+            .collect()
     }
 
     /// Checks new code as a deployment must before it is priced and
@@ -307,6 +351,7 @@ impl Loader {
         code_hash: CodeHash,
         wasm: Arc<[u8]>,
         check: Check,
+        on_disk: Option<Module>,
     ) -> Result<((Arc<LoadedCode>, usize), Origin), LoadError> {
         let (profile, cosmwasm, info) = match check {
             Check::Done(checked) => {
@@ -329,7 +374,7 @@ impl Loader {
         let info = Arc::new(info);
         // A verified artifact on disk needs no rewrite: the rewrite runs
         // only for what is compiled.
-        if let Some((module, _)) = self.disk_module(&code_hash) {
+        if let Some(module) = on_disk.or_else(|| self.disk_module(&code_hash).map(|(module, _)| module)) {
             return Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Disk));
         }
         let wasm = profile.policy.preprocess(&wasm)?;
@@ -434,21 +479,11 @@ impl Loader {
         }
     }
 
-    /// Stored code found on disk with its description: linked without
-    /// reading its bytes or its operators. `None` when the disk tier has
-    /// no such artifact, or the contract now needs a capability this
-    /// loader lacks (the full load then says why).
-    fn described_disk_hit(
-        &self,
-        code_hash: &CodeHash,
-    ) -> Option<Result<(Arc<LoadedCode>, usize), LoadError>> {
-        let (module, Some(Sidecar { info, cosmwasm })) = self.disk_module(code_hash)? else { return None };
-        if let Some(contract) = &cosmwasm
-            && !contract.required_capabilities.is_subset(&self.capabilities)
-        {
-            return None;
-        }
-        Some(self.link(*code_hash, module, Arc::new(info), cosmwasm.map(Arc::new), false))
+    /// Whether stored code described by `sidecar` still passes this
+    /// loader's checks that can change (the capabilities offered); if not,
+    /// the full load says why.
+    fn still_accepted(&self, sidecar: &Sidecar) -> bool {
+        sidecar.cosmwasm.as_ref().is_none_or(|c| c.required_capabilities.is_subset(&self.capabilities))
     }
 
     /// Compiles rewritten `wasm` with the optimizing tier and stores the

@@ -37,8 +37,11 @@ pub fn contract_address(key: &[u8]) -> Option<Address> {
 
 /// The original WebAssembly bytes with this code hash.
 pub fn code(hash: &CodeHash) -> Vec<u8> {
-    [b"k/".as_slice(), hash].concat()
+    [CODE_PREFIX, hash].concat()
 }
+
+/// The prefix of every [`code`] key.
+pub const CODE_PREFIX: &[u8] = b"k/";
 
 /// How many contracts `deployer` has deployed (u64, big-endian).
 pub fn deploy_count(deployer: &Address) -> Vec<u8> {

@@ -275,6 +275,25 @@ impl Vm {
         Ok(self.inner.loader.policy().inspect(wasm)?)
     }
 
+    /// Loads stored code into the memory tier before traffic arrives (at a
+    /// node's start, after an upgrade): from the disk tier, or compiled,
+    /// on `threads` threads; `on_done` runs after each (progress). Each
+    /// hash's tier or error, in order. [`xwasm_chain::code_hashes`] lists
+    /// every stored code.
+    pub fn warm(
+        &self,
+        code_hashes: &[xwasm_store::CodeHash],
+        threads: usize,
+        on_done: &(dyn Fn() + Sync),
+    ) -> Vec<Result<xwasm_exec::CodeSource, VmError>> {
+        let backend = &self.inner.backend;
+        let wasm = |hash: &xwasm_store::CodeHash| match backend.get(&xwasm_store::keys::code(hash))? {
+            Some(wasm) => Ok(Arc::from(wasm)),
+            None => Err(VmError::BadInput(format!("no code with hash {} is stored", hex::encode(hash)))),
+        };
+        self.inner.loader.warm(code_hashes, threads, &wasm, on_done)
+    }
+
     /// The code pipeline: memory tier, disk tier and compiler.
     pub fn loader(&self) -> &Arc<xwasm_loader::Loader> {
         &self.inner.loader

@@ -1,0 +1,110 @@
+//! The cold paths a node lives on: pre-warming stored code, a cold
+//! compile that does not hold up calls to cached code, and the disk
+//! tier's hit that reads no operators giving the same results.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use xwasm::cosmwasm::{Bech32Api, BlockEnv};
+use xwasm::{CodeSource, CosmwasmMessage, Status, Vm, VmConfig};
+
+const GAS: u64 = 2_000_000_000;
+const DEPLOY_GAS: u64 = 1_000_000_000_000;
+
+fn corpus(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn addr(name: &str) -> String {
+    Bech32Api::default().addr_make(name)
+}
+
+fn vm(backend: Arc<dyn xwasm::store::StateBackend>, cache: &std::path::Path) -> Vm {
+    let mut config = VmConfig::default();
+    config.cosmwasm.capabilities.insert("stargate".into());
+    Vm::builder().config(config).backend(backend).cache_dir(cache).build().unwrap()
+}
+
+/// Deploys hackatom: its address.
+fn hackatom(vm: &Vm) -> xwasm::Address {
+    let init = format!(r#"{{"verifier":"{}","beneficiary":"{}"}}"#, addr("v"), addr("b"));
+    let message = CosmwasmMessage::new(addr("creator"), init.as_bytes(), DEPLOY_GAS);
+    let deployed = vm.cosmwasm_instantiate(&corpus("hackatom.wasm"), &message, None).unwrap();
+    assert_eq!(deployed.outcome.status, Status::Ok, "{:?}", deployed.outcome.error);
+    deployed.outcome.address.unwrap()
+}
+
+fn query(vm: &Vm, address: &xwasm::Address) -> (Vec<u8>, xwasm::GasReport) {
+    let done = vm.cosmwasm_query(address, br#"{"verifier":{}}"#, &BlockEnv::default(), GAS).unwrap();
+    (done.result.expect("an answer"), done.gas_report)
+}
+
+#[test]
+fn warming_loads_stored_code_from_disk_or_compiles_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend: Arc<dyn xwasm::store::StateBackend> = Arc::new(xwasm::store::MemoryBackend::new());
+    let first = vm(backend.clone(), &dir.path().join("cache"));
+    let address = hackatom(&first);
+    let expected = query(&first, &address);
+    let hashes = xwasm::chain::code_hashes(backend.as_ref()).unwrap();
+    assert_eq!(hashes.len(), 1);
+
+    // A node restarting: a new VM over the same state and cache folder.
+    let restarted = vm(backend.clone(), &dir.path().join("cache"));
+    let done = AtomicUsize::new(0);
+    let warmed = restarted.warm(&hashes, 2, &|| {
+        done.fetch_add(1, Ordering::Relaxed);
+    });
+    assert!(matches!(warmed[..], [Ok(CodeSource::Disk(_))]), "{warmed:?}");
+    assert_eq!(done.load(Ordering::Relaxed), 1, "progress after each code");
+    let before = restarted.cache_stats();
+    // The disk tier's hit read the description kept beside the artifact:
+    // the same answer and gas as the VM that compiled it.
+    assert_eq!(query(&restarted, &address), expected);
+    assert_eq!(restarted.cache_stats().memory_hits, before.memory_hits + 1, "warm: the call hits memory");
+
+    // An empty cache folder: warming compiles.
+    let fresh = vm(backend.clone(), &dir.path().join("other cache"));
+    let warmed = fresh.warm(&hashes, 1, &|| {});
+    assert!(matches!(warmed[..], [Ok(CodeSource::Compiled(_))]), "{warmed:?}");
+    assert_eq!(query(&fresh, &address), expected);
+
+    // Code that is not stored is an error of its own; the rest warm.
+    let warmed = fresh.warm(&[[9; 32], hashes[0]], 2, &|| {});
+    assert!(warmed[0].as_ref().unwrap_err().to_string().contains("no code with hash 0909"), "{warmed:?}");
+    assert!(warmed[1].is_ok());
+}
+
+#[test]
+fn a_cold_compile_does_not_hold_up_calls_to_cached_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend: Arc<dyn xwasm::store::StateBackend> = Arc::new(xwasm::store::MemoryBackend::new());
+    let vm = vm(backend, dir.path());
+    let address = hackatom(&vm);
+    let expected = query(&vm, &address);
+    let (compiling, compiled, during) = (AtomicBool::new(false), AtomicBool::new(false), AtomicUsize::new(0));
+    let big = corpus("ibc_reflect.wasm");
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            compiling.store(true, Ordering::SeqCst);
+            let message =
+                CosmwasmMessage::new(addr("creator"), br#"{"reflect_code_id":1}"#.as_slice(), DEPLOY_GAS);
+            let deployed = vm.cosmwasm_instantiate(&big, &message, None).unwrap();
+            assert_eq!(deployed.outcome.status, Status::Ok, "{:?}", deployed.outcome.error);
+            compiled.store(true, Ordering::SeqCst);
+        });
+        scope.spawn(|| {
+            while !compiling.load(Ordering::SeqCst) {
+                std::hint::spin_loop();
+            }
+            while !compiled.load(Ordering::SeqCst) {
+                assert_eq!(query(&vm, &address), expected);
+                if !compiled.load(Ordering::SeqCst) {
+                    during.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+    });
+    // A compile holding a lock that the calls wait for would let none finish.
+    assert!(during.load(Ordering::SeqCst) >= 1, "no call finished while another contract compiled");
+}
