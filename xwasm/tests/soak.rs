@@ -46,9 +46,7 @@ fn ten_thousand_calls_over_two_hundred_contracts_stay_in_bounds() {
     let dir = tempfile::tempdir().unwrap();
     let backend: Arc<dyn xwasm::store::StateBackend> = Arc::new(xwasm::store::MemoryBackend::new());
     let build = |budget: usize| {
-        let mut config = VmConfig::default();
-        config.cache_bytes = budget;
-        config.cache_entries = usize::MAX;
+        let config = VmConfig { cache_bytes: budget, cache_entries: usize::MAX, ..VmConfig::default() };
         Vm::builder().config(config).backend(backend.clone()).cache_dir(dir.path()).build().unwrap()
     };
     // Deploy every contract (each compiled once, its artifact on disk).
