@@ -74,8 +74,9 @@ fn ten_thousand_calls_over_two_hundred_contracts_stay_in_bounds() {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let index = if rng % 2 == 0 { (rng >> 8) as usize % HELD } else { (rng >> 8) as usize % CONTRACTS };
-        let method = if rng % 3 == 0 { "spin" } else { "ping" };
+        let index =
+            if rng.is_multiple_of(2) { (rng >> 8) as usize % HELD } else { (rng >> 8) as usize % CONTRACTS };
+        let method = if rng.is_multiple_of(3) { "spin" } else { "ping" };
         let outcome = vm
             .call(&addresses[index], method, &CHAIN, &Transaction::new(sender, 10_000_000, vec![]))
             .unwrap();
