@@ -160,6 +160,33 @@ fn main() {
         target_text: ">= 20x faster",
     });
 
+    // 1b. The floor under instance creation: wasmtime alone on the VM's
+    // own engine (no xwasm), instantiating the module xwasm compiled for
+    // hackatom, its imports stubbed.
+    let rewritten = vm.rewrite_for_compile(HACKATOM).unwrap();
+    let module = wasmtime::Module::new(vm.engine(), &rewritten).unwrap();
+    let mut linker = wasmtime::Linker::new(vm.engine());
+    linker.define_unknown_imports_as_traps(&module).unwrap();
+    let pre = linker.instantiate_pre(&module).unwrap();
+    let (floor, theirs) = race(
+        fast,
+        || {
+            timed(|| {
+                let mut store = wasmtime::Store::new(vm.engine(), ());
+                let _instance = pre.instantiate(&mut store).unwrap();
+            })
+            .0
+        },
+        || timed(|| drop(peer_instance(&cache, &checksum, GAS, &contract))).0,
+    );
+    rows.push(Row {
+        name: "the floor: wasmtime alone (Store + InstancePre::instantiate) vs cosmwasm-vm's instance",
+        xwasm: floor,
+        peer: theirs,
+        target: 20.0,
+        target_text: ">= 20x faster",
+    });
+
     // 2. A fresh instance and the instantiate message (code already stored).
     let info = xwasm::cosmwasm::info_json(&creator, &[]);
     let (ours, theirs) = race(

@@ -1,0 +1,50 @@
+//! Where a cold CosmWasm deployment spends its time, part by part.
+//!
+//! `cargo run --release -p xwasm-benches --example deploy_probe`
+use std::time::Instant;
+fn main() {
+    let wasm = include_bytes!("../../examples/contracts/cosmwasm/hackatom.wasm");
+    let t = |name: &str, runs: u32, f: &mut dyn FnMut()| {
+        let started = Instant::now();
+        for _ in 0..runs {
+            f();
+        }
+        println!("{name:<32} {:>8.2} ms", started.elapsed().as_secs_f64() * 1e3 / runs as f64);
+    };
+    let caps = xwasm::cosmwasm::default_capabilities();
+    let limits = xwasm::cosmwasm::WasmLimits::default();
+    t("code hash (SHA-256)", 20, &mut || {
+        std::hint::black_box(xwasm::security::code_hash(wasm));
+    });
+    t("cosmwasm check_wasm", 20, &mut || drop(xwasm::cosmwasm::check_wasm(wasm, &caps, &limits)));
+    let mut config = xwasm::VmConfig::default();
+    config.tiered = true;
+    let vm = xwasm::Vm::builder().config(config.clone()).build().unwrap();
+    let policy = vm.loader().cosmwasm_policy().clone();
+    t("policy check", 20, &mut || drop(policy.check(wasm)));
+    t("rewrite", 20, &mut || drop(vm.rewrite_for_compile(wasm)));
+    let rewritten = vm.rewrite_for_compile(wasm).unwrap();
+    let winch = xwasm::engine::build_engine(&xwasm::engine::EngineConfig {
+        strategy: xwasm::engine::Strategy::Winch,
+        ..config.engine.clone()
+    })
+    .unwrap();
+    t("winch compile", 10, &mut || drop(wasmtime::Module::new(&winch, &rewritten).unwrap()));
+    let mut n = 0;
+    let init = br#"{"verifier":"cosmwasm1pu6qnztwn8w95j903786aqstj3smhxysenasp3rkhdfw06e9vrjs2rlx8w","beneficiary":"cosmwasm1pu6qnztwn8w95j903786aqstj3smhxysenasp3rkhdfw06e9vrjs2rlx8w"}"#;
+    t("deploy (tiered, fresh VM)", 5, &mut || {
+        n += 1;
+        let dir = std::env::temp_dir().join(format!("deploy-probe-{}-{n}", std::process::id()));
+        let vm = xwasm::Vm::builder().config(config.clone()).cache_dir(&dir).build().unwrap();
+        let message = xwasm::CosmwasmMessage::new(
+            xwasm::cosmwasm::Bech32Api::default().addr_make("c"),
+            init.to_vec(),
+            1_000_000_000_000,
+        );
+        let started = Instant::now();
+        vm.cosmwasm_instantiate(wasm, &message, None).unwrap();
+        println!("  one deploy {:.2} ms", started.elapsed().as_secs_f64() * 1e3);
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
