@@ -17,8 +17,7 @@ fn main() {
         std::hint::black_box(xwasm::security::code_hash(wasm));
     });
     t("cosmwasm check_wasm", 20, &mut || drop(xwasm::cosmwasm::check_wasm(wasm, &caps, &limits)));
-    let mut config = xwasm::VmConfig::default();
-    config.tiered = true;
+    let config = xwasm::VmConfig { tiered: true, ..xwasm::VmConfig::default() };
     let vm = xwasm::Vm::builder().config(config.clone()).build().unwrap();
     let policy = vm.loader().cosmwasm_policy().clone();
     t("policy check", 20, &mut || drop(policy.check(wasm)));
