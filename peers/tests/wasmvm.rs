@@ -16,7 +16,7 @@ use cosmwasm_vm::{
 };
 use std::collections::BTreeMap;
 use xwasm::cosmwasm::Bech32Api;
-use xwasm_peers::harness::{Cache, Chain};
+use xwasm_peers::harness::{CAPABILITIES, Cache, Chain};
 use xwasm_peers::wasmvm::{GoPricedStorage, PeerServices};
 
 fn corpus(name: &str) -> Vec<u8> {
@@ -30,20 +30,6 @@ fn addr(name: &str) -> String {
 
 const GAS: u64 = 2_000_000_000;
 const MEMORY: u64 = 16 << 20;
-const CAPABILITIES: &[&str] = &[
-    "ibc2",
-    "iterator",
-    "staking",
-    "stargate",
-    "cosmwasm_1_1",
-    "cosmwasm_1_2",
-    "cosmwasm_1_3",
-    "cosmwasm_1_4",
-    "cosmwasm_2_0",
-    "cosmwasm_2_1",
-    "cosmwasm_2_2",
-    "cosmwasm_3_0",
-];
 
 /// How a step ended: the bytes the call returned, or its error text.
 type Ended = Result<Vec<u8>, String>;

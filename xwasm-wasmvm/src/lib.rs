@@ -215,17 +215,16 @@ pub extern "C" fn release_cache(cache_ptr: *mut cache_t) {
     }
 }
 
-/// The contract calls of three arguments before the common tail.
-macro_rules! call_3 {
-    ($($name:ident => $export:literal),* $(,)?) => {$(
+/// The contract calls: each export of wasmvm's, its entry point, and the
+/// arguments (byte views) before the common tail.
+macro_rules! contract_calls {
+    ($($name:ident => $export:literal ($($arg:ident),+)),* $(,)?) => {$(
         #[unsafe(no_mangle)]
         #[allow(clippy::too_many_arguments)]
         pub extern "C" fn $name(
             cache_ptr: *mut cache_t,
             checksum: ByteSliceView,
-            arg1: ByteSliceView,
-            arg2: ByteSliceView,
-            arg3: ByteSliceView,
+            $($arg: ByteSliceView,)+
             db: Db,
             api: GoApi,
             querier: GoQuerier,
@@ -237,62 +236,33 @@ macro_rules! call_3 {
             let tail = Tail { db, api, querier, gas_limit, print_debug, gas_report };
             ffi(error_msg, || {
                 let cache = cache_ptr.cast::<Cache>();
-                calls::call(cache, checksum, $export, &[arg1, arg2, arg3], tail).map(UnmanagedVector::some)
+                calls::call(cache, checksum, $export, &[$($arg),+], tail).map(UnmanagedVector::some)
             })
         }
     )*};
 }
 
-/// The contract calls of two arguments (`env`, `msg`).
-macro_rules! call_2 {
-    ($($name:ident => $export:literal),* $(,)?) => {$(
-        #[unsafe(no_mangle)]
-        #[allow(clippy::too_many_arguments)]
-        pub extern "C" fn $name(
-            cache_ptr: *mut cache_t,
-            checksum: ByteSliceView,
-            arg1: ByteSliceView,
-            arg2: ByteSliceView,
-            db: Db,
-            api: GoApi,
-            querier: GoQuerier,
-            gas_limit: u64,
-            print_debug: bool,
-            gas_report: *mut GasReport,
-            error_msg: *mut UnmanagedVector,
-        ) -> UnmanagedVector {
-            let tail = Tail { db, api, querier, gas_limit, print_debug, gas_report };
-            ffi(error_msg, || {
-                let cache = cache_ptr.cast::<Cache>();
-                calls::call(cache, checksum, $export, &[arg1, arg2], tail).map(UnmanagedVector::some)
-            })
-        }
-    )*};
-}
-
-call_3! {
-    instantiate => "instantiate",
-    execute => "execute",
+// (env, info, msg) for instantiate and execute, (env, msg) for the rest.
+contract_calls! {
+    instantiate => "instantiate" (arg1, arg2, arg3),
+    execute => "execute" (arg1, arg2, arg3),
     // (env, msg, migrate_info): a 2-argument `migrate` is retried with
     // two, as cosmwasm-vm's `call_migrate_with_info_raw` does.
-    migrate_with_info => "migrate",
-}
-
-call_2! {
-    migrate => "migrate",
-    sudo => "sudo",
-    reply => "reply",
-    query => "query",
-    ibc_channel_open => "ibc_channel_open",
-    ibc_channel_connect => "ibc_channel_connect",
-    ibc_channel_close => "ibc_channel_close",
-    ibc_packet_receive => "ibc_packet_receive",
-    ibc_packet_ack => "ibc_packet_ack",
-    ibc_packet_timeout => "ibc_packet_timeout",
-    ibc_source_callback => "ibc_source_callback",
-    ibc_destination_callback => "ibc_destination_callback",
-    ibc2_packet_receive => "ibc2_packet_receive",
-    ibc2_packet_ack => "ibc2_packet_ack",
-    ibc2_packet_timeout => "ibc2_packet_timeout",
-    ibc2_packet_send => "ibc2_packet_send",
+    migrate_with_info => "migrate" (arg1, arg2, arg3),
+    migrate => "migrate" (arg1, arg2),
+    sudo => "sudo" (arg1, arg2),
+    reply => "reply" (arg1, arg2),
+    query => "query" (arg1, arg2),
+    ibc_channel_open => "ibc_channel_open" (arg1, arg2),
+    ibc_channel_connect => "ibc_channel_connect" (arg1, arg2),
+    ibc_channel_close => "ibc_channel_close" (arg1, arg2),
+    ibc_packet_receive => "ibc_packet_receive" (arg1, arg2),
+    ibc_packet_ack => "ibc_packet_ack" (arg1, arg2),
+    ibc_packet_timeout => "ibc_packet_timeout" (arg1, arg2),
+    ibc_source_callback => "ibc_source_callback" (arg1, arg2),
+    ibc_destination_callback => "ibc_destination_callback" (arg1, arg2),
+    ibc2_packet_receive => "ibc2_packet_receive" (arg1, arg2),
+    ibc2_packet_ack => "ibc2_packet_ack" (arg1, arg2),
+    ibc2_packet_timeout => "ibc2_packet_timeout" (arg1, arg2),
+    ibc2_packet_send => "ibc2_packet_send" (arg1, arg2),
 }

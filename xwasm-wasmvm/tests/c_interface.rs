@@ -9,7 +9,7 @@ mod harness;
 use cosmwasm_std::Querier as _;
 use cosmwasm_std::testing::MockQuerier;
 use cosmwasm_std::{Binary, ContractResult, Empty, QueryRequest, SystemResult, WasmQuery};
-use harness::{Cache, Chain, GO_USER, Services, lib};
+use harness::{CAPABILITIES, Cache, Chain, GO_USER, Services, lib};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use xwasm::cosmwasm::{AddressApi, ApiError, Bech32Api};
@@ -18,21 +18,6 @@ fn corpus(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
-
-const CAPABILITIES: &[&str] = &[
-    "ibc2",
-    "iterator",
-    "staking",
-    "stargate",
-    "cosmwasm_1_1",
-    "cosmwasm_1_2",
-    "cosmwasm_1_3",
-    "cosmwasm_1_4",
-    "cosmwasm_2_0",
-    "cosmwasm_2_1",
-    "cosmwasm_2_2",
-    "cosmwasm_3_0",
-];
 
 fn cache(dir: &std::path::Path) -> Cache {
     Cache::init(&Cache::config(dir, CAPABILITIES, 64 << 20)).expect("a cache")

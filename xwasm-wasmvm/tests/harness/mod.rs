@@ -183,6 +183,23 @@ pub const GO_BAD_ARGUMENT: i32 = 2;
 pub const GO_OUT_OF_GAS: i32 = 3;
 pub const GO_USER: i32 = 5;
 
+/// The capabilities the tests' caches offer: cosmwasm-vm's testing set
+/// with `stargate`.
+pub const CAPABILITIES: &[&str] = &[
+    "ibc2",
+    "iterator",
+    "staking",
+    "stargate",
+    "cosmwasm_1_1",
+    "cosmwasm_1_2",
+    "cosmwasm_1_3",
+    "cosmwasm_1_4",
+    "cosmwasm_2_0",
+    "cosmwasm_2_1",
+    "cosmwasm_2_2",
+    "cosmwasm_3_0",
+];
+
 /// Go's limit on open iterators per call.
 pub const ITERATOR_LIMIT: usize = 32_768;
 
