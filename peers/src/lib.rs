@@ -336,7 +336,7 @@ impl Pair {
 }
 
 /// Every record of a cosmwasm-vm testing storage, in key order.
-fn records(storage: &mut MockStorage) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub fn records(storage: &mut MockStorage) -> Vec<(Vec<u8>, Vec<u8>)> {
     let (id, _) = storage.scan(None, None, Order::Ascending);
     let id = id.expect("a scan");
     let mut all = Vec::new();

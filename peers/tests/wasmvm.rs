@@ -14,9 +14,9 @@ use cosmwasm_vm::testing::{MockApi, MockQuerier, MockStorage};
 use cosmwasm_vm::{
     Backend, BackendApi, Instance, InstanceOptions, Querier, Size, Storage, VmError, VmResult,
 };
-use std::collections::BTreeMap;
 use xwasm::cosmwasm::Bech32Api;
 use xwasm_peers::harness::{CAPABILITIES, Cache, Chain};
+use xwasm_peers::records;
 use xwasm_peers::wasmvm::{GoPricedStorage, PeerServices};
 
 fn corpus(name: &str) -> Vec<u8> {
@@ -105,8 +105,8 @@ impl Duo {
         if failed {
             self.chain.store = before;
         }
-        let peer_store = records(&mut self.peer.as_mut().unwrap().storage.0);
-        assert_eq!(self.chain.store, peer_store, "{step}: the storage differs");
+        let store: Vec<_> = self.chain.store.clone().into_iter().collect();
+        assert_eq!(store, records(&mut self.peer.as_mut().unwrap().storage.0), "{step}: the storage differs");
         ours
     }
 
@@ -190,16 +190,6 @@ fn raw_call<A: BackendApi + 'static, S: Storage + 'static, Q: Querier + 'static>
         ("ibc2_packet_send", [env, msg]) => call_ibc2_packet_send_raw(instance, env, msg),
         (other, args) => panic!("no raw call {other} with {} arguments", args.len()),
     }
-}
-
-fn records(storage: &mut MockStorage) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    let (id, _) = storage.scan(None, None, Order::Ascending);
-    let id = id.expect("a scan");
-    let mut all = BTreeMap::new();
-    while let (Ok(Some((key, value))), _) = storage.next(id) {
-        all.insert(key, value);
-    }
-    all
 }
 
 fn ok(ended: &Ended) -> bool {

@@ -87,12 +87,19 @@ pub fn analyze(wasm: &[u8]) -> Result<Analysis, String> {
     Ok(Analysis {
         has_ibc_entry_points: ibc.iter().chain(&packets).all(|name| exports.contains(*name)),
         entry_points: exports.iter().filter(|name| ENTRY_POINTS.contains(&name.as_str())).cloned().collect(),
-        required_capabilities: exports
-            .iter()
-            .filter_map(|name| name.strip_prefix(REQUIRES_PREFIX).map(str::to_owned))
-            .collect(),
+        required_capabilities: required_capabilities(exports.iter().map(String::as_str)),
         migrate_version: crate::migrate_version(wasm),
     })
+}
+
+/// The capabilities the exported functions `names` require
+/// (`requires_*`, a name without a capability ignored).
+fn required_capabilities<'a>(names: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
+    names
+        .filter_map(|name| name.strip_prefix(REQUIRES_PREFIX))
+        .filter(|capability| !capability.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// [`analyze`]'s report.
@@ -417,12 +424,7 @@ fn check(
         }
     }
     // Capabilities.
-    let required_capabilities: BTreeSet<String> = functions
-        .iter()
-        .filter_map(|name| name.strip_prefix(REQUIRES_PREFIX))
-        .filter(|capability| !capability.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let required_capabilities = required_capabilities(functions.iter().copied());
     let unavailable: BTreeSet<&str> =
         required_capabilities.difference(capabilities).map(String::as_str).collect();
     if !unavailable.is_empty() {

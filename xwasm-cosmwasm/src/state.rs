@@ -288,10 +288,7 @@ pub(crate) fn charge_external<C: AsContextMut<Data = WasmContext>>(
     caller: &mut C,
     cw_gas: u64,
 ) -> wasmtime::Result<()> {
-    if let Some(state) = CallState::of_mut(caller.as_context_mut().data_mut()) {
-        state.used_externally = state.used_externally.saturating_add(cw_gas);
-    }
-    charge_cw(caller, cw_gas)
+    charge_backend(caller, crate::GasInfo::with_externally_used(cw_gas))
 }
 
 /// Charges what a chain's backend reported: its `cost` as the VM's own

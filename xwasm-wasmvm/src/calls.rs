@@ -84,9 +84,9 @@ pub fn call(
     }
     match done.outcome.status {
         Status::OutOfGas if !done.out_of_gas_in_import => Err(Error::OutOfGas),
-        Status::OutOfGas => Err(Error::Vm(runtime_error(
-            "trap: out of bounds host access: Ran out of gas during contract execution",
-        ))),
+        Status::OutOfGas => {
+            Err(Error::Vm(format!("{RUNTIME_ERROR}Ran out of gas during contract execution")))
+        }
         _ => Err(Error::Vm(runtime_error(done.outcome.error.as_deref().unwrap_or_default()))),
     }
 }
@@ -111,8 +111,11 @@ pub fn runtime_error(error: &str) -> String {
     } else {
         error.to_owned()
     };
-    format!("Error executing Wasm: Wasmer runtime error: RuntimeError: {message}")
+    format!("{RUNTIME_ERROR}{message}")
 }
+
+/// How cosmwasm-vm words every error that stopped a contract's run.
+const RUNTIME_ERROR: &str = "Error executing Wasm: Wasmer runtime error: RuntimeError: ";
 
 /// Wasmer's message for the trap wasmtime describes as `trap`.
 fn wasmer_trap(trap: &str) -> String {
