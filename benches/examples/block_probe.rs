@@ -1,9 +1,11 @@
 //! A block of token transfers against the same transfers as plain calls
 //! (whose outcomes are kept too, as a block keeps them):
-//! `target/release/examples/block_probe block|calls COUNT [THREADS]
+//! `target/release/examples/block_probe block|calls|alternate COUNT [THREADS]
 //! [ACCOUNTS]` (ACCOUNTS 0: each sender its own recipient; else random
-//! pairs among that many accounts), under `perf record` for a profile
-//! (valgrind cannot reserve the default instance pool's address space).
+//! pairs among that many accounts). A small pool (16 slots) so that
+//! valgrind can run it: `valgrind --tool=callgrind` counts the
+//! instructions of `block` and of `calls` deterministically, and the
+//! setup is the same in both.
 
 use xwasm::{BlockTransaction, Transaction, Vm};
 use xwasm_benches::{CHAIN, SENDER, TOKEN, deployed_on, transfer_input};
@@ -14,8 +16,62 @@ fn main() {
     let count: u64 = arg(2).and_then(|n| n.parse().ok()).unwrap_or(500);
     let threads: usize = arg(3).and_then(|n| n.parse().ok()).unwrap_or(1);
     let accounts: u64 = arg(4).and_then(|n| n.parse().ok()).unwrap_or(0);
+    match mode.as_str() {
+        "block" => {
+            let (vm, block) = setup(count, accounts);
+            let started = std::time::Instant::now();
+            let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
+            eprintln!("block total {:?} ({} re-executions)", started.elapsed(), outcome.re_executions);
+        }
+        "calls" => {
+            let (vm, block) = setup(count, accounts);
+            let started = std::time::Instant::now();
+            std::hint::black_box(calls(&vm, &block));
+            eprintln!("calls total {:?}", started.elapsed());
+        }
+        // The block on one VM and the calls on another, in alternation,
+        // ROUNDS times (THREADS is the round count here): each round after
+        // the first transfers between accounts that hold balances already.
+        "alternate" => {
+            let (block_vm, block) = setup(count, accounts);
+            let (calls_vm, _) = setup(count, accounts);
+            let mut ratios = Vec::new();
+            for round in 0..threads.max(1) {
+                let started = std::time::Instant::now();
+                std::hint::black_box(block_vm.execute_block(&CHAIN, &block, 1).unwrap());
+                let in_block = started.elapsed();
+                let started = std::time::Instant::now();
+                std::hint::black_box(calls(&calls_vm, &block));
+                let plain = started.elapsed();
+                ratios.push(plain.as_secs_f64() / in_block.as_secs_f64());
+                eprintln!("round {round}: block {in_block:?}, calls {plain:?}");
+            }
+            ratios.sort_by(f64::total_cmp);
+            eprintln!("median calls/block {:.3}", ratios[ratios.len() / 2]);
+        }
+        _ => eprintln!("usage: block_probe block|calls|alternate COUNT [THREADS|ROUNDS] [ACCOUNTS]"),
+    }
+}
+
+/// The plain calls of `block`, their outcomes kept as a block keeps them.
+fn calls(vm: &Vm, block: &[BlockTransaction]) -> Vec<Result<xwasm::Outcome, xwasm::VmError>> {
+    let call = |t: &BlockTransaction| {
+        let BlockTransaction::Call { address, method, tx } = t else { unreachable!() };
+        vm.call(address, method, &CHAIN, tx)
+    };
+    block.iter().map(call).collect()
+}
+
+/// A token with `count` funded senders, and the block of `count`
+/// transfers of 1.
+fn setup(count: u64, accounts: u64) -> (Vm, Vec<BlockTransaction>) {
     let supply = count * (count + 10);
-    let (vm, token) = deployed_on(Vm::builder().monitoring(None), TOKEN, &supply.to_le_bytes());
+    let mut engine = xwasm::engine::EngineConfig::default();
+    if let Some(pooling) = engine.pooling.as_mut() {
+        pooling.total_instances = 16;
+    }
+    let builder = Vm::builder().engine(engine).monitoring(None);
+    let (vm, token) = deployed_on(builder, TOKEN, &supply.to_le_bytes());
     let account = |i: u64| {
         let mut bytes = [0u8; 32];
         bytes[..8].copy_from_slice(&(i + 1).to_le_bytes());
@@ -26,7 +82,7 @@ fn main() {
         let tx = Transaction::new(SENDER, 1_000_000, transfer_input(&account(i), count + 5));
         vm.call(&token, "transfer", &CHAIN, &tx).unwrap();
     }
-    let block: Vec<BlockTransaction> = (0..count)
+    let block = (0..count)
         .map(|i| {
             let (from, to) = match accounts {
                 0 => (account(i), account(count + i)),
@@ -39,16 +95,5 @@ fn main() {
             }
         })
         .collect();
-    let started = std::time::Instant::now();
-    if mode == "block" {
-        let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
-        eprintln!("block total {:?} ({} re-executions)", started.elapsed(), outcome.re_executions);
-    } else {
-        let mut kept = Vec::new();
-        for t in &block {
-            let BlockTransaction::Call { address, method, tx } = t else { unreachable!() };
-            kept.push(vm.call(address, method, &CHAIN, tx));
-        }
-        eprintln!("calls total {:?}", started.elapsed());
-    }
+    (vm, block)
 }

@@ -118,6 +118,10 @@ fn wasteful(executions: usize, first: usize, threads: usize) -> bool {
 /// `run` must give up promptly then (an error through its own error path
 /// is enough). The result equals running `0..count` in order, each seeing
 /// the writes of all before it, for any thread count and schedule.
+///
+/// When re-executions dominate, the workers stop and the rest of the block
+/// runs in order here, through views. A caller with a faster way to run
+/// transactions in order uses [`execute_until_contended`] instead.
 pub fn execute<O: Send>(
     base: Arc<dyn BaseState>,
     count: usize,
@@ -125,20 +129,57 @@ pub fn execute<O: Send>(
     run: impl Fn(TxIndex, &Arc<TxView>) -> O + Sync,
 ) -> Block<O> {
     let memory = Arc::new(MvMemory::new(count));
-    let view = |index| Arc::new(TxView::new(index, memory.clone(), base.clone(), threads > 1));
-    if threads <= 1 {
-        // One worker: each transaction sees exactly the final writes of
-        // those before it, so there is nothing to validate.
-        let outputs = (0..count)
-            .map(|index| {
-                let view = view(index);
-                let output = run(index, &view);
-                memory.record_only(index, std::mem::take(&mut *view.writes.lock()));
-                output
-            })
-            .collect();
-        return Block { outputs, writes: into_writes(memory), re_executions: 0 };
+    let (mut outputs, re_executions) = speculate(&memory, &base, count, threads, &run);
+    // The rest in order, each seeing the final writes of all before it
+    // (stale writes of a speculative execution are replaced as they run),
+    // with nothing to validate.
+    for index in outputs.len()..count {
+        let view = Arc::new(TxView::new(index, memory.clone(), base.clone(), false));
+        outputs.push(run(index, &view));
+        memory.record((index, usize::MAX), std::mem::take(&mut *view.writes.lock()));
     }
+    Block { outputs, writes: into_writes(memory), re_executions }
+}
+
+/// [`execute`], except that it leaves running the rest of the block in
+/// order to the caller: when re-executions dominate (or with one worker,
+/// from the start) it returns the outputs of the validated prefix
+/// `0..outputs.len()` and the writes of those transactions alone. The
+/// caller runs the others in order over these writes, each seeing those
+/// before it, which gives the block's result. `re_executions` then counts
+/// the executions that running each of the rest once will have repeated.
+pub fn execute_until_contended<O: Send>(
+    base: Arc<dyn BaseState>,
+    count: usize,
+    threads: usize,
+    run: impl Fn(TxIndex, &Arc<TxView>) -> O + Sync,
+) -> Block<O> {
+    if threads <= 1 {
+        return Block { outputs: Vec::new(), writes: BTreeMap::new(), re_executions: 0 };
+    }
+    let memory = Arc::new(MvMemory::new(count));
+    let (outputs, re_executions) = speculate(&memory, &base, count, threads, &run);
+    let writes =
+        if outputs.len() == count { into_writes(memory) } else { memory.writes_below(outputs.len()) };
+    Block { outputs, writes, re_executions }
+}
+
+/// Block-STM on `threads` workers (none with one thread: nothing is
+/// gained by speculating then). Returns the outputs of the validated
+/// prefix (the whole block unless the workers stopped early) and the
+/// executions beyond one each that the block will have cost once the rest
+/// has run in order once each.
+fn speculate<O: Send>(
+    memory: &Arc<MvMemory>,
+    base: &Arc<dyn BaseState>,
+    count: usize,
+    threads: usize,
+    run: &(impl Fn(TxIndex, &Arc<TxView>) -> O + Sync),
+) -> (Vec<O>, usize) {
+    if threads <= 1 {
+        return (Vec::new(), 0);
+    }
+    let view = |index| Arc::new(TxView::new(index, memory.clone(), base.clone(), true));
     let scheduler = Scheduler::new(count);
     let outputs: Vec<Mutex<Option<O>>> = (0..count).map(|_| Mutex::new(None)).collect();
     let reads: Vec<Mutex<memory::ReadSet>> = (0..count).map(|_| Mutex::default()).collect();
@@ -209,26 +250,14 @@ pub fn execute<O: Send>(
         worker();
     });
     // Stopped early: every transaction below both indices has executed and
-    // been validated; the others run in order, each seeing the final writes
-    // of all before it (their stale writes are replaced as they run), with
-    // nothing left to validate. The result is the same as without the
-    // stop: it only saves the work conflicts would have wasted.
-    if !scheduler.done() {
-        let first = scheduler.validated_prefix();
-        for (index, output) in outputs.iter().enumerate().skip(first) {
-            executions.fetch_add(1, Ordering::Relaxed);
-            let view = Arc::new(TxView::new(index, memory.clone(), base.clone(), false));
-            *output.lock() = Some(run(index, &view));
-            memory.record((index, usize::MAX), std::mem::take(&mut *view.writes.lock()));
-        }
-    }
+    // been validated; it holds the outputs that running in order gives.
+    // The rest run in order after it: it only saves the work conflicts
+    // would have wasted.
+    let validated = if scheduler.done() { count } else { scheduler.validated_prefix() };
     let outputs = outputs
         .into_iter()
-        .map(|output| output.into_inner().expect("every transaction of a finished block has run"))
+        .take(validated)
+        .map(|output| output.into_inner().expect("every validated transaction has run"))
         .collect();
-    Block {
-        outputs,
-        writes: into_writes(memory),
-        re_executions: executions.into_inner().saturating_sub(count),
-    }
+    (outputs, executions.into_inner().saturating_sub(validated))
 }

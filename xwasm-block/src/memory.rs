@@ -91,14 +91,6 @@ impl MvMemory {
         }
     }
 
-    /// Records the writes of a transaction's only incarnation, on one
-    /// thread (nothing to remember for re-executions).
-    pub(crate) fn record_only(&self, index: TxIndex, writes: BTreeMap<Key, Option<Value>>) {
-        for (key, value) in writes {
-            self.cells.entry(key).or_default().insert(index, Cell::Write(0, value));
-        }
-    }
-
     /// The latest write to `key` by a transaction before `reader`.
     fn read(&self, key: &[u8], reader: TxIndex) -> Result<Found, Dependency> {
         let Some(cells) = self.cells.get(key) else { return Ok(None) };
@@ -176,6 +168,18 @@ impl MvMemory {
                 }
                 Err(Dependency(_)) => false,
             })
+    }
+
+    /// Every key's value after the transactions below `end`: the last
+    /// write to it among theirs (all final: they have been validated).
+    pub(crate) fn writes_below(&self, end: TxIndex) -> BTreeMap<Key, Option<Value>> {
+        self.cells
+            .iter()
+            .filter_map(|entry| match entry.value().below(end) {
+                Some((_, Cell::Write(_, value))) => Some((entry.key().clone(), value.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Every key's final value: the last transaction's write to it (for a

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use xwasm_block::{BaseState, TxView, ViewError, execute};
+use xwasm_block::{BaseState, TxView, ViewError, execute, execute_until_contended};
 
 /// Committed state: a few keys.
 struct Base(BTreeMap<Vec<u8>, Vec<u8>>);
@@ -65,7 +65,11 @@ fn run(p: &Program, get: Get<'_>, scan: Scan<'_>) -> Result<(u64, Writes), ViewE
 }
 
 fn sequential(base: &Base, block: &[Program]) -> (Vec<Result<u64, String>>, Writes) {
-    let mut state: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+    in_order(base, Writes::new(), block)
+}
+
+/// Runs `block` in order over `base` and the writes before it, `state`.
+fn in_order(base: &Base, mut state: Writes, block: &[Program]) -> (Vec<Result<u64, String>>, Writes) {
     let mut outputs = Vec::new();
     for p in block {
         let get = |k: &[u8]| Ok(state.get(k).cloned().unwrap_or_else(|| base.0.get(k).cloned()));
@@ -103,6 +107,30 @@ fn parallel(
     (result.outputs, result.writes, result.re_executions)
 }
 
+/// [`execute_until_contended`], then the rest of the block in order over
+/// the writes of its validated prefix, as a caller with its own in-order
+/// path runs it.
+fn until_contended(
+    base: &Arc<Base>,
+    block: &[Program],
+    threads: usize,
+) -> (Vec<Result<u64, String>>, Writes) {
+    let prefix =
+        execute_until_contended(base.clone(), block.len(), threads, |i, view: &Arc<TxView>| {
+            match run(&block[i], &|k| view.get(k), &|p| view.scan_prefix(p)) {
+                Ok((output, writes)) => {
+                    view.apply(writes);
+                    Ok(output)
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        });
+    let mut outputs = prefix.outputs;
+    let (rest, writes) = in_order(base, prefix.writes, &block[outputs.len()..]);
+    outputs.extend(rest);
+    (outputs, writes)
+}
+
 fn program(keys: u8) -> impl Strategy<Value = Program> {
     (0..keys, 0..keys, any::<bool>(), prop::bool::weighted(0.1), 0u16..400)
         .prop_map(|(from, to, scan, remove, spin)| Program { from, to, scan, remove, spin })
@@ -129,6 +157,9 @@ proptest! {
                 let (got, got_writes, _) = parallel(&base, &block, threads);
                 prop_assert_eq!(&got, &outputs, "outputs with {} threads", threads);
                 prop_assert_eq!(&got_writes, &writes, "writes with {} threads", threads);
+                let (got, got_writes) = until_contended(&base, &block, threads);
+                prop_assert_eq!(&got, &outputs, "outputs until contended, {} threads", threads);
+                prop_assert_eq!(&got_writes, &writes, "writes until contended, {} threads", threads);
             }
         }
     }
@@ -142,6 +173,9 @@ fn a_block_where_every_transaction_conflicts_re_executes_and_still_agrees() {
     let base = Arc::new(base_state());
     let (outputs, writes) = sequential(&base, &block);
     let (got, got_writes, _) = parallel(&base, &block, 4);
+    assert_eq!(got, outputs);
+    assert_eq!(got_writes, writes);
+    let (got, got_writes) = until_contended(&base, &block, 4);
     assert_eq!(got, outputs);
     assert_eq!(got_writes, writes);
 }

@@ -3,7 +3,7 @@
 
 use crate::ChainError;
 use xwasm_store::{
-    Address, ChangeSet, CodeHash, ContractRecord, Entries, Journal, StateBackend, StateError, keys,
+    Address, CodeHash, ContractRecord, Entries, Journal, StateBackend, StateError, Writes, keys,
 };
 
 /// Committed contract records by address, read once. A sharded map
@@ -54,9 +54,10 @@ impl Records {
     /// Commits `changes` (a block's writes) to `backend` and forgets the
     /// records they change: a read while they were pending may have cached
     /// the old one.
-    pub fn commit(&self, backend: &dyn StateBackend, changes: ChangeSet) -> Result<(), ChainError> {
-        let changed: Vec<Address> = changes.keys().filter_map(|key| keys::contract_address(key)).collect();
-        backend.apply_owned(changes)?;
+    pub fn commit(&self, backend: &dyn StateBackend, changes: Writes) -> Result<(), ChainError> {
+        let changed: Vec<Address> =
+            changes.iter().filter_map(|(key, _)| keys::contract_address(key)).collect();
+        backend.apply_unordered(changes)?;
         changed.iter().for_each(|address| self.forget(address));
         Ok(())
     }

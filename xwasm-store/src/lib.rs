@@ -39,7 +39,7 @@ mod overlay;
 mod redb_backend;
 
 pub use address::{Address, AddressError, CodeHash};
-pub use backend::{ChangeSet, Entries, Entry, KeyRange, MemoryBackend, StateBackend};
+pub use backend::{ChangeSet, Entries, Entry, KeyRange, MemoryBackend, StateBackend, Writes};
 pub use context::{
     CallFrame, CallLimits, ChainContext, ContractCaller, ContractRecord, Event, ExecutionState, Extension,
     GAS_AT_INSTANTIATION, GAS_GLOBAL_EXPORT, Halt, HostCallStat, HostTiming, InterruptHandle, NestedCall,

@@ -3,14 +3,14 @@
 //! block's writes reach the backend in one apply at the end.
 
 use crate::StateError;
-use crate::backend::{ChangeSet, Entries, StateBackend};
+use crate::backend::{ChangeSet, Entries, StateBackend, Writes};
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Each key's last write (`None`: removed), hashed: a block's reads look
 /// keys up one at a time, and only a scan or the commit needs them sorted.
-type Writes = HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>;
+type Held = HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>;
 
 /// A backend of writes not yet committed, over `base`, which it never
 /// changes. Its reads are the writes it holds over `base`'s entries. It is
@@ -18,21 +18,30 @@ type Writes = HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>;
 /// holds no write for is ([`StateBackend::is_committed_at`]).
 pub struct Overlay {
     base: Arc<dyn StateBackend>,
-    writes: RwLock<Writes>,
+    writes: RwLock<Held>,
 }
 
 impl Overlay {
     pub fn new(base: Arc<dyn StateBackend>) -> Self {
-        Self { base, writes: RwLock::default() }
+        Self::holding(base, ChangeSet::new(), 0)
     }
 
-    /// The writes it holds, to be committed at once.
-    pub fn into_changes(self) -> ChangeSet {
+    /// An overlay that already holds `changes`, with room for `room` more
+    /// keys (a block's writes: no rehashing as it grows).
+    pub fn holding(base: Arc<dyn StateBackend>, changes: ChangeSet, room: usize) -> Self {
+        let mut writes = Held::with_capacity_and_hasher(changes.len() + room, Default::default());
+        writes.extend(changes);
+        Self { base, writes: RwLock::new(writes) }
+    }
+
+    /// The writes it holds, in no particular order, to be committed at once
+    /// ([`StateBackend::apply_unordered`]).
+    pub fn into_writes(self) -> Writes {
         self.writes.into_inner().into_iter().collect()
     }
 
-    /// A copy of the writes it holds.
-    pub fn changes(&self) -> ChangeSet {
+    /// A copy of the writes it holds, in no particular order.
+    pub fn writes(&self) -> Writes {
         self.writes.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
@@ -102,6 +111,9 @@ mod tests {
         assert_eq!(base.get(b"a2").unwrap(), Some(b"y".to_vec()), "the base is untouched");
         assert!(!overlay.is_committed());
         assert!(overlay.is_committed_at(b"b") && !overlay.is_committed_at(b"a2"));
-        assert_eq!(overlay.into_changes(), changes(&[("a1", Some("v")), ("a2", None), ("a3", Some("w"))]));
+        assert_eq!(
+            overlay.into_writes().into_iter().collect::<ChangeSet>(),
+            changes(&[("a1", Some("v")), ("a2", None), ("a3", Some("w"))])
+        );
     }
 }

@@ -11,6 +11,9 @@ use std::time::Instant;
 use xwasm_exec::Outcome;
 use xwasm_store::{Address, ChainContext, Overlay, StateBackend, Transaction};
 
+/// A block transaction's result, and all a CosmWasm one returns.
+type Output = (Result<Outcome, VmError>, Option<CosmwasmOutcome>);
+
 /// One transaction of a block. Native and CosmWasm transactions mix.
 #[derive(Debug, Clone)]
 pub enum BlockTransaction {
@@ -65,23 +68,20 @@ impl Vm {
     ) -> Result<BlockOutcome, VmError> {
         let threads = xwasm_block::worker_count(threads);
         let started = Instant::now();
-        let (outputs, writes, re_executions): (Vec<_>, _, _) = if threads == 1 {
-            // One thread: in order, over the block's writes so far; no
-            // versions to keep, no reads to validate.
-            let overlay = Arc::new(Overlay::new(self.inner.backend.clone()));
-            let outputs = transactions.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)).collect();
-            (
-                outputs,
-                Arc::try_unwrap(overlay).map_or_else(|shared| shared.changes(), Overlay::into_changes),
-                0,
-            )
-        } else {
-            let base = Arc::new(xwasm_chain::Committed(self.inner.backend.clone()));
-            let block = xwasm_block::execute(base, transactions.len(), threads, |index, view| {
-                self.run_in_block(Arc::new(xwasm_chain::BlockView(view.clone())), chain, &transactions[index])
-            });
-            (block.outputs, block.writes, block.re_executions)
-        };
+        // Block-STM, until re-executions dominate (from the start on one
+        // thread); then the rest runs in order over the validated prefix.
+        let base = Arc::new(xwasm_chain::Committed(self.inner.backend.clone()));
+        let block = xwasm_block::execute_until_contended(base, transactions.len(), threads, |index, view| {
+            self.run_in_block(Arc::new(xwasm_chain::BlockView(view.clone())), chain, &transactions[index])
+        });
+        let (mut outputs, re_executions) = (block.outputs, block.re_executions);
+        // The rest one after another over the prefix's writes, with no
+        // versions to keep and no reads to validate (and room for a few
+        // writes each: the overlay never rehashes).
+        let rest = &transactions[outputs.len()..];
+        let overlay = Arc::new(Overlay::holding(self.inner.backend.clone(), block.writes, 2 * rest.len()));
+        outputs.extend(rest.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)));
+        let writes = Arc::try_unwrap(overlay).map_or_else(|shared| shared.writes(), Overlay::into_writes);
         self.inner.records.commit(self.inner.backend.as_ref(), writes)?;
         let (outcomes, cosmwasm) = outputs.into_iter().unzip();
         Ok(BlockOutcome {
@@ -100,7 +100,7 @@ impl Vm {
         backend: Arc<dyn StateBackend>,
         chain: &ChainContext,
         transaction: &BlockTransaction,
-    ) -> (Result<Outcome, VmError>, Option<CosmwasmOutcome>) {
+    ) -> Output {
         let cosmwasm = |done: Result<CosmwasmOutcome, VmError>| match done {
             Ok(done) => (Ok(done.outcome.clone()), Some(done)),
             Err(error) => (Err(error), None),
