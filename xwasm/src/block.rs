@@ -12,7 +12,7 @@ use xwasm_exec::Outcome;
 use xwasm_store::{Address, ChainContext, Overlay, StateBackend, Transaction};
 
 /// A block transaction's result, and all a CosmWasm one returns.
-type Output = (Result<Outcome, VmError>, Option<CosmwasmOutcome>);
+type Output = (Result<Outcome, VmError>, Option<Box<CosmwasmOutcome>>);
 
 /// One transaction of a block. Native and CosmWasm transactions mix.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub struct BlockOutcome {
     /// For a CosmWasm transaction, all a CosmWasm call returns (its
     /// `outcome` is the one in `outcomes`); `None` for a native one or an
     /// error.
-    pub cosmwasm: Vec<Option<CosmwasmOutcome>>,
+    pub cosmwasm: Vec<Option<Box<CosmwasmOutcome>>>,
     pub threads: usize,
     /// Executions beyond the first of each transaction (conflicts).
     pub re_executions: usize,
@@ -74,21 +74,21 @@ impl Vm {
         let block = xwasm_block::execute_until_contended(base, transactions.len(), threads, |index, view| {
             self.run_in_block(Arc::new(xwasm_chain::BlockView(view.clone())), chain, &transactions[index])
         });
-        let (mut outputs, re_executions) = (block.outputs, block.re_executions);
+        let mut outputs: (Vec<_>, Vec<_>) = block.outputs.into_iter().unzip();
         // The rest one after another over the prefix's writes, with no
         // versions to keep and no reads to validate (and room for a few
         // writes each: the overlay never rehashes).
-        let rest = &transactions[outputs.len()..];
+        let rest = &transactions[outputs.0.len()..];
         let overlay = Arc::new(Overlay::holding(self.inner.backend.clone(), block.writes, 2 * rest.len()));
         outputs.extend(rest.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)));
         let writes = Arc::try_unwrap(overlay).map_or_else(|shared| shared.writes(), Overlay::into_writes);
         self.inner.records.commit(self.inner.backend.as_ref(), writes)?;
-        let (outcomes, cosmwasm) = outputs.into_iter().unzip();
+        let (outcomes, cosmwasm) = outputs;
         Ok(BlockOutcome {
             outcomes,
             cosmwasm,
             threads,
-            re_executions,
+            re_executions: block.re_executions,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -102,7 +102,7 @@ impl Vm {
         transaction: &BlockTransaction,
     ) -> Output {
         let cosmwasm = |done: Result<CosmwasmOutcome, VmError>| match done {
-            Ok(done) => (Ok(done.outcome.clone()), Some(done)),
+            Ok(done) => (Ok(done.outcome.clone()), Some(Box::new(done))),
             Err(error) => (Err(error), None),
         };
         match transaction {

@@ -198,7 +198,7 @@ fn cosmwasm_blocks_give_exactly_the_one_by_one_outcomes_and_state() {
                 let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
                 re_executions += outcome.re_executions;
                 for (i, expected) in expected.iter().enumerate() {
-                    let got = essence(&outcome.outcomes[i], outcome.cosmwasm[i].as_ref());
+                    let got = essence(&outcome.outcomes[i], outcome.cosmwasm[i].as_deref());
                     assert_eq!(
                         &got, expected,
                         "transaction {i} of {size}, {accounts} accounts, {threads} threads"

@@ -1,12 +1,19 @@
 //! Section 10: a block of token transfers, Block-STM on every core against
 //! one thread at three contention levels, and the block executor against
-//! plain calls.
+//! plain calls; the same for a CosmWasm token's transfers.
 
 use crate::measure::{human_ns, median};
 use crate::{Row, Settings};
 use std::time::Instant;
-use xwasm::{Transaction, Vm};
+use xwasm::{BlockTransaction, CosmwasmMessage, Transaction, Vm};
 use xwasm_benches::{CHAIN, SENDER, TOKEN, deployed_on, transfer_input};
+
+/// A token as a CosmWasm contract (hand-written, cw20's transfers).
+const CW_TOKEN: &str = include_str!("../../../../examples/contracts/cosmwasm/token.wat");
+
+/// Builds a VM and a block of `count` transfers among `accounts` (0: each
+/// sender to a recipient of its own).
+type MakeBlock = fn(u64, u64) -> (Vm, Vec<BlockTransaction>);
 
 /// The block rows.
 pub(crate) fn measure(settings: Settings, rows: &mut Vec<Row>) {
@@ -15,55 +22,53 @@ pub(crate) fn measure(settings: Settings, rows: &mut Vec<Row>) {
     // thread, at three contention levels, and the one-thread block
     // executor vs plain calls one by one.
     let transfers = if quick { 2_000 } else { 10_000 };
-    for (name, accounts, target, factor) in [
-        ("block of transfers, distinct accounts: all cores vs one", 0u64, "≥ 0.85 × cores", 0.85),
-        ("block of transfers among 100 accounts: all cores vs one", 100, "≥ 0.5 × cores", 0.5),
-        ("block of transfers between 2 accounts: all cores vs one", 2, "≥ 0.85x", 0.0),
+    // Each sample is a fresh block of a few milliseconds: medians of
+    // several, since this machine's speed drifts between runs.
+    let samples = if quick { 7 } else { 15 };
+    for (kind, make, count) in [
+        ("", transfer_block as MakeBlock, transfers),
+        ("CosmWasm ", cosmwasm_block as MakeBlock, transfers / 2),
     ] {
-        let (parallel, sequential, re_executions) =
-            block_timing(transfers, accounts, cores, if quick { 1 } else { 3 });
-        let ratio = sequential / parallel;
-        let needed = if factor > 0.0 { factor * cores as f64 } else { 0.85 };
+        for (accounts, target, factor) in
+            [(0u64, "≥ 0.85 × cores", 0.85), (100, "≥ 0.5 × cores", 0.5), (2, "≥ 0.85x", 0.0)]
+        {
+            let (parallel, sequential, re_executions) = block_timing(make, count, accounts, cores, samples);
+            let ratio = sequential / parallel;
+            let needed = if factor > 0.0 { factor * cores as f64 } else { 0.85 };
+            let among = match accounts {
+                0 => "distinct accounts".to_string(),
+                2 => "between 2 accounts".to_string(),
+                n => format!("among {n} accounts"),
+            };
+            rows.push(Row {
+                name: format!("block of {kind}transfers, {among}: all cores vs one").into(),
+                what: format!(
+                    "{count} transfers, {cores} cores: {} vs {} ({re_executions} re-executions)",
+                    human_ns(parallel),
+                    human_ns(sequential)
+                ),
+                value: ratio,
+                unit: "x",
+                target,
+                met: Some(ratio >= needed),
+            });
+        }
+        let (executor, plain) = block_vs_calls(make, count, samples);
         rows.push(Row {
-            name,
-            what: format!(
-                "{transfers} transfers, {cores} cores: {} vs {} ({re_executions} re-executions)",
-                human_ns(parallel),
-                human_ns(sequential)
-            ),
-            value: ratio,
+            name: format!("{kind}block executor on one thread vs plain calls").into(),
+            what: format!("{count} transfers: {} vs {}", human_ns(executor), human_ns(plain)),
+            value: plain / executor,
             unit: "x",
-            target,
-            met: Some(ratio >= needed),
+            target: "≥ 0.95x",
+            met: Some(plain / executor >= 0.95),
         });
     }
-    let (executor, plain) = block_vs_calls(transfers, if quick { 1 } else { 3 });
-    rows.push(Row {
-        name: "block executor on one thread vs plain calls",
-        what: format!("{transfers} transfers: {} vs {}", human_ns(executor), human_ns(plain)),
-        value: plain / executor,
-        unit: "x",
-        target: "≥ 0.95x",
-        met: Some(plain / executor >= 0.95),
-    });
 }
 
-/// A token and `count` funded senders; the block of `count` transfers of
-/// 1: sender `i` to a recipient of its own (`accounts` 0), or between
-/// random pairs of `accounts` accounts.
-fn transfer_block(count: u64, accounts: u64) -> (Vm, Vec<xwasm::BlockTransaction>) {
-    let (vm, token) =
-        deployed_on(Vm::builder().monitoring(None), TOKEN, &(count * (count + 10)).to_le_bytes());
-    let account = |i: u64| {
-        let mut bytes = [0u8; 32];
-        bytes[..8].copy_from_slice(&(i + 1).to_le_bytes());
-        xwasm::Address(bytes)
-    };
-    let senders = if accounts == 0 { count } else { accounts };
-    for i in 0..senders {
-        let tx = Transaction::new(SENDER, 1_000_000, transfer_input(&account(i), count + 5));
-        assert!(vm.call(&token, "transfer", &CHAIN, &tx).unwrap().is_ok());
-    }
+/// `count` transfers of 1 from sender `i` to a recipient of its own
+/// (`accounts` 0), or between random pairs of `accounts` accounts: the
+/// pairs, by account number.
+fn pairs(count: u64, accounts: u64) -> Vec<(u64, u64)> {
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut below = |n: u64| {
         state ^= state << 13;
@@ -71,20 +76,71 @@ fn transfer_block(count: u64, accounts: u64) -> (Vm, Vec<xwasm::BlockTransaction
         state ^= state << 17;
         state % n
     };
-    let block = (0..count)
-        .map(|i| {
-            let (from, to) = match accounts {
-                0 => (account(i), account(count + i)),
-                n => {
-                    let from = below(n);
-                    (account(from), account((from + 1 + below(n - 1)) % n))
-                }
-            };
-            xwasm::BlockTransaction::Call {
-                address: token,
-                method: "transfer".into(),
-                tx: Transaction::new(from, 1_000_000, transfer_input(&to, 1)),
+    (0..count)
+        .map(|i| match accounts {
+            0 => (i, count + i),
+            n => {
+                let from = below(n);
+                (from, (from + 1 + below(n - 1)) % n)
             }
+        })
+        .collect()
+}
+
+/// Account number `i`.
+fn account(i: u64) -> xwasm::Address {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&(i + 1).to_le_bytes());
+    xwasm::Address(bytes)
+}
+
+/// The CosmWasm token, instantiated by [`SENDER`], and `count` funded
+/// senders; the block of `count` transfers of 1 ([`pairs`]).
+fn cosmwasm_block(count: u64, accounts: u64) -> (Vm, Vec<BlockTransaction>) {
+    let vm = Vm::builder().monitoring(None).build().expect("vm");
+    let message = |from: &xwasm::Address, msg: String| {
+        CosmwasmMessage::new(vm.cosmwasm_address(from), msg.into_bytes(), 2_000_000_000)
+    };
+    let transfer = |to: &xwasm::Address, amount: u64| {
+        format!(r#"{{"transfer":{{"recipient":"{}","amount":"{amount}"}}}}"#, vm.cosmwasm_address(to))
+    };
+    let wasm = wat::parse_str(CW_TOKEN).expect("valid WAT");
+    let supply = format!(r#"{{"amount":"{}"}}"#, count * (count + 10));
+    let done = vm.cosmwasm_instantiate(&wasm, &message(&SENDER, supply), None).expect("instantiates");
+    let token = done.outcome.address.expect("instantiated");
+    let senders = if accounts == 0 { count } else { accounts };
+    for i in 0..senders {
+        let funded =
+            vm.cosmwasm_call_export(&token, "execute", &message(&SENDER, transfer(&account(i), count + 5)));
+        assert!(funded.expect("runs").outcome.is_ok());
+    }
+    let block = pairs(count, accounts)
+        .into_iter()
+        .map(|(from, to)| BlockTransaction::CosmwasmCall {
+            contract: token,
+            entry: "execute".into(),
+            message: message(&account(from), transfer(&account(to), 1)),
+        })
+        .collect();
+    (vm, block)
+}
+
+/// A token and `count` funded senders; the block of `count` transfers of
+/// 1 ([`pairs`]).
+fn transfer_block(count: u64, accounts: u64) -> (Vm, Vec<BlockTransaction>) {
+    let (vm, token) =
+        deployed_on(Vm::builder().monitoring(None), TOKEN, &(count * (count + 10)).to_le_bytes());
+    let senders = if accounts == 0 { count } else { accounts };
+    for i in 0..senders {
+        let tx = Transaction::new(SENDER, 1_000_000, transfer_input(&account(i), count + 5));
+        assert!(vm.call(&token, "transfer", &CHAIN, &tx).unwrap().is_ok());
+    }
+    let block = pairs(count, accounts)
+        .into_iter()
+        .map(|(from, to)| BlockTransaction::Call {
+            address: token,
+            method: "transfer".into(),
+            tx: Transaction::new(account(from), 1_000_000, transfer_input(&account(to), 1)),
         })
         .collect();
     (vm, block)
@@ -93,11 +149,17 @@ fn transfer_block(count: u64, accounts: u64) -> (Vm, Vec<xwasm::BlockTransaction
 /// Median wall time of the transfer block on `threads` and on one thread
 /// (measured in alternation), and the re-executions of the last parallel
 /// run.
-fn block_timing(count: u64, accounts: u64, threads: usize, samples: usize) -> (f64, f64, usize) {
+fn block_timing(
+    make: MakeBlock,
+    count: u64,
+    accounts: u64,
+    threads: usize,
+    samples: usize,
+) -> (f64, f64, usize) {
     let (mut parallel, mut sequential, mut re_executions) = (Vec::new(), Vec::new(), 0);
     for _ in 0..samples {
         for (threads, times) in [(threads, &mut parallel), (1, &mut sequential)] {
-            let (vm, block) = transfer_block(count, accounts);
+            let (vm, block) = make(count, accounts);
             let started = Instant::now();
             let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
             times.push(started.elapsed().as_nanos() as f64);
@@ -112,18 +174,25 @@ fn block_timing(count: u64, accounts: u64, threads: usize, samples: usize) -> (f
 
 /// Median wall time of the distinct-accounts transfer block through the
 /// block executor on one thread, and as plain calls one by one.
-fn block_vs_calls(count: u64, samples: usize) -> (f64, f64) {
+fn block_vs_calls(make: MakeBlock, count: u64, samples: usize) -> (f64, f64) {
     let (mut executor, mut plain) = (Vec::new(), Vec::new());
     for _ in 0..samples {
-        let (vm, block) = transfer_block(count, 0);
+        let (vm, block) = make(count, 0);
         let started = Instant::now();
         vm.execute_block(&CHAIN, &block, 1).unwrap();
         executor.push(started.elapsed().as_nanos() as f64);
-        let (vm, block) = transfer_block(count, 0);
+        let (vm, block) = make(count, 0);
         let started = Instant::now();
         for t in &block {
-            let xwasm::BlockTransaction::Call { address, method, tx } = t else { unreachable!() };
-            std::hint::black_box(vm.call(address, method, &CHAIN, tx).unwrap());
+            match t {
+                BlockTransaction::Call { address, method, tx } => {
+                    std::hint::black_box(vm.call(address, method, &CHAIN, tx).unwrap());
+                }
+                BlockTransaction::CosmwasmCall { contract, entry, message } => {
+                    std::hint::black_box(vm.cosmwasm_call_export(contract, entry, message).unwrap());
+                }
+                _ => unreachable!("blocks of transfers"),
+            }
         }
         plain.push(started.elapsed().as_nanos() as f64);
     }

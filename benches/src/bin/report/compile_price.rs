@@ -24,7 +24,7 @@ pub(crate) fn measure(quick: bool, rows: &mut Vec<Row>) {
         let work = compile_work(strategy, quick);
         let ratio = work.worst_ns_per_gas / work.corpus_ns_per_gas;
         rows.push(Row {
-            name,
+            name: name.into(),
             what: format!(
                 "{}: {:.3} vs {:.3} ns per gas",
                 work.worst, work.worst_ns_per_gas, work.corpus_ns_per_gas

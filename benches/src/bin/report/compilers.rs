@@ -28,7 +28,7 @@ pub(crate) fn measure(vm: &Vm, rows: &mut Vec<Row>) {
         xwasm_run(vm, fib_wasm.clone(), "fib", 25),
     );
     rows.push(Row {
-        name: "execute: Winch vs Cranelift (fib 25)",
+        name: "execute: Winch vs Cranelift (fib 25)".into(),
         what: format!("{} vs {}", human_ns(winch_run), human_ns(cranelift_run)),
         value: winch_ratio,
         unit: "x slower",
@@ -60,7 +60,7 @@ pub(crate) fn measure(vm: &Vm, rows: &mut Vec<Row>) {
     };
     let (tiered_first, cranelift_first) = (first_call(true), first_call(false));
     rows.push(Row {
-        name: "first deploy + call of a new contract: tiered vs Cranelift",
+        name: "first deploy + call of a new contract: tiered vs Cranelift".into(),
         what: format!(
             "{} KiB: {} vs {}",
             big.len() / 1024,

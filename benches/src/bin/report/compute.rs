@@ -24,7 +24,7 @@ pub(crate) fn measure(vm: &Vm, rows: &mut Vec<Row>) {
         let (interpreted, metered_again, slower) =
             paired_ns(5, 1, wasmi(&wasm, function, arg), xwasm_run(vm, wasm.clone(), function, arg));
         rows.push(Row {
-            name: metering_row,
+            name: metering_row.into(),
             what: format!("{} vs {}", human_ns(metered), human_ns(plain)),
             value: ratio,
             unit: "x",
@@ -35,7 +35,7 @@ pub(crate) fn measure(vm: &Vm, rows: &mut Vec<Row>) {
         // about 9.5x faster than wasmi 2 on the loop kernel here, so no
         // meter could reach 10x; metered vs unmetered is the target.
         rows.push(Row {
-            name: wasmi_row,
+            name: wasmi_row.into(),
             what: format!("{} vs {}", human_ns(metered_again), human_ns(interpreted)),
             value: slower,
             unit: "x faster",

@@ -32,7 +32,7 @@ pub(crate) fn measure(settings: Settings, rows: &mut Vec<Row>) {
         });
         let _ = std::fs::remove_dir_all(&dir);
         rows.push(Row {
-            name: "disk-tier hit vs cold compile (hackatom)",
+            name: "disk-tier hit vs cold compile (hackatom)".into(),
             what: format!("{} vs {}", human_ns(disk), human_ns(cold)),
             value: cold / disk,
             unit: "x faster",
@@ -45,7 +45,7 @@ pub(crate) fn measure(settings: Settings, rows: &mut Vec<Row>) {
             std::hint::black_box(tier.get(&hash).unwrap());
         });
         rows.push(Row {
-            name: "memory-tier hit",
+            name: "memory-tier hit".into(),
             what: human_ns(hit),
             value: hit / 1e3,
             unit: "µs",
@@ -74,7 +74,7 @@ pub(crate) fn measure(settings: Settings, rows: &mut Vec<Row>) {
         };
         let (one, all) = (batch(1), batch(cores));
         rows.push(Row {
-            name: "batch precompile (corpus): all cores vs one",
+            name: "batch precompile (corpus): all cores vs one".into(),
             what: format!("{cores} cores: {} vs {}", human_ns(all), human_ns(one)),
             value: one / all,
             unit: "x",
@@ -90,7 +90,7 @@ pub(crate) fn measure(settings: Settings, rows: &mut Vec<Row>) {
             std::hint::black_box(xwasm::aot::compile(&winch, &prepared).unwrap());
         });
         rows.push(Row {
-            name: "compile: Winch vs Cranelift (hackatom)",
+            name: "compile: Winch vs Cranelift (hackatom)".into(),
             what: format!("{} vs {}", human_ns(winch_compile), human_ns(cold)),
             value: cold / winch_compile,
             unit: "x faster",

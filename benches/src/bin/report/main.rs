@@ -29,7 +29,7 @@ use xwasm_benches::{EMPTY_CONTRACT, MIX, MinimalEmbedding};
 /// One line of the table: a comparison, what was measured, and whether
 /// it met its target.
 struct Row {
-    name: &'static str,
+    name: std::borrow::Cow<'static, str>,
     what: String,
     value: f64,
     unit: &'static str,

@@ -27,7 +27,7 @@ pub(crate) fn measure(rows: &mut Vec<Row>) {
     }
     let per_module = (statm() - before) / count as f64;
     rows.push(Row {
-        name: "resident memory per cached small module",
+        name: "resident memory per cached small module".into(),
         what: format!("{:.1} KiB", per_module / 1024.0),
         value: per_module / 1024.0,
         unit: "KiB",
@@ -36,7 +36,7 @@ pub(crate) fn measure(rows: &mut Vec<Row>) {
     });
     let slot = EngineConfig::default().max_memory_bytes as f64;
     rows.push(Row {
-        name: "address space per pooled instance slot",
+        name: "address space per pooled instance slot".into(),
         what: format!("{:.0} MiB reserved, resident only when touched", slot / 1048576.0),
         value: slot / 1048576.0,
         unit: "MiB",

@@ -33,7 +33,7 @@ pub(crate) fn measure(settings: Settings, baseline: &MinimalEmbedding, rows: &mu
         minimal_call,
     );
     rows.push(Row {
-        name: "empty call vs minimal wasmtime",
+        name: "empty call vs minimal wasmtime".into(),
         what: format!("{} vs {}", human_ns(empty), human_ns(minimal)),
         value: empty_ratio,
         unit: "x",
@@ -41,7 +41,7 @@ pub(crate) fn measure(settings: Settings, baseline: &MinimalEmbedding, rows: &mu
         met: Some(empty_ratio <= 1.2),
     });
     rows.push(Row {
-        name: "  same, monitoring off",
+        name: "  same, monitoring off".into(),
         what: format!("{} vs {}", human_ns(empty_quiet), human_ns(minimal_again)),
         value: quiet_ratio,
         unit: "x",
@@ -63,7 +63,7 @@ pub(crate) fn measure(settings: Settings, baseline: &MinimalEmbedding, rows: &mu
             std::hint::black_box(quiet_vm.call(&quiet_token, "transfer", &CHAIN, &transfer).unwrap());
         });
     rows.push(Row {
-        name: "token transfer vs empty call",
+        name: "token transfer vs empty call".into(),
         what: format!("{} vs {}", human_ns(transfer_ns), human_ns(empty_again)),
         value: transfer_ratio,
         unit: "x",
@@ -71,7 +71,7 @@ pub(crate) fn measure(settings: Settings, baseline: &MinimalEmbedding, rows: &mu
         met: Some(transfer_ratio <= 2.0),
     });
     rows.push(Row {
-        name: "monitoring on vs off (transfer)",
+        name: "monitoring on vs off (transfer)".into(),
         what: format!("{} vs {}", human_ns(transfer_on), human_ns(transfer_quiet)),
         value: monitoring_ratio,
         unit: "x",
@@ -123,7 +123,7 @@ pub(crate) fn measure(settings: Settings, baseline: &MinimalEmbedding, rows: &mu
         },
     );
     rows.push(Row {
-        name: "  transfer, monitor without history",
+        name: "  transfer, monitor without history".into(),
         what: human_ns(transfer_no_history),
         value: no_history_ratio,
         unit: "x",
@@ -131,7 +131,7 @@ pub(crate) fn measure(settings: Settings, baseline: &MinimalEmbedding, rows: &mu
         met: None,
     });
     rows.push(Row {
-        name: "  monitor: aggregating one record",
+        name: "  monitor: aggregating one record".into(),
         what: human_ns(aggregate),
         value: aggregate / transfer_quiet,
         unit: "of a transfer",

@@ -43,7 +43,7 @@ pub(crate) fn measure(settings: Settings, baseline: &MinimalEmbedding, rows: &mu
     };
     let (minimal_one, minimal_all) = (minimal_throughput(1), minimal_throughput(cores));
     rows.push(Row {
-        name: "  minimal wasmtime, all cores vs one",
+        name: "  minimal wasmtime, all cores vs one".into(),
         what: format!("{cores} cores: {:.0}/s vs {:.0}/s", minimal_all, minimal_one),
         value: minimal_all / minimal_one,
         unit: "x",
@@ -51,7 +51,7 @@ pub(crate) fn measure(settings: Settings, baseline: &MinimalEmbedding, rows: &mu
         met: None,
     });
     rows.push(Row {
-        name: "throughput: all cores vs one",
+        name: "throughput: all cores vs one".into(),
         what: format!("{cores} cores: {:.0}/s vs {:.0}/s", all, one),
         value: all / one,
         unit: "x",
