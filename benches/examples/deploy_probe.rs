@@ -17,7 +17,11 @@ fn main() {
         std::hint::black_box(xwasm::security::code_hash(wasm));
     });
     t("cosmwasm check_wasm", 20, &mut || drop(xwasm::cosmwasm::check_wasm(wasm, &caps, &limits)));
-    let config = xwasm::VmConfig { tiered: true, ..xwasm::VmConfig::default() };
+    let mut config = xwasm::VmConfig { tiered: true, ..xwasm::VmConfig::default() };
+    // A small pool, so that valgrind can run it.
+    if let Some(pooling) = config.engine.pooling.as_mut() {
+        pooling.total_instances = 16;
+    }
     let vm = xwasm::Vm::builder().config(config.clone()).build().unwrap();
     let policy = vm.loader().cosmwasm_policy().clone();
     t("policy check", 20, &mut || drop(policy.check(wasm)));

@@ -5,10 +5,12 @@
 //! function bodies.
 
 use crate::INTERFACE_VERSION;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use wasmparser::{
-    CompositeInnerType, ExternalKind, Parser, Payload, TypeRef, ValidPayload, Validator, WasmFeatures,
+    CompositeInnerType, ExternalKind, FuncValidatorAllocations, Parser, Payload, TypeRef, ValidPayload,
+    Validator, WasmFeatures,
 };
 
 /// The imports cosmwasm-vm 3.0 provides (`SUPPORTED_IMPORTS`, with the
@@ -252,6 +254,15 @@ pub fn check_wasm(
     check(wasm, capabilities, limits, true)
 }
 
+/// The WebAssembly features cosmwasm-vm 3.0 validates contracts under
+/// (wasmer's, as its upload checks set them).
+pub const FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
+    .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
+    .union(WasmFeatures::SIGN_EXTENSION)
+    .union(WasmFeatures::MULTI_VALUE)
+    .union(WasmFeatures::FLOATS)
+    .union(WasmFeatures::REFERENCE_TYPES);
+
 /// [`check_wasm`] for code already accepted on chain (loaded from state
 /// on a cache miss): every check but the validation of function bodies,
 /// the costly part, which the code passed when it was stored (and which
@@ -270,13 +281,7 @@ fn check(
     limits: &WasmLimits,
     validate_bodies: bool,
 ) -> Result<ContractInfo, CheckError> {
-    let features = WasmFeatures::MUTABLE_GLOBAL
-        | WasmFeatures::SATURATING_FLOAT_TO_INT
-        | WasmFeatures::SIGN_EXTENSION
-        | WasmFeatures::MULTI_VALUE
-        | WasmFeatures::FLOATS
-        | WasmFeatures::REFERENCE_TYPES;
-    let mut validator = Validator::new_with_features(features);
+    let mut validator = Validator::new_with_features(FEATURES);
     let mut bodies = Vec::new();
     let (mut imports, mut exports, mut tables, mut memories) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -467,12 +472,19 @@ fn check(
             limits.max_total_function_locals
         )));
     }
-    // Last, the function bodies.
-    let mut allocations = Default::default();
-    for (to_validate, body) in bodies {
-        let mut validator = to_validate.into_validator(allocations);
-        validator.validate(&body).map_err(unreadable)?;
-        allocations = validator.into_allocations();
+    // Last, the function bodies: on every core, each independent of the
+    // others; the first invalid one in the module's order is the error.
+    let invalid = bodies
+        .into_par_iter()
+        .map_init(FuncValidatorAllocations::default, |allocations, (to_validate, body)| {
+            let mut validator = to_validate.into_validator(std::mem::take(allocations));
+            let valid = validator.validate(&body);
+            *allocations = validator.into_allocations();
+            valid
+        })
+        .find_first(Result::is_err);
+    if let Some(invalid) = invalid {
+        invalid.map_err(unreadable)?;
     }
     let entry_points = exports
         .iter()

@@ -50,7 +50,9 @@ pub use call::{
     BlockEnv, EntryCall, EntryPoint, MAX_RESULT_BYTES, env_json, info_json, migrate_info_json,
     migrate_version,
 };
-pub use check::{Analysis, CheckError, ContractInfo, WasmLimits, analyze, check_stored, check_wasm, detect};
+pub use check::{
+    Analysis, CheckError, ContractInfo, FEATURES, WasmLimits, analyze, check_stored, check_wasm, detect,
+};
 pub use imports::{NAMESPACE, imports};
 pub use outcome::{CosmwasmMessage, CosmwasmOutcome, GasReport, entry_args, finish};
 pub use querier::{DefaultQuerier, Querier, QueryAnswer, QueryContext, SmartQuerier};

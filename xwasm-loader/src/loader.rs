@@ -301,7 +301,7 @@ impl Loader {
     pub fn check_new(&self, wasm: &[u8], cosmwasm: bool) -> Result<Checked, LoadError> {
         if cosmwasm {
             let contract = self.cosmwasm_check(wasm)?;
-            return Ok(Checked { info: self.cosmwasm.policy.check(wasm)?, cosmwasm: Some(contract) });
+            return Ok(Checked { info: self.cosmwasm_policy_check(wasm)?, cosmwasm: Some(contract) });
         }
         Ok(Checked { info: self.native.policy.check(wasm)?, cosmwasm: None })
     }
@@ -310,6 +310,17 @@ impl Loader {
     /// limits.
     pub fn cosmwasm_check(&self, wasm: &[u8]) -> Result<ContractInfo, LoadError> {
         Ok(xwasm_cosmwasm::check_wasm(wasm, &self.capabilities, &self.limits)?)
+    }
+
+    /// The `cosmwasm` profile's policy checks of a contract that passed
+    /// cosmwasm-vm's, which validated it whole: validating it again proves
+    /// nothing unless the policy allows fewer features.
+    fn cosmwasm_policy_check(&self, wasm: &[u8]) -> Result<ModuleInfo, LoadError> {
+        let policy = &self.cosmwasm.policy;
+        match policy.features().contains(xwasm_cosmwasm::FEATURES) {
+            true => Ok(policy.check_stored(wasm)?),
+            false => Ok(policy.check(wasm)?),
+        }
     }
 
     /// What this loader compiles for `wasm`: checked and rewritten by the
@@ -359,10 +370,10 @@ impl Loader {
                 let profile = if cosmwasm.is_some() { &self.cosmwasm } else { &self.native };
                 (profile, cosmwasm.map(Arc::new), info)
             }
-            Check::Full => {
-                let (profile, cosmwasm) = self.profile_for(&wasm)?;
-                (profile, cosmwasm, profile.policy.check(&wasm)?)
-            }
+            Check::Full => match self.profile_for(&wasm)? {
+                (profile, None) => (profile, None, profile.policy.check(&wasm)?),
+                (profile, cosmwasm) => (profile, cosmwasm, self.cosmwasm_policy_check(&wasm)?),
+            },
             Check::Stored => match xwasm_cosmwasm::detect(&wasm) {
                 Some(_) => {
                     let contract = xwasm_cosmwasm::check_stored(&wasm, &self.capabilities, &self.limits)?;
