@@ -36,7 +36,7 @@
 //!     n
 //! });
 //! assert_eq!(block.outputs, (0..10).collect::<Vec<u8>>());
-//! assert_eq!(block.writes[&b"n".to_vec()], Some(vec![10]));
+//! assert_eq!(block.writes, vec![(b"n".to_vec(), Some(vec![10]))]);
 //! ```
 
 mod memory;
@@ -47,12 +47,14 @@ pub use memory::{TxView, ViewError};
 use memory::MvMemory;
 use parking_lot::Mutex;
 use scheduler::{Scheduler, Task};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub type Key = Vec<u8>;
 pub type Value = Vec<u8>;
+/// A block's effect on the state: each key it wrote once, with its last
+/// write (`None`: removed), in no particular order.
+pub type Writes = Vec<(Key, Option<Value>)>;
 /// A transaction's position in its block.
 pub type TxIndex = usize;
 
@@ -72,14 +74,14 @@ pub struct Block<O> {
     pub outputs: Vec<O>,
     /// The block's effect on the state: each key's last write (`None`:
     /// removed), to be committed at once.
-    pub writes: BTreeMap<Key, Option<Value>>,
+    pub writes: Writes,
     /// Executions beyond the first of each transaction.
     pub re_executions: usize,
 }
 
 /// The block's final writes, moved out once every view is gone (copied if
 /// `run` kept one).
-fn into_writes(memory: Arc<MvMemory>) -> BTreeMap<Key, Option<Value>> {
+fn into_writes(memory: Arc<MvMemory>) -> Writes {
     Arc::try_unwrap(memory).map_or_else(|shared| shared.writes(), MvMemory::into_writes)
 }
 
@@ -155,7 +157,7 @@ pub fn execute_until_contended<O: Send>(
     run: impl Fn(TxIndex, &Arc<TxView>) -> O + Sync,
 ) -> Block<O> {
     if threads <= 1 {
-        return Block { outputs: Vec::new(), writes: BTreeMap::new(), re_executions: 0 };
+        return Block { outputs: Vec::new(), writes: Writes::new(), re_executions: 0 };
     }
     let memory = Arc::new(MvMemory::new(count));
     let (outputs, re_executions) = speculate(&memory, &base, count, threads, &run);

@@ -1,7 +1,7 @@
 //! The multi-version store: every key's writes by transaction index, and
 //! the view one incarnation of a transaction reads through.
 
-use crate::{BaseState, Key, TxIndex, Value};
+use crate::{BaseState, Key, TxIndex, Value, Writes};
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,10 +59,30 @@ pub(crate) enum Origin {
 /// What an incarnation read, to be validated once it has run.
 #[derive(Debug, Default)]
 pub(crate) struct ReadSet {
-    points: Vec<(Key, Origin)>,
+    /// The keys read, one after another: no allocation per read.
+    keys: Vec<u8>,
+    /// Where each read's key ends in `keys`, and what it saw.
+    points: Vec<(usize, Origin)>,
     /// A scanned prefix and every block-written key under it that the scan
     /// saw, with its origin: an insertion into the range is a conflict.
     ranges: Vec<(Key, Vec<(Key, Origin)>)>,
+}
+
+impl ReadSet {
+    fn push(&mut self, key: &[u8], origin: Origin) {
+        self.keys.extend_from_slice(key);
+        self.points.push((self.keys.len(), origin));
+    }
+
+    /// Each read's key and what it saw, in order.
+    fn points(&self) -> impl Iterator<Item = (&[u8], &Origin)> {
+        let mut start = 0;
+        self.points.iter().map(move |(end, origin)| {
+            let key = &self.keys[start..*end];
+            start = *end;
+            (key, origin)
+        })
+    }
 }
 
 /// The block's writes, by key and transaction index.
@@ -155,7 +175,7 @@ impl MvMemory {
             None => Origin::Storage,
             Some((version, _)) => Origin::Version(version),
         };
-        let points_hold = reads.points.iter().all(|(key, seen)| match self.read(key, index) {
+        let points_hold = reads.points().all(|(key, seen)| match self.read(key, index) {
             Ok(found) => origin(found) == *seen,
             Err(Dependency(_)) => false,
         });
@@ -172,7 +192,7 @@ impl MvMemory {
 
     /// Every key's value after the transactions below `end`: the last
     /// write to it among theirs (all final: they have been validated).
-    pub(crate) fn writes_below(&self, end: TxIndex) -> BTreeMap<Key, Option<Value>> {
+    pub(crate) fn writes_below(&self, end: TxIndex) -> Writes {
         self.cells
             .iter()
             .filter_map(|entry| match entry.value().below(end) {
@@ -184,7 +204,7 @@ impl MvMemory {
 
     /// Every key's final value: the last transaction's write to it (for a
     /// store still shared).
-    pub(crate) fn writes(&self) -> BTreeMap<Key, Option<Value>> {
+    pub(crate) fn writes(&self) -> Writes {
         self.cells
             .iter()
             .filter_map(|entry| match entry.value().0.last() {
@@ -195,7 +215,7 @@ impl MvMemory {
     }
 
     /// Every key's final value: the last transaction's write to it.
-    pub(crate) fn into_writes(self) -> BTreeMap<Key, Option<Value>> {
+    pub(crate) fn into_writes(self) -> Writes {
         self.cells
             .into_iter()
             .filter_map(|(key, mut versions)| match versions.0.pop() {
@@ -267,7 +287,7 @@ impl TxView {
 
     fn record_read(&self, key: &[u8], origin: Origin) {
         if self.track {
-            self.reads.lock().points.push((key.to_vec(), origin));
+            self.reads.lock().push(key, origin);
         }
     }
 

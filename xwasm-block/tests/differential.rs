@@ -104,7 +104,7 @@ fn parallel(
             Err(e) => Err(e.to_string()),
         }
     });
-    (result.outputs, result.writes, result.re_executions)
+    (result.outputs, result.writes.into_iter().collect(), result.re_executions)
 }
 
 /// [`execute_until_contended`], then the rest of the block in order over
@@ -126,7 +126,7 @@ fn until_contended(
             }
         });
     let mut outputs = prefix.outputs;
-    let (rest, writes) = in_order(base, prefix.writes, &block[outputs.len()..]);
+    let (rest, writes) = in_order(base, prefix.writes.into_iter().collect(), &block[outputs.len()..]);
     outputs.extend(rest);
     (outputs, writes)
 }

@@ -23,15 +23,15 @@ pub struct Overlay {
 
 impl Overlay {
     pub fn new(base: Arc<dyn StateBackend>) -> Self {
-        Self::holding(base, ChangeSet::new(), 0)
+        Self::holding(base, Writes::new(), 0)
     }
 
-    /// An overlay that already holds `changes`, with room for `room` more
-    /// keys (a block's writes: no rehashing as it grows).
-    pub fn holding(base: Arc<dyn StateBackend>, changes: ChangeSet, room: usize) -> Self {
-        let mut writes = Held::with_capacity_and_hasher(changes.len() + room, Default::default());
-        writes.extend(changes);
-        Self { base, writes: RwLock::new(writes) }
+    /// An overlay that already holds `writes` (each key once), with room
+    /// for `room` more keys (a block's writes: no rehashing as it grows).
+    pub fn holding(base: Arc<dyn StateBackend>, writes: Writes, room: usize) -> Self {
+        let mut held = Held::with_capacity_and_hasher(writes.len() + room, Default::default());
+        held.extend(writes);
+        Self { base, writes: RwLock::new(held) }
     }
 
     /// The writes it holds, in no particular order, to be committed at once

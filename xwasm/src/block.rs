@@ -79,9 +79,15 @@ impl Vm {
         // versions to keep and no reads to validate (and room for a few
         // writes each: the overlay never rehashes).
         let rest = &transactions[outputs.0.len()..];
-        let overlay = Arc::new(Overlay::holding(self.inner.backend.clone(), block.writes, 2 * rest.len()));
-        outputs.extend(rest.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)));
-        let writes = Arc::try_unwrap(overlay).map_or_else(|shared| shared.writes(), Overlay::into_writes);
+        let writes = match rest.is_empty() {
+            true => block.writes,
+            false => {
+                let overlay =
+                    Arc::new(Overlay::holding(self.inner.backend.clone(), block.writes, 2 * rest.len()));
+                outputs.extend(rest.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)));
+                Arc::try_unwrap(overlay).map_or_else(|shared| shared.writes(), Overlay::into_writes)
+            }
+        };
         self.inner.records.commit(self.inner.backend.as_ref(), writes)?;
         let (outcomes, cosmwasm) = outputs;
         Ok(BlockOutcome {
