@@ -65,6 +65,9 @@ fn main() {
     let mut engine = xwasm::engine::EngineConfig::default();
     if let Some(pooling) = engine.pooling.as_mut() {
         pooling.total_instances = 8;
+        // The memory cap reserved, not 4 GiB: valgrind cannot reserve
+        // that much (the code then keeps its bounds checks).
+        pooling.memory_reservation_bytes = xwasm::engine::DEFAULT_MAX_MEMORY_BYTES;
     }
     if what == "minimal" {
         let minimal = MinimalEmbedding::on(&engine, EMPTY_CONTRACT);

@@ -21,6 +21,9 @@ fn main() {
     // A small pool, so that valgrind can run it.
     if let Some(pooling) = config.engine.pooling.as_mut() {
         pooling.total_instances = 16;
+        // The memory cap reserved, not 4 GiB: valgrind cannot reserve
+        // that much (the code then keeps its bounds checks).
+        pooling.memory_reservation_bytes = xwasm::engine::DEFAULT_MAX_MEMORY_BYTES;
     }
     let vm = xwasm::Vm::builder().config(config.clone()).build().unwrap();
     let policy = vm.loader().cosmwasm_policy().clone();

@@ -34,10 +34,15 @@ pub(crate) fn measure(rows: &mut Vec<Row>) {
         target: "-",
         met: None,
     });
-    let slot = EngineConfig::default().max_memory_bytes as f64;
+    let pooling = EngineConfig::default().pooling.unwrap_or_default();
+    let slot = pooling.memory_reservation_bytes as f64;
     rows.push(Row {
         name: "address space per pooled instance slot".into(),
-        what: format!("{:.0} MiB reserved, resident only when touched", slot / 1048576.0),
+        what: format!(
+            "{:.0} MiB reserved (no bounds checks), resident only when touched; {} slots",
+            slot / 1048576.0,
+            pooling.total_instances
+        ),
         value: slot / 1048576.0,
         unit: "MiB",
         target: "-",
