@@ -172,6 +172,12 @@ impl StateBackend for MemoryBackend {
         Ok(self.entries.read().get(key).cloned())
     }
 
+    /// Without copying the value: a deployment asks whether its code (a
+    /// few hundred kilobytes) is stored.
+    fn contains(&self, key: &[u8]) -> Result<bool, StateError> {
+        Ok(self.entries.read().contains_key(key))
+    }
+
     fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
         if changes.is_empty() {
             return Ok(());

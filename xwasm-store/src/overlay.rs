@@ -54,6 +54,13 @@ impl StateBackend for Overlay {
         }
     }
 
+    fn contains(&self, key: &[u8]) -> Result<bool, StateError> {
+        match self.writes.read().get(key) {
+            Some(write) => Ok(write.is_some()),
+            None => self.base.contains(key),
+        }
+    }
+
     fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
         self.apply_owned(changes.clone())
     }
