@@ -2,8 +2,8 @@
 //! `addr_humanize`: a trait the embedder may implement, and the default,
 //! which behaves exactly as cosmwasm-vm's testing `MockApi`.
 
-use bech32::primitives::decode::CheckedHrpstring;
-use bech32::{Bech32, Hrp};
+use bech32::Checksum;
+use bech32::Hrp;
 use sha2::{Digest, Sha256};
 
 /// How an address API call failed.
@@ -69,9 +69,12 @@ impl Bech32Api {
 
     /// The bech32 address of `canonical` bytes.
     pub fn encode(&self, canonical: &[u8]) -> Result<String, String> {
-        let hrp = Hrp::parse(&self.prefix).map_err(|_| "Invalid bech32 prefix".to_owned())?;
-        bech32::encode::<Bech32>(hrp, canonical)
-            .map_err(|_| "Invalid data to be encoded to bech32".to_owned())
+        Hrp::parse(&self.prefix).map_err(|_| "Invalid bech32 prefix".to_owned())?;
+        let encoded = crate::bech32_codec::encode(&self.prefix, canonical);
+        match encoded.len() <= bech32::Bech32::CODE_LENGTH {
+            true => Ok(encoded),
+            false => Err("Invalid data to be encoded to bech32".to_owned()),
+        }
     }
 
     /// cosmwasm's `addr_make`: the address of `sha256(name)`.
@@ -96,13 +99,12 @@ fn validate_length(bytes: &[u8]) -> Result<(), ApiError> {
 impl AddressApi for Bech32Api {
     fn canonicalize(&self, human: &str) -> ApiResult<Vec<u8>> {
         let gas = self.canonicalize_cost;
-        let Ok(checked) = CheckedHrpstring::new::<Bech32>(human) else {
+        let Some((hrp, bytes)) = crate::bech32_codec::decode(human) else {
             return (Err(ApiError::User("Error decoding bech32".into())), gas);
         };
-        if !checked.hrp().as_bytes().eq_ignore_ascii_case(self.prefix.as_bytes()) {
+        if !hrp.eq_ignore_ascii_case(&self.prefix) {
             return (Err(ApiError::User("Wrong bech32 prefix".into())), gas);
         }
-        let bytes: Vec<u8> = checked.byte_iter().collect();
         (validate_length(&bytes).map(|()| bytes), gas)
     }
 

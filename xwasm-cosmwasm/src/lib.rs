@@ -35,6 +35,7 @@
 
 mod api;
 pub mod bank;
+mod bech32_codec;
 mod call;
 mod check;
 mod imports;
