@@ -415,6 +415,32 @@ fn main() {
         target_text: "<= 0.8x the time",
     });
 
+    // 6b. The floor under a cold deployment: Winch's compile alone, of the
+    // code xwasm compiles for hackatom (checked and rewritten beforehand),
+    // on the baseline engine a tiered VM uses.
+    let winch = xwasm::engine::build_engine(&xwasm::engine::EngineConfig {
+        strategy: xwasm::engine::Strategy::Winch,
+        ..tiered.engine.clone()
+    })
+    .unwrap();
+    let mut m = 0;
+    let (floor, theirs) = race(
+        slow,
+        || timed(|| drop(wasmtime::Module::new(&winch, &rewritten).unwrap())).0,
+        || {
+            m += 1;
+            let cache = peer_cache(&dir.path().join(format!("peer-floor{m}")), Size::mebi(200));
+            timed(|| cache.store_code(HACKATOM, true, true).unwrap()).0
+        },
+    );
+    rows.push(Row {
+        name: "the floor: Winch's compile alone (wasmtime) vs store_code",
+        xwasm: floor,
+        peer: theirs,
+        target: 1.25,
+        target_text: "<= 0.8x the time",
+    });
+
     // 7. From the disk tier: evicted from memory, loaded and queried.
     let fs_dir = dir.path().join("peer");
     drop(cache);

@@ -62,6 +62,11 @@ pub type TxIndex = usize;
 /// block runs.
 pub trait BaseState: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Value>, String>;
+    /// Whether `key` has a value. Provided; a state that can answer
+    /// without copying the value should.
+    fn contains(&self, key: &[u8]) -> Result<bool, String> {
+        Ok(self.get(key)?.is_some())
+    }
     /// Every key under `prefix` and its value, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Key, Value)>, String>;
 }

@@ -305,6 +305,21 @@ impl TxView {
         }
     }
 
+    /// Whether `key` has a value before this transaction (validated as a
+    /// read of it, without copying a committed value).
+    pub fn contains(&self, key: &[u8]) -> Result<bool, ViewError> {
+        match self.memory.read(key, self.index).map_err(|d| self.blocked_on(d))? {
+            Some((version, value)) => {
+                self.record_read(key, Origin::Version(version));
+                Ok(value.is_some())
+            }
+            None => {
+                self.record_read(key, Origin::Storage);
+                self.base.contains(key).map_err(ViewError::Base)
+            }
+        }
+    }
+
     /// Every key under `prefix` and its value before this transaction, in
     /// key order.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Key, Value)>, ViewError> {

@@ -13,6 +13,10 @@ impl xwasm_block::BaseState for Committed {
         self.0.get(key).map_err(|e| e.to_string())
     }
 
+    fn contains(&self, key: &[u8]) -> Result<bool, String> {
+        self.0.contains(key).map_err(|e| e.to_string())
+    }
+
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
         self.0.scan_prefix(prefix).map_err(|e| e.to_string())
     }
@@ -25,6 +29,10 @@ pub struct BlockView(pub Arc<TxView>);
 impl StateBackend for BlockView {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         self.0.get(key).map_err(|e| StateError::Block { reason: e.to_string() })
+    }
+
+    fn contains(&self, key: &[u8]) -> Result<bool, StateError> {
+        self.0.contains(key).map_err(|e| StateError::Block { reason: e.to_string() })
     }
 
     fn apply(&self, changes: &ChangeSet) -> Result<(), StateError> {
