@@ -12,6 +12,11 @@
 //! collaborative scheduler hands out the lowest-index task first. At the
 //! end, every key's last write is the block's result.
 //!
+//! [`execute`] runs the whole block, the rest in order through views when
+//! re-executions dominate; [`execute_until_contended`] leaves that rest
+//! to a caller with a faster in-order path (xwasm's facade runs it over
+//! its `Overlay`), and is what xwasm uses.
+//!
 //! This crate knows nothing of WebAssembly or of xwasm's state: the caller
 //! hands it a function that runs transaction `i` against a view, and the
 //! committed state as a [`BaseState`].
@@ -77,7 +82,9 @@ pub struct Block<O> {
     /// Each transaction's output, in block order: the one of its last
     /// incarnation, which saw exactly the effects of those before it.
     pub outputs: Vec<O>,
-    /// The block's effect on the state: each key's last write (`None`:
+    /// The effect on the state of the transactions in `outputs` (the
+    /// whole block from [`execute`]; the validated prefix from
+    /// [`execute_until_contended`]): each key's last write (`None`:
     /// removed), to be committed at once.
     pub writes: Writes,
     /// Executions beyond the first of each transaction.

@@ -197,7 +197,10 @@ impl MvMemory {
             .iter()
             .filter_map(|entry| match entry.value().below(end) {
                 Some((_, Cell::Write(_, value))) => Some((entry.key().clone(), value.clone())),
-                _ => None,
+                Some((writer, Cell::Estimate)) => {
+                    unreachable!("transaction {writer} of the validated prefix was aborted")
+                }
+                None => None,
             })
             .collect()
     }

@@ -44,11 +44,21 @@ fn key(k: u8) -> Vec<u8> {
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 type Get<'a> = &'a dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, ViewError>;
 type Scan<'a> = &'a dyn Fn(&[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ViewError>;
+type Contains<'a> = &'a dyn Fn(&[u8]) -> Result<bool, ViewError>;
 
 /// Runs `p` against any reader/writer; the output says what it saw.
-fn run(p: &Program, get: Get<'_>, scan: Scan<'_>) -> Result<(u64, Writes), ViewError> {
+fn run(
+    p: &Program,
+    get: Get<'_>,
+    scan: Scan<'_>,
+    contains: Contains<'_>,
+) -> Result<(u64, Writes), ViewError> {
     let value = get(&key(p.from))?.map_or(0, |v| v.iter().map(|&b| b as u64).sum::<u64>());
     let mut seen = value;
+    if p.spin.is_multiple_of(3) {
+        // Whether the key it writes is there already (removed keys are not).
+        seen = seen.wrapping_mul(7).wrapping_add(u64::from(contains(&key(p.to))?));
+    }
     if p.scan {
         seen = seen.wrapping_mul(31).wrapping_add(scan(b"r")?.len() as u64);
     }
@@ -83,7 +93,8 @@ fn in_order(base: &Base, mut state: Writes, block: &[Program]) -> (Vec<Result<u6
             }
             Ok(all.into_iter().collect())
         };
-        let (output, writes) = run(p, &get, &scan).unwrap();
+        let contains = |k: &[u8]| get(k).map(|v| v.is_some());
+        let (output, writes) = run(p, &get, &scan, &contains).unwrap();
         outputs.push(Ok(output));
         state.extend(writes);
     }
@@ -96,7 +107,7 @@ fn parallel(
     threads: usize,
 ) -> (Vec<Result<u64, String>>, Writes, usize) {
     let result = execute(base.clone(), block.len(), threads, |i, view: &Arc<TxView>| {
-        match run(&block[i], &|k| view.get(k), &|p| view.scan_prefix(p)) {
+        match run(&block[i], &|k| view.get(k), &|p| view.scan_prefix(p), &|k| view.contains(k)) {
             Ok((output, writes)) => {
                 view.apply(writes);
                 Ok(output)
@@ -117,7 +128,7 @@ fn until_contended(
 ) -> (Vec<Result<u64, String>>, Writes) {
     let prefix =
         execute_until_contended(base.clone(), block.len(), threads, |i, view: &Arc<TxView>| {
-            match run(&block[i], &|k| view.get(k), &|p| view.scan_prefix(p)) {
+            match run(&block[i], &|k| view.get(k), &|p| view.scan_prefix(p), &|k| view.contains(k)) {
                 Ok((output, writes)) => {
                     view.apply(writes);
                     Ok(output)

@@ -71,10 +71,10 @@ impl Bech32Api {
     pub fn encode(&self, canonical: &[u8]) -> Result<String, String> {
         Hrp::parse(&self.prefix).map_err(|_| "Invalid bech32 prefix".to_owned())?;
         let encoded = crate::bech32_codec::encode(&self.prefix, canonical);
-        match encoded.len() <= bech32::Bech32::CODE_LENGTH {
-            true => Ok(encoded),
-            false => Err("Invalid data to be encoded to bech32".to_owned()),
+        if encoded.len() > bech32::Bech32::CODE_LENGTH {
+            return Err("Invalid data to be encoded to bech32".to_owned());
         }
+        Ok(encoded)
     }
 
     /// cosmwasm's `addr_make`: the address of `sha256(name)`.

@@ -56,7 +56,8 @@ pub enum OptLevel {
 #[serde(default)]
 pub struct PoolingConfig {
     /// Instances that may be alive at once, across all threads and nesting
-    /// (calls nest at most 16 deep).
+    /// (a call holds one instance per level of nesting, at most
+    /// `max_call_depth` of them; see [`EngineConfig::parallel_calls`]).
     pub total_instances: u32,
     /// Bytes of each linear memory (and table) reset with `memset` rather
     /// than `madvise` when a slot is reused: no system call and no TLB
@@ -186,6 +187,16 @@ pub enum EngineError {
 }
 
 impl EngineConfig {
+    /// How many calls nesting up to `max_call_depth` deep the pool holds at
+    /// once (at least one): a block runs no more workers than that, since
+    /// an instance the pool could not give would fail a transaction on one
+    /// node and not on another with fewer cores.
+    pub fn parallel_calls(&self, max_call_depth: u32) -> usize {
+        self.pooling.as_ref().map_or(usize::MAX, |pool| {
+            (pool.total_instances / max_call_depth.saturating_add(1)).max(1) as usize
+        })
+    }
+
     /// The wasmtime configuration this xwasm configuration stands for,
     /// for modules of the default capacity.
     pub fn to_wasmtime(&self) -> wasmtime::Config {
@@ -215,7 +226,8 @@ impl EngineConfig {
             // information: without either, a Winch compile of hackatom
             // takes 2-4% less time and its artifact 13% less space.
             .generate_address_map(false)
-            .native_unwind_info(false)
+            // (Windows requires it.)
+            .native_unwind_info(cfg!(windows))
             // What rustc and clang emit for wasm32 today (reference types,
             // which newer rustc needs for its table encoding, are on by default).
             .wasm_bulk_memory(true)
@@ -288,6 +300,27 @@ pub fn build_engine_for(
             reason: "max_memory_bytes must hold at least one 64 KiB page".into(),
         });
     }
+    match engine(config, capacity) {
+        // The pool's reservation can fail where address space is short (a
+        // 39-bit address space, an `RLIMIT_AS`, many VMs in one process):
+        // then the memory cap alone, with bounds checks in the code.
+        Err(_)
+            if config
+                .pooling
+                .as_ref()
+                .is_some_and(|p| p.memory_reservation_bytes > config.max_memory_bytes) =>
+        {
+            let mut capped = config.clone();
+            if let Some(pool) = capped.pooling.as_mut() {
+                pool.memory_reservation_bytes = config.max_memory_bytes;
+            }
+            engine(&capped, capacity)
+        }
+        built => built,
+    }
+}
+
+fn engine(config: &EngineConfig, capacity: ModuleCapacity) -> Result<wasmtime::Engine, EngineError> {
     let mut wasmtime_config = config.to_wasmtime_for(capacity);
     if let Some(target) = &config.target {
         wasmtime_config
@@ -331,23 +364,46 @@ mod tests {
     #[test]
     fn out_of_bounds_traps_alike_with_or_without_bounds_checks() {
         let wasm = br#"(module (memory 1) (data (i32.const 8) "\2a")
-            (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))"#;
-        for reservation in [GUARDED_RESERVATION_BYTES, DEFAULT_MAX_MEMORY_BYTES] {
+            (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+            (func (export "load_far") (param i32) (result i32) (i32.load8_u offset=65536 (local.get 0)))
+            (func (export "load_word") (param i32) (result i32) (i32.load (local.get 0))))"#;
+        let strategies = [Strategy::Cranelift, Strategy::Winch];
+        let reservations = [GUARDED_RESERVATION_BYTES, DEFAULT_MAX_MEMORY_BYTES];
+        for (strategy, reservation) in strategies.into_iter().flat_map(|s| reservations.map(|r| (s, r))) {
             let pooling = PoolingConfig {
                 total_instances: 2,
                 memory_reservation_bytes: reservation,
                 ..Default::default()
             };
             let engine =
-                build_engine(&EngineConfig { pooling: Some(pooling), ..Default::default() }).unwrap();
+                build_engine(&EngineConfig { strategy, pooling: Some(pooling), ..Default::default() })
+                    .unwrap();
             let module = wasmtime::Module::new(&engine, wasm).unwrap();
             let mut store = wasmtime::Store::new(&engine, ());
             let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
-            let load = instance.get_typed_func::<u32, u32>(&mut store, "load").unwrap();
+            let func = |name: &str, store: &mut wasmtime::Store<()>| {
+                instance.get_typed_func::<u32, u32>(store, name).unwrap()
+            };
+            let (load, far, word) =
+                (func("load", &mut store), func("load_far", &mut store), func("load_word", &mut store));
             assert_eq!(load.call(&mut store, 8).unwrap(), 42);
-            for past in [65_536, 1 << 31, u32::MAX] {
-                let trap = load.call(&mut store, past).unwrap_err();
-                assert_eq!(trap.downcast_ref::<wasmtime::Trap>(), Some(&wasmtime::Trap::MemoryOutOfBounds));
+            assert_eq!(word.call(&mut store, 65_532).unwrap(), 0);
+            let traps = [
+                (&load, 65_536),
+                (&load, 1 << 31),
+                (&load, u32::MAX),
+                (&far, 0),
+                (&far, u32::MAX),
+                (&word, 65_534),
+            ];
+            for (f, address) in traps {
+                let trap = f.call(&mut store, address).unwrap_err();
+                let trap = trap.downcast_ref::<wasmtime::Trap>();
+                assert_eq!(
+                    trap,
+                    Some(&wasmtime::Trap::MemoryOutOfBounds),
+                    "{strategy:?}, {reservation}, {address}"
+                );
             }
         }
     }

@@ -317,9 +317,10 @@ impl Loader {
     /// nothing unless the policy allows fewer features.
     fn cosmwasm_policy_check(&self, wasm: &[u8]) -> Result<ModuleInfo, LoadError> {
         let policy = &self.cosmwasm.policy;
-        match policy.features().contains(xwasm_cosmwasm::FEATURES) {
-            true => Ok(policy.check_stored(wasm)?),
-            false => Ok(policy.check(wasm)?),
+        if policy.features().contains(xwasm_cosmwasm::FEATURES) {
+            Ok(policy.check_stored(wasm)?)
+        } else {
+            Ok(policy.check(wasm)?)
         }
     }
 

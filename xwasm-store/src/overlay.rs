@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Each key's last write (`None`: removed), hashed: a block's reads look
-/// keys up one at a time, and only a scan or the commit needs them sorted.
+/// keys up one at a time, only a scan needs them sorted, and the commit
+/// takes them in any order.
 type Held = HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>;
 
 /// A backend of writes not yet committed, over `base`, which it never

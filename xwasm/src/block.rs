@@ -66,7 +66,10 @@ impl Vm {
         transactions: &[BlockTransaction],
         threads: usize,
     ) -> Result<BlockOutcome, VmError> {
-        let threads = xwasm_block::worker_count(threads);
+        // No more workers than the pool holds calls nesting to the limit.
+        let config = &self.inner.config;
+        let threads = xwasm_block::worker_count(threads)
+            .min(config.engine.parallel_calls(config.limits.max_call_depth));
         let started = Instant::now();
         // Block-STM, until re-executions dominate (from the start on one
         // thread); then the rest runs in order over the validated prefix.
@@ -79,14 +82,13 @@ impl Vm {
         // versions to keep and no reads to validate (and room for a few
         // writes each: the overlay never rehashes).
         let rest = &transactions[outputs.0.len()..];
-        let writes = match rest.is_empty() {
-            true => block.writes,
-            false => {
-                let overlay =
-                    Arc::new(Overlay::holding(self.inner.backend.clone(), block.writes, 2 * rest.len()));
-                outputs.extend(rest.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)));
-                Arc::try_unwrap(overlay).map_or_else(|shared| shared.writes(), Overlay::into_writes)
-            }
+        let writes = if rest.is_empty() {
+            block.writes
+        } else {
+            let overlay =
+                Arc::new(Overlay::holding(self.inner.backend.clone(), block.writes, 2 * rest.len()));
+            outputs.extend(rest.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)));
+            Arc::try_unwrap(overlay).map_or_else(|shared| shared.writes(), Overlay::into_writes)
         };
         self.inner.records.commit(self.inner.backend.as_ref(), writes)?;
         let (outcomes, cosmwasm) = outputs;
