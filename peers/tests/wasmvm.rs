@@ -9,7 +9,7 @@
 // further only where the script says so.
 #![allow(unused_must_use)]
 
-use cosmwasm_std::{Binary, Coin, ContractResult, Order, SystemResult, coins};
+use cosmwasm_std::{Binary, Coin, ContractResult, SystemResult, coins};
 use cosmwasm_vm::testing::{MockApi, MockQuerier, MockStorage};
 use cosmwasm_vm::{
     Backend, BackendApi, Instance, InstanceOptions, Querier, Size, Storage, VmError, VmResult,
