@@ -28,14 +28,21 @@ fn main() {
     let vm = xwasm::Vm::builder().config(config.clone()).build().unwrap();
     let policy = vm.loader().cosmwasm_policy().clone();
     t("policy check", 20, &mut || drop(policy.check(wasm)));
+    t("policy check (stored code)", 20, &mut || drop(policy.check_stored(wasm)));
     t("rewrite", 20, &mut || drop(vm.rewrite_for_compile(wasm)));
     let rewritten = vm.rewrite_for_compile(wasm).unwrap();
-    let winch = xwasm::engine::build_engine(&xwasm::engine::EngineConfig {
+    // The tiered VM's baseline engine: Winch compiles the functions,
+    // Cranelift the trampolines (unoptimized there).
+    let winch = xwasm::engine::build_engine(&config.engine.baseline()).unwrap();
+    t("winch compile", 10, &mut || drop(wasmtime::Module::new(&winch, &rewritten).unwrap()));
+    let optimized = xwasm::engine::build_engine(&xwasm::engine::EngineConfig {
         strategy: xwasm::engine::Strategy::Winch,
         ..config.engine.clone()
     })
     .unwrap();
-    t("winch compile", 10, &mut || drop(wasmtime::Module::new(&winch, &rewritten).unwrap()));
+    t("winch compile (trampolines optimized)", 10, &mut || {
+        drop(wasmtime::Module::new(&optimized, &rewritten).unwrap())
+    });
     let mut n = 0;
     let init = br#"{"verifier":"cosmwasm1pu6qnztwn8w95j903786aqstj3smhxysenasp3rkhdfw06e9vrjs2rlx8w","beneficiary":"cosmwasm1pu6qnztwn8w95j903786aqstj3smhxysenasp3rkhdfw06e9vrjs2rlx8w"}"#;
     t("deploy (tiered, fresh VM)", 5, &mut || {

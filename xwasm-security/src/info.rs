@@ -1,5 +1,6 @@
 //! [`ModuleInfo`]: what a module is, read from its bytes with wasmparser.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -243,6 +244,7 @@ pub(crate) fn describe(
     let memory_limits =
         |m: wasmparser::MemoryType| MemoryLimits { initial_pages: m.initial, maximum_pages: m.maximum };
     let mut raw_exports = Vec::new();
+    let mut bodies = Vec::new();
 
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
@@ -331,16 +333,22 @@ pub(crate) fn describe(
                 counts.max_locals = counts.max_locals.max(locals);
                 info.locals = info.locals.saturating_add(locals);
                 counts.max_body_bytes = counts.max_body_bytes.max(body.range().len() as u64);
-                let shape = body_shape(&body, !info.uses_floats)?;
-                info.uses_floats |= shape.uses_floats;
-                counts.max_br_table_targets = counts.max_br_table_targets.max(shape.max_br_table_targets);
-                counts.max_nesting = counts.max_nesting.max(shape.max_nesting);
+                bodies.push(body);
             }
             Payload::CustomSection(reader) => info.custom_sections.push(reader.name().to_owned()),
             _ => {}
         }
     }
 
+    // The operators of every body, on every core (the first error in the
+    // module's order is the one reported).
+    let shapes: Vec<_> = bodies.par_iter().map(body_shape).collect();
+    for shape in shapes {
+        let shape = shape?;
+        info.uses_floats |= shape.uses_floats;
+        counts.max_br_table_targets = counts.max_br_table_targets.max(shape.max_br_table_targets);
+        counts.max_nesting = counts.max_nesting.max(shape.max_nesting);
+    }
     for (name, kind, index) in raw_exports {
         let ty = match kind {
             ExternalKind::Func | ExternalKind::FuncExact => ItemType::Func {
@@ -380,13 +388,9 @@ struct BodyShape {
 }
 
 /// Reads `body`'s operators: its deepest nesting, its largest `br_table`,
-/// and (when `find_floats`) whether it contains a float instruction (by
-/// the `F32`/`F64` prefix of wasmparser's operator names, which covers
-/// every float opcode; looked for only until the first one).
-fn body_shape(
-    body: &wasmparser::FunctionBody<'_>,
-    mut find_floats: bool,
-) -> Result<BodyShape, wasmparser::BinaryReaderError> {
+/// and whether it contains a float instruction (by the `F32`/`F64` prefix
+/// of wasmparser's operator names, which covers every float opcode).
+fn body_shape(body: &wasmparser::FunctionBody<'_>) -> Result<BodyShape, wasmparser::BinaryReaderError> {
     use wasmparser::Operator;
     let mut shape = BodyShape::default();
     let mut depth = 0u64;
@@ -407,39 +411,29 @@ fn body_shape(
             }
             _ => {}
         }
-        if find_floats && is_float(&op) {
-            shape.uses_floats = true;
-            find_floats = false;
-        }
+        shape.uses_floats |= is_float(&op);
     }
     Ok(shape)
 }
 
-/// Whether `op` is a float instruction: its wasmparser name starts with
-/// `F32` or `F64` (every float opcode's does). Only the name's first three
-/// characters are formatted: the writer stops the formatting there, so a
-/// float-free body costs no allocation and no formatting of operands.
+/// Whether `op` is a float instruction: its name in wasmparser starts with
+/// `F32` or `F64` (every float opcode's does). The match is generated from
+/// wasmparser's own list of operators, each arm's answer computed from the
+/// operator's name at compile time: no formatting, no allocation.
 fn is_float(op: &wasmparser::Operator<'_>) -> bool {
-    struct Prefix {
-        bytes: [u8; 3],
-        len: usize,
+    const fn float_name(name: &str) -> bool {
+        let name = name.as_bytes();
+        name.len() >= 3 && name[0] == b'F' && matches!((name[1], name[2]), (b'3', b'2') | (b'6', b'4'))
     }
-    impl std::fmt::Write for Prefix {
-        fn write_str(&mut self, text: &str) -> std::fmt::Result {
-            for &byte in text.as_bytes() {
-                if self.len == self.bytes.len() {
-                    return Err(std::fmt::Error);
-                }
-                self.bytes[self.len] = byte;
-                self.len += 1;
+    macro_rules! float_operators {
+        ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+            match op {
+                $( wasmparser::Operator::$op { .. } => const { float_name(stringify!($op)) }, )*
+                _ => false,
             }
-            if self.len == self.bytes.len() { Err(std::fmt::Error) } else { Ok(()) }
-        }
+        };
     }
-    let mut prefix = Prefix { bytes: [0; 3], len: 0 };
-    // Stopping the formatting is the point: its error is expected.
-    let _ = std::fmt::write(&mut prefix, format_args!("{op:?}"));
-    matches!(&prefix.bytes, b"F32" | b"F64")
+    wasmparser::for_each_operator!(float_operators)
 }
 
 #[cfg(test)]
@@ -459,24 +453,39 @@ mod tests {
                 (drop (i32.add (local.get 2) (i32.const 1)))
                 (drop (f32.load (i32.const 0)))
                 (drop (i64.trunc_f64_s (local.get 1)))
+                (drop (i32.trunc_sat_f32_s (local.get 0)))
+                (drop (f64.copysign (local.get 1) (local.get 1)))
+                (drop (f32x4.splat (local.get 0)))
+                (drop (i32x4.splat (local.get 2)))
                 (drop (f64.convert_i32_u (local.get 2)))
                 (if (local.get 2) (then nop))
                 (f64.promote_f32 (local.get 0))))"#,
         )
         .unwrap();
-        let (mut floats, mut others) = (0, 0);
-        for payload in Parser::new(0).parse_all(&wasm) {
-            if let Payload::CodeSectionEntry(body) = payload.unwrap() {
-                for op in body.get_operators_reader().unwrap() {
-                    let op: Operator<'_> = op.unwrap();
-                    let name = format!("{op:?}");
-                    let expected = name.starts_with("F32") || name.starts_with("F64");
-                    assert_eq!(is_float(&op), expected, "{name}");
-                    if expected { floats += 1 } else { others += 1 }
+        // Float and other operators of `wasm`, each checked against its name.
+        let count = |wasm: &[u8]| {
+            let (mut floats, mut others) = (0, 0);
+            for payload in Parser::new(0).parse_all(wasm) {
+                if let Payload::CodeSectionEntry(body) = payload.unwrap() {
+                    for op in body.get_operators_reader().unwrap() {
+                        let op: Operator<'_> = op.unwrap();
+                        let name = format!("{op:?}");
+                        let expected = name.starts_with("F32") || name.starts_with("F64");
+                        assert_eq!(is_float(&op), expected, "{name}");
+                        if expected { floats += 1 } else { others += 1 }
+                    }
                 }
             }
-        }
-        assert_eq!(floats, 5, "f32.add, f32.const, f32.load, f64.convert_i32_u, f64.promote_f32");
+            (floats, others)
+        };
+        let (floats, others) = count(&wasm);
+        assert_eq!(
+            floats, 7,
+            "f32.add, f32.const, f32.load, f64.copysign, f32x4.splat, f64.convert_i32_u, f64.promote_f32"
+        );
         assert!(others > 5);
+        // And every operator of a real contract.
+        let (floats, others) = count(include_bytes!("../../examples/contracts/cosmwasm/hackatom.wasm"));
+        assert!(floats > 0 && others > 10_000, "hackatom: {floats} floats, {others} others");
     }
 }

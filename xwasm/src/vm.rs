@@ -233,8 +233,8 @@ impl VmBuilder {
             table_elements: module_limits.max_table_elements,
         };
         let engine = xwasm_engine::build_engine_for(&config.engine, capacity)?;
-        let baseline_config = (config.tiered && config.engine.strategy != Strategy::Winch)
-            .then(|| EngineConfig { strategy: Strategy::Winch, ..config.engine.clone() });
+        let baseline_config =
+            (config.tiered && config.engine.strategy != Strategy::Winch).then(|| config.engine.baseline());
         let baseline =
             baseline_config.as_ref().map(|c| xwasm_engine::build_engine_for(c, capacity)).transpose()?;
         xwasm_loader::check_stack_limit(config.stack_limit)?;

@@ -2,6 +2,7 @@
 //! writes it (each function's frame cost and result type, which functions
 //! claim stack units, whether any uses a bulk instruction).
 
+use rayon::prelude::*;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{BlockType, ValType};
 use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, Validator, WasmFeatures};
@@ -45,9 +46,8 @@ pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, P
         extra_types: Vec::new(),
         bulk: false,
     };
-    let mut costs = Vec::new();
+    let mut bodies = Vec::new();
     let mut graph = CallGraph::new(0);
-    let mut allocations = FuncValidatorAllocations::default();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(err)?;
         match &payload {
@@ -139,43 +139,6 @@ pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, P
                 .cloned()
                 .flatten()
                 .ok_or_else(|| PreprocessError("not a function type".into()))?;
-            let mut validator = func.into_validator(std::mem::take(&mut allocations));
-            let mut locals = 0u32;
-            for local in body.get_locals_reader().map_err(err)? {
-                let (count, ty) = local.map_err(err)?;
-                locals = locals.saturating_add(count.saturating_mul(slots(ty)));
-            }
-            let mut reader = body.get_binary_reader();
-            validator.read_locals(&mut reader).map_err(err)?;
-            let mut max_height = 0;
-            let mut operators = body.get_operators_reader().map_err(err)?;
-            while !operators.eof() {
-                let offset = operators.original_position();
-                let op = operators.read().map_err(err)?;
-                validator.op(offset, &op).map_err(err)?;
-                max_height = max_height.max(validator.operand_stack_height());
-                analysis.bulk |= is_bulk(&op);
-                let imported = analysis.imported_functions;
-                match op {
-                    Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                        if let Some(callee) = defined(function_index, imported) {
-                            graph.callees[index].push(callee as u32);
-                        }
-                    }
-                    Operator::CallIndirect { .. }
-                    | Operator::ReturnCallIndirect { .. }
-                    | Operator::CallRef { .. }
-                    | Operator::ReturnCallRef { .. } => graph.indirect[index] = true,
-                    Operator::RefFunc { function_index } => {
-                        CallGraph::mark(&mut graph.address_taken, defined(function_index, imported));
-                    }
-                    _ => {}
-                }
-            }
-            let cost = 4u32
-                .saturating_add(params)
-                .saturating_add(locals)
-                .saturating_add(max_height.saturating_mul(2));
             let block = match results.as_slice() {
                 [] => BlockType::Empty,
                 [one] => BlockType::Result(
@@ -199,13 +162,91 @@ pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, P
                 }
             };
             analysis.frames.push(block);
-            costs.push(cost);
-            allocations = validator.into_allocations();
+            bodies.push((func, body, params));
+        }
+    }
+    // The bodies, each validated and read on its own, on every core; the
+    // first error in the module's order is the one reported.
+    let imported = analysis.imported_functions;
+    let read: Vec<Result<Body, PreprocessError>> = bodies
+        .into_par_iter()
+        .map_init(FuncValidatorAllocations::default, |allocations, (func, body, params)| {
+            read_body(func, &body, params, imported, allocations)
+        })
+        .collect();
+    let mut costs = Vec::with_capacity(read.len());
+    for (index, body) in read.into_iter().enumerate() {
+        let body = body?;
+        costs.push(body.cost);
+        analysis.bulk |= body.bulk;
+        graph.callees[index] = body.callees;
+        graph.indirect[index] = body.indirect;
+        for taken in body.taken {
+            CallGraph::mark(&mut graph.address_taken, Some(taken));
         }
     }
     analysis.type_count = types.len() as u32;
     analysis.claims = frames::claims(&costs, &graph);
     Ok(analysis)
+}
+
+/// What the analysis learns from one function body.
+struct Body {
+    /// Its frame cost.
+    cost: u32,
+    bulk: bool,
+    /// The defined functions it calls directly.
+    callees: Vec<u32>,
+    indirect: bool,
+    /// The defined functions it takes by `ref.func`.
+    taken: Vec<usize>,
+}
+
+/// Validates and reads one function body (its parameters taking `params`
+/// slots), reusing the validator's `allocations`.
+fn read_body(
+    func: wasmparser::FuncToValidate<wasmparser::ValidatorResources>,
+    body: &wasmparser::FunctionBody<'_>,
+    params: u32,
+    imported: u32,
+    allocations: &mut FuncValidatorAllocations,
+) -> Result<Body, PreprocessError> {
+    let err = |e: wasmparser::BinaryReaderError| PreprocessError(e.to_string());
+    let mut validator = func.into_validator(std::mem::take(allocations));
+    let mut locals = 0u32;
+    for local in body.get_locals_reader().map_err(err)? {
+        let (count, ty) = local.map_err(err)?;
+        locals = locals.saturating_add(count.saturating_mul(slots(ty)));
+    }
+    let mut reader = body.get_binary_reader();
+    validator.read_locals(&mut reader).map_err(err)?;
+    let mut read = Body { cost: 0, bulk: false, callees: Vec::new(), indirect: false, taken: Vec::new() };
+    let mut max_height = 0;
+    let mut operators = body.get_operators_reader().map_err(err)?;
+    while !operators.eof() {
+        let offset = operators.original_position();
+        let op = operators.read().map_err(err)?;
+        validator.op(offset, &op).map_err(err)?;
+        max_height = max_height.max(validator.operand_stack_height());
+        read.bulk |= is_bulk(&op);
+        match op {
+            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                if let Some(callee) = defined(function_index, imported) {
+                    read.callees.push(callee as u32);
+                }
+            }
+            Operator::CallIndirect { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCallRef { .. } => read.indirect = true,
+            Operator::RefFunc { function_index } => read.taken.extend(defined(function_index, imported)),
+            _ => {}
+        }
+    }
+    read.cost =
+        4u32.saturating_add(params).saturating_add(locals).saturating_add(max_height.saturating_mul(2));
+    *allocations = validator.into_allocations();
+    Ok(read)
 }
 
 /// The defined function a function index names, if it is not an import.

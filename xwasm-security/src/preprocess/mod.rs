@@ -44,6 +44,7 @@ pub use meter::{
 };
 pub use stack::{STACK_EXHAUSTED_MARK, STACK_EXPORT, StackLimit};
 
+use rayon::prelude::*;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{BlockType, ConstExpr, ExportKind, GlobalType, Instruction, SectionId, ValType};
 use wasmparser::{Operator, Parser, Validator, WasmFeatures};
@@ -80,12 +81,14 @@ impl Default for RewriteOptions {
     }
 }
 
-/// The rewriting pass.
+/// The rewriting pass. Cloned for each function body, which are rewritten
+/// on every core.
+#[derive(Clone)]
 struct Rewriter<'w> {
     /// The module being rewritten: operators the rewrite keeps as they are
     /// are copied from it byte for byte, not decoded and encoded again.
     wasm: &'w [u8],
-    analysis: Analysis,
+    analysis: &'w Analysis,
     limit: StackLimit,
     options: RewriteOptions,
     /// Charge gas per basic block (always, but for [`preprocess_unmetered`]).
@@ -237,12 +240,34 @@ impl Reencode for Rewriter<'_> {
         Ok(())
     }
 
+    /// Rewrites the bodies on every core, each by a clone of this
+    /// rewriter, and adds them in the module's order: the same bytes, and
+    /// the same first error, as one body after another.
     fn parse_code_section(
         &mut self,
         code: &mut wasm_encoder::CodeSection,
         section: wasmparser::CodeSectionReader<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
-        reencode::utils::parse_code_section(self, code, section)?;
+        let bodies = section.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let first = self.next_function;
+        let this = &*self;
+        let rewritten: Vec<_> = bodies
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let mut one = Rewriter { error: None, ..this.clone() };
+                let function = one.function_body(first + i, &body)?;
+                Ok::<_, reencode::Error>((function, one.error))
+            })
+            .collect();
+        for result in rewritten {
+            let (function, error) = result?;
+            if let Some(error) = error {
+                self.error.get_or_insert(error);
+            }
+            code.function(&function);
+            self.next_function += 1;
+        }
         self.add_code(code);
         Ok(())
     }
@@ -319,27 +344,39 @@ impl Reencode for Rewriter<'_> {
         code: &mut wasm_encoder::CodeSection,
         func: wasmparser::FunctionBody<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
-        let block = self.analysis.frames[self.next_function];
-        let claim = self.analysis.claims[self.next_function].map(|units| {
+        let function = self.function_body(self.next_function, &func)?;
+        self.next_function += 1;
+        code.function(&function);
+        Ok(())
+    }
+}
+
+impl Rewriter<'_> {
+    /// The rewritten body of defined function `index`.
+    fn function_body(
+        &mut self,
+        index: usize,
+        func: &wasmparser::FunctionBody<'_>,
+    ) -> Result<wasm_encoder::Function, reencode::Error> {
+        let block = self.analysis.frames[index];
+        let claim = self.analysis.claims[index].map(|units| {
             // Past the limit on any entry: no more is needed to trap, and
             // the sum with the count stays within 32 bits.
             units.min(u64::from(self.limit.max_units) + 1) as u32
         });
-        self.next_function += 1;
         let block = match block {
             BlockType::FunctionType(position) => {
                 BlockType::FunctionType(self.analysis.type_count + self.imported() + position)
             }
             other => other,
         };
-        let mut f = self.new_function_with_parsed_locals(&func)?;
+        let mut f = self.new_function_with_parsed_locals(func)?;
         if self.meter && self.options.meter == Meter::Cosmwasm {
-            self.accounting_body(&mut f, &func, claim, block)?;
+            self.accounting_body(&mut f, func, claim, block)?;
         } else {
-            self.operators_body(&mut f, &func, claim, block)?;
+            self.operators_body(&mut f, func, claim, block)?;
         }
-        code.function(&f);
-        Ok(())
+        Ok(f)
     }
 }
 
@@ -378,7 +415,7 @@ fn rewrite(
     let analysis = analyze(wasm, features)?;
     let mut rewriter = Rewriter {
         wasm,
-        analysis,
+        analysis: &analysis,
         limit,
         options,
         meter,
