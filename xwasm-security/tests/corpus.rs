@@ -124,3 +124,33 @@ fn invalid_utf8_in_names_is_invalid() {
     assert!(matches!(err, PolicyViolation::Invalid { .. }), "{err}");
     assert!(err.to_string().contains("UTF-8"), "{err}");
 }
+
+/// The rewrite and the description read the function bodies on every
+/// core: on one thread and on four, every contract of the corpus gets the
+/// same rewritten bytes (both meters) and the same description.
+#[test]
+fn bodies_read_on_every_core_give_what_one_thread_gives() {
+    use xwasm_security::preprocess::{Meter, RewriteOptions, StackLimit, preprocess};
+    let policy = ModulePolicy::new(Profile::Permissive, Vec::new());
+    let run = |threads: usize, wasm: &[u8]| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let rewrites: Vec<_> = [Meter::Operators, Meter::Cosmwasm]
+                .into_iter()
+                .map(|meter| {
+                    let options = RewriteOptions { meter, ..Default::default() };
+                    preprocess(wasm, StackLimit { max_units: 1_000 }, options, policy.features())
+                })
+                .collect();
+            (rewrites, policy.check(wasm).map(|info| serde_json::to_string(&info).unwrap()))
+        })
+    };
+    let mut rewritten = 0;
+    for name in ["hackatom.wasm", "cyberpunk.wasm", "ibc_reflect.wasm", "floaty_2.0.wasm", "corrupted.wasm"] {
+        let wasm = corpus(name);
+        let (one, four) = (run(1, &wasm), run(4, &wasm));
+        assert_eq!(one, four, "{name}");
+        rewritten += one.0.iter().filter(|r| r.is_ok()).count();
+    }
+    assert_eq!(rewritten, 8, "every valid contract rewritten under both meters");
+}
