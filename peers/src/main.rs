@@ -397,8 +397,15 @@ fn main() {
                 .unwrap();
             let message = CosmwasmMessage::new(&creator, init.as_bytes(), 1_000_000_000_000);
             let took = timed(|| vm.cosmwasm_instantiate(HACKATOM, &message, None).unwrap()).0;
-            // Let the background tier-up finish outside the timing.
-            std::thread::sleep(Duration::from_millis(300));
+            // Let the background tier-up finish outside the timing (it
+            // writes the artifact's `.meta` last), so that it does not
+            // compete with the next sample: a fixed pause is too short on
+            // a slow machine.
+            let cold = dir.path().join(format!("cold{n}"));
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while !holds_meta(&cold) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             took
         },
         || {
@@ -498,4 +505,12 @@ fn print(rows: &[Row], quick: bool) {
         );
     }
     println!("| every row: equal results and equal gas | | | | always | met |");
+}
+
+/// Whether `dir` holds, at any depth, a disk-tier `.meta` file.
+fn holds_meta(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|entry| {
+        let path = entry.path();
+        if path.is_dir() { holds_meta(&path) } else { path.extension().is_some_and(|e| e == "meta") }
+    })
 }
