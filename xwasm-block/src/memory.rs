@@ -113,12 +113,23 @@ impl MvMemory {
 
     /// The latest write to `key` by a transaction before `reader`.
     fn read(&self, key: &[u8], reader: TxIndex) -> Result<Found, Dependency> {
+        self.read_with(key, reader, Option::clone)
+    }
+
+    /// The version of the latest write to `key` by a transaction before
+    /// `reader`, and what `look` makes of its value (without copying it).
+    fn read_with<T>(
+        &self,
+        key: &[u8],
+        reader: TxIndex,
+        look: impl FnOnce(&Option<Value>) -> T,
+    ) -> Result<Option<(Version, T)>, Dependency> {
         let Some(cells) = self.cells.get(key) else { return Ok(None) };
         match cells.below(reader) {
             None => Ok(None),
             Some((writer, Cell::Estimate)) => Err(Dependency(*writer)),
             Some((writer, Cell::Write(incarnation, value))) => {
-                Ok(Some(((*writer, *incarnation), value.clone())))
+                Ok(Some(((*writer, *incarnation), look(value))))
             }
         }
     }
@@ -175,8 +186,9 @@ impl MvMemory {
             None => Origin::Storage,
             Some((version, _)) => Origin::Version(version),
         };
-        let points_hold = reads.points().all(|(key, seen)| match self.read(key, index) {
-            Ok(found) => origin(found) == *seen,
+        let points_hold = reads.points().all(|(key, seen)| match self.read_with(key, index, |_| ()) {
+            Ok(None) => *seen == Origin::Storage,
+            Ok(Some((version, ()))) => *seen == Origin::Version(version),
             Err(Dependency(_)) => false,
         });
         points_hold
@@ -311,10 +323,10 @@ impl TxView {
     /// Whether `key` has a value before this transaction (validated as a
     /// read of it, without copying a committed value).
     pub fn contains(&self, key: &[u8]) -> Result<bool, ViewError> {
-        match self.memory.read(key, self.index).map_err(|d| self.blocked_on(d))? {
-            Some((version, value)) => {
+        match self.memory.read_with(key, self.index, Option::is_some).map_err(|d| self.blocked_on(d))? {
+            Some((version, exists)) => {
                 self.record_read(key, Origin::Version(version));
-                Ok(value.is_some())
+                Ok(exists)
             }
             None => {
                 self.record_read(key, Origin::Storage);

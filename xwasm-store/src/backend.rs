@@ -115,6 +115,15 @@ pub trait StateBackend: Send + Sync {
         Ok(self.get(key)?.is_some())
     }
 
+    /// Whether the state lives only in this process and an apply cannot
+    /// fail: a block run in order may then apply each transaction's writes
+    /// as it commits, as plain calls do. A durable backend says no (the
+    /// default), and a block's writes reach it in one apply at the end:
+    /// one write transaction, atomic across a crash.
+    fn is_volatile(&self) -> bool {
+        false
+    }
+
     /// Whether what this backend returns is committed for good, so that
     /// what never changes once committed (contract records) may be cached.
     /// A view of a block's uncommitted writes says no. Provided: true.
@@ -202,6 +211,11 @@ impl StateBackend for MemoryBackend {
     fn apply_unordered(&self, writes: Writes) -> Result<(), StateError> {
         self.insert_all(writes);
         Ok(())
+    }
+
+    /// Kept in memory; an apply inserts and removes, and cannot fail.
+    fn is_volatile(&self) -> bool {
+        true
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StateError> {

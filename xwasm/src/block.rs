@@ -52,8 +52,11 @@ impl Vm {
     /// Runs `transactions` in block order on `threads` worker threads (0:
     /// one per core), with exactly the result of running them one after
     /// another: the same outcomes, gas, addresses and final state, whatever
-    /// the thread count. The block's writes reach the state backend in one
-    /// atomic apply at the end.
+    /// the thread count. The block's writes reach a durable state backend
+    /// in one atomic apply at the end. A volatile one
+    /// ([`StateBackend::is_volatile`]: the memory backend) takes the
+    /// writes of the part of the block that runs in order (all of it on
+    /// one thread) as each transaction commits, as plain calls do.
     ///
     /// A transaction that conflicts with an earlier one runs again; the
     /// monitor and the audit log see every execution. The block reads the
@@ -78,19 +81,22 @@ impl Vm {
             self.run_in_block(Arc::new(xwasm_chain::BlockView(view.clone())), chain, &transactions[index])
         });
         let mut outputs: (Vec<_>, Vec<_>) = block.outputs.into_iter().unzip();
-        // The rest one after another over the prefix's writes, with no
-        // versions to keep and no reads to validate (and room for a few
-        // writes each: the overlay never rehashes).
+        // The rest one after another, with no versions to keep and no
+        // reads to validate: on a volatile backend, as plain calls, after
+        // the prefix's writes; on a durable one, over an overlay of them
+        // (with room for a few writes each: it never rehashes), committed
+        // with them at the end.
         let rest = &transactions[outputs.0.len()..];
-        let writes = if rest.is_empty() {
-            block.writes
+        let backend = &self.inner.backend;
+        if rest.is_empty() || backend.is_volatile() {
+            self.inner.records.commit(backend.as_ref(), block.writes)?;
+            outputs.extend(rest.iter().map(|t| self.run_in_block(backend.clone(), chain, t)));
         } else {
-            let overlay =
-                Arc::new(Overlay::holding(self.inner.backend.clone(), block.writes, 2 * rest.len()));
+            let overlay = Arc::new(Overlay::holding(backend.clone(), block.writes, 2 * rest.len()));
             outputs.extend(rest.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)));
-            Arc::try_unwrap(overlay).map_or_else(|shared| shared.writes(), Overlay::into_writes)
-        };
-        self.inner.records.commit(self.inner.backend.as_ref(), writes)?;
+            let writes = Arc::try_unwrap(overlay).map_or_else(|shared| shared.writes(), Overlay::into_writes);
+            self.inner.records.commit(backend.as_ref(), writes)?;
+        }
         let (outcomes, cosmwasm) = outputs;
         Ok(BlockOutcome {
             outcomes,

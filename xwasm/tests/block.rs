@@ -6,7 +6,7 @@ mod common;
 
 use common::{Rng, account};
 use std::sync::Arc;
-use xwasm::store::MemoryBackend;
+use xwasm::store::{MemoryBackend, RedbBackend, StateBackend};
 use xwasm::{Address, BlockTransaction, ChainContext, Outcome, Transaction, Vm, VmError};
 
 const TOKEN: &str = include_str!("../../examples/contracts/token.wat");
@@ -140,7 +140,11 @@ fn state(vm: &Vm) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 fn fresh(accounts: u64) -> (Vm, Setup) {
-    let vm = Vm::builder().backend(Arc::new(MemoryBackend::new())).monitoring(None).build().unwrap();
+    fresh_on(Arc::new(MemoryBackend::new()), accounts)
+}
+
+fn fresh_on(backend: Arc<dyn StateBackend>, accounts: u64) -> (Vm, Setup) {
+    let vm = Vm::builder().backend(backend).monitoring(None).build().unwrap();
     let setup = setup(&vm, accounts);
     (vm, setup)
 }
@@ -197,31 +201,47 @@ fn a_block_whose_every_transaction_conflicts() {
             tx: Transaction::new(account(i % 2), if i % 17 == 3 { 2_000 } else { GAS }, Vec::new()),
         })
         .collect();
-    let (vm, _) = fresh(2);
-    let outcome = vm.execute_block(&CHAIN, &block, 4).unwrap();
-    for (t, got) in block.iter().zip(&outcome.outcomes) {
-        let BlockTransaction::Call { address, method, tx } = t else { unreachable!() };
-        assert_eq!(essence(got), essence(&reference.call(address, method, &CHAIN, tx)));
+    let expected: Vec<String> = block
+        .iter()
+        .map(|t| {
+            let BlockTransaction::Call { address, method, tx } = t else { unreachable!() };
+            essence(&reference.call(address, method, &CHAIN, tx))
+        })
+        .collect();
+    // The rest after the contention stop runs straight on the memory
+    // backend, and over an overlay of the prefix's writes on redb.
+    let folder = tempfile::tempdir().unwrap();
+    let durable = Arc::new(RedbBackend::open(folder.path().join("state.redb")).unwrap());
+    for backend in [Arc::new(MemoryBackend::new()) as Arc<dyn StateBackend>, durable] {
+        let (vm, _) = fresh_on(backend, 2);
+        let outcome = vm.execute_block(&CHAIN, &block, 4).unwrap();
+        assert_eq!(outcome.outcomes.iter().map(essence).collect::<Vec<_>>(), expected);
+        assert_eq!(state(&vm), state(&reference));
     }
-    assert_eq!(state(&vm), state(&reference));
 }
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..Default::default() })]
 
-    /// The one-thread path (in order over an overlay, no multi-version
-    /// store) and the parallel one give the same outcomes and state on
-    /// random blocks.
+    /// The one-thread path (in order, no multi-version store: straight
+    /// on the memory backend, over an overlay committed at the end on a
+    /// durable one) and the parallel one give the same outcomes and state
+    /// on random blocks.
     #[test]
     fn the_one_thread_path_equals_the_parallel_path(seed in 1u64.., accounts in 1u64..12, size in 1usize..80) {
         let mut rng = Rng(seed);
-        let (one, s) = fresh(accounts);
+        let (parallel_vm, s) = fresh(accounts);
         let block = random_block(&mut rng, &s, accounts, size);
-        let sequential = one.execute_block(&CHAIN, &block, 1).unwrap();
-        let (parallel_vm, _) = fresh(accounts);
         let parallel = parallel_vm.execute_block(&CHAIN, &block, 3).unwrap();
         let essences = |o: &xwasm::BlockOutcome| o.outcomes.iter().map(essence).collect::<Vec<_>>();
-        proptest::prop_assert_eq!(essences(&sequential), essences(&parallel));
-        proptest::prop_assert_eq!(state(&one), state(&parallel_vm));
+        let folder = tempfile::tempdir().unwrap();
+        let durable = Arc::new(RedbBackend::open(folder.path().join("state.redb")).unwrap());
+        for backend in [Arc::new(MemoryBackend::new()) as Arc<dyn StateBackend>, durable] {
+            let volatile = backend.is_volatile();
+            let (one, _) = fresh_on(backend, accounts);
+            let sequential = one.execute_block(&CHAIN, &block, 1).unwrap();
+            proptest::prop_assert_eq!(essences(&sequential), essences(&parallel), "volatile: {}", volatile);
+            proptest::prop_assert_eq!(state(&one), state(&parallel_vm), "volatile: {}", volatile);
+        }
     }
 }
