@@ -2,8 +2,8 @@
 //! (whose outcomes are kept too, as a block keeps them):
 //! `target/release/examples/block_probe block|calls|alternate COUNT [THREADS]
 //! [ACCOUNTS]` (ACCOUNTS 0: each sender its own recipient; else random
-//! pairs among that many accounts). A small pool (16 slots) so that
-//! valgrind can run it: `valgrind --tool=callgrind` counts the
+//! pairs among that many accounts). A small pool (17 slots per thread,
+//! each reserving the memory cap, not 4 GiB) so that valgrind can run it: `valgrind --tool=callgrind` counts the
 //! instructions of `block` and of `calls` deterministically, and the
 //! setup is the same in both.
 
@@ -18,23 +18,38 @@ fn main() {
     let accounts: u64 = arg(4).and_then(|n| n.parse().ok()).unwrap_or(0);
     match mode.as_str() {
         "block" => {
-            let (vm, block) = setup(count, accounts);
+            let (vm, block) = setup(count, accounts, threads);
             let started = std::time::Instant::now();
             let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
             eprintln!("block total {:?} ({} re-executions)", started.elapsed(), outcome.re_executions);
         }
         "calls" => {
-            let (vm, block) = setup(count, accounts);
+            let (vm, block) = setup(count, accounts, 1);
             let started = std::time::Instant::now();
             std::hint::black_box(calls(&vm, &block));
             eprintln!("calls total {:?}", started.elapsed());
+        }
+        // The calls split among THREADS threads, each its share as plain
+        // calls on the one VM: how far the VM scales without the block
+        // executor (distinct accounts: the shares do not conflict).
+        "split" => {
+            let (vm, block) = setup(count, accounts, threads);
+            let started = std::time::Instant::now();
+            let share = block.len().div_ceil(threads.max(1));
+            std::thread::scope(|scope| {
+                for part in block.chunks(share) {
+                    let vm = &vm;
+                    scope.spawn(move || std::hint::black_box(calls(vm, part)));
+                }
+            });
+            eprintln!("split total {:?}", started.elapsed());
         }
         // The block on one VM and the calls on another, in alternation,
         // ROUNDS times (THREADS is the round count here): each round after
         // the first transfers between accounts that hold balances already.
         "alternate" => {
-            let (block_vm, block) = setup(count, accounts);
-            let (calls_vm, _) = setup(count, accounts);
+            let (block_vm, block) = setup(count, accounts, 1);
+            let (calls_vm, _) = setup(count, accounts, 1);
             let mut ratios = Vec::new();
             for round in 0..threads.max(1) {
                 let started = std::time::Instant::now();
@@ -63,12 +78,15 @@ fn calls(vm: &Vm, block: &[BlockTransaction]) -> Vec<Result<xwasm::Outcome, xwas
 }
 
 /// A token with `count` funded senders, and the block of `count`
-/// transfers of 1.
-fn setup(count: u64, accounts: u64) -> (Vm, Vec<BlockTransaction>) {
+/// transfers of 1, on a VM whose pool holds `threads` workers' calls.
+fn setup(count: u64, accounts: u64, threads: usize) -> (Vm, Vec<BlockTransaction>) {
     let supply = count * (count + 10);
     let mut engine = xwasm::engine::EngineConfig::default();
     if let Some(pooling) = engine.pooling.as_mut() {
-        pooling.total_instances = 16;
+        // A block runs no more workers than the pool holds calls nesting
+        // to the limit (`EngineConfig::parallel_calls`).
+        let depth = xwasm::store::CallLimits::default().max_call_depth;
+        pooling.total_instances = (depth + 1) * threads.max(1) as u32;
         // The memory cap reserved, not 4 GiB: valgrind cannot reserve
         // that much (the code then keeps its bounds checks).
         pooling.memory_reservation_bytes = xwasm::engine::DEFAULT_MAX_MEMORY_BYTES;
