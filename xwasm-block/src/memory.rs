@@ -230,9 +230,14 @@ impl MvMemory {
     }
 
     /// Every key's final value: the last transaction's write to it.
+    /// Gathered on every core (rayon): otherwise one thread's work, as long
+    /// as the block's writes, after the workers are done. (Sorting them
+    /// too, for a `BTreeMap` to insert down paths still in the cache, cost
+    /// as much as it saved.)
     pub(crate) fn into_writes(self) -> Writes {
+        use rayon::iter::{IntoParallelIterator, ParallelIterator};
         self.cells
-            .into_iter()
+            .into_par_iter()
             .filter_map(|(key, mut versions)| match versions.0.pop() {
                 Some((_, Cell::Write(_, value))) => Some((key, value)),
                 _ => None,

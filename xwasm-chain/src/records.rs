@@ -61,6 +61,22 @@ impl Records {
         changed.iter().for_each(|address| self.forget(address));
         Ok(())
     }
+
+    /// [`Records::commit`], while `meanwhile` runs on another core (rayon):
+    /// a parallel block's end, where committing its writes and moving its
+    /// outputs apart each take as long as the block.
+    pub fn commit_during<T: Send>(
+        &self,
+        backend: &dyn StateBackend,
+        changes: Writes,
+        meanwhile: impl FnOnce() -> T + Send,
+    ) -> Result<T, ChainError> {
+        if changes.is_empty() {
+            return Ok(meanwhile());
+        }
+        let (value, committed) = rayon::join(meanwhile, || self.commit(backend, changes));
+        committed.map(|()| value)
+    }
 }
 
 /// The committed record of the contract at `address`, if there is one.

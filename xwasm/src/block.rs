@@ -80,18 +80,19 @@ impl Vm {
         let block = xwasm_block::execute_until_contended(base, transactions.len(), threads, |index, view| {
             self.run_in_block(Arc::new(xwasm_chain::BlockView(view.clone())), chain, &transactions[index])
         });
-        let mut outputs: (Vec<_>, Vec<_>) = block.outputs.into_iter().unzip();
         // The rest one after another, with no versions to keep and no
         // reads to validate: on a volatile backend, as plain calls, after
-        // the prefix's writes; on a durable one, over an overlay of them
-        // (with room for a few writes each: it never rehashes), committed
-        // with them at the end.
-        let rest = &transactions[outputs.0.len()..];
-        let backend = &self.inner.backend;
+        // the prefix's writes (committed while its outputs are moved
+        // apart); on a durable one, over an overlay of them (with room for
+        // a few writes each: it never rehashes), committed with them.
+        let (rest, backend) = (&transactions[block.outputs.len()..], &self.inner.backend);
+        let mut outputs: (Vec<_>, Vec<_>);
         if rest.is_empty() || backend.is_volatile() {
-            self.inner.records.commit(backend.as_ref(), block.writes)?;
+            let unzip = || block.outputs.into_iter().unzip();
+            outputs = self.inner.records.commit_during(backend.as_ref(), block.writes, unzip)?;
             outputs.extend(rest.iter().map(|t| self.run_in_block(backend.clone(), chain, t)));
         } else {
+            outputs = block.outputs.into_iter().unzip();
             let overlay = Arc::new(Overlay::holding(backend.clone(), block.writes, 2 * rest.len()));
             outputs.extend(rest.iter().map(|t| self.run_in_block(overlay.clone(), chain, t)));
             let writes = Arc::try_unwrap(overlay).map_or_else(|shared| shared.writes(), Overlay::into_writes);
