@@ -325,6 +325,20 @@ impl TxView {
         }
     }
 
+    /// Whether this transaction sees `key`'s committed value: no earlier
+    /// transaction of the block has written it, as the block stands now.
+    /// If so, that is recorded as a read of the committed value, so that
+    /// validation catches an earlier write that comes later (a caller may
+    /// then use a copy of the committed value it keeps); if not, the read
+    /// that follows records what it finds.
+    pub fn sees_committed(&self, key: &[u8]) -> bool {
+        let unwritten = matches!(self.memory.read_with(key, self.index, |_| ()), Ok(None));
+        if unwritten {
+            self.record_read(key, Origin::Storage);
+        }
+        unwritten
+    }
+
     /// Whether `key` has a value before this transaction (validated as a
     /// read of it, without copying a committed value).
     pub fn contains(&self, key: &[u8]) -> Result<bool, ViewError> {

@@ -52,4 +52,11 @@ impl StateBackend for BlockView {
     fn is_committed(&self) -> bool {
         false
     }
+
+    /// For a key no earlier transaction of the block wrote, recorded as a
+    /// read ([`TxView::sees_committed`]): a contract's record is then
+    /// taken from the records' cache, and validated all the same.
+    fn is_committed_at(&self, key: &[u8]) -> bool {
+        self.0.sees_committed(key)
+    }
 }

@@ -22,7 +22,7 @@ impl Records {
     /// journal. Uncommitted state is always read (a block's view: the read
     /// is part of what the block validates, and an earlier transaction of
     /// the block may have migrated the contract), except where it holds no
-    /// write for the record.
+    /// write for the record (a block's view records that as a read).
     pub fn record(&self, journal: &Journal, address: &Address) -> Result<ContractRecord, ChainError> {
         let key = keys::contract(address);
         let committed = journal.backend().is_committed_at(&key) && !journal.changes().contains_key(&key);

@@ -223,9 +223,9 @@ impl Vm {
         let mut done = self.run_entry(&mut trace, journal, &code, *address, "migrate", &run, how)?;
         done.charge_code(code_gas, message.gas_limit);
         if done.outcome.is_ok() {
-            // The record changed: forget the cached one. In a block,
-            // nothing is cached until the block commits (records read
-            // through a block's view are not cached).
+            // The record changed: forget the cached one. In a block, the
+            // cache keeps committed records only, and the block's commit
+            // forgets those it changes.
             self.inner.records.forget(address);
         }
         let tx = Transaction::new(sender, message.gas_limit, message.msg.clone());
