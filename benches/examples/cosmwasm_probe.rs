@@ -1,5 +1,6 @@
 //! A repeatable loop of CosmWasm calls on hackatom, as the race makes them
-//! (`instantiate` of stored code, `execute` release, `query` verifier),
+//! (`instantiate` of stored code, `execute` release, `query` verifier,
+//! or `instance`: a fresh instance alone),
 //! for a profiler. Small pool (16 slots) so that valgrind can run it:
 //!
 //! ```text
@@ -34,6 +35,14 @@ fn main() {
     let code_hash = vm.contract(&address).unwrap().expect("a record").code_hash;
     let env = BlockEnv::default();
     let started = std::time::Instant::now();
+    if what == "instance" {
+        // Instance creation alone, as the race's first row times it.
+        for _ in 0..n {
+            vm.cosmwasm_instance(&address).expect("an instance");
+        }
+        eprintln!("instance: {:.1} µs each", started.elapsed().as_secs_f64() * 1e6 / n as f64);
+        return;
+    }
     for _ in 0..n {
         let done = match what.as_str() {
             "instantiate" => {
