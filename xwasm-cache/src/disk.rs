@@ -82,6 +82,10 @@ pub trait ArtifactCache: Send + Sync {
     fn insert_with_sidecar(&self, code_hash: &[u8; 32], artifact: &[u8], _sidecar: &[u8]) {
         self.insert(code_hash, artifact);
     }
+    /// The tier's counters; a tier that keeps none says zero.
+    fn stats(&self) -> DiskStats {
+        DiskStats::default()
+    }
 }
 
 /// An artifact's files together: their bytes and latest modification.
@@ -424,6 +428,10 @@ impl ArtifactCache for ArtifactStore {
 
     fn remove(&self, code_hash: &[u8; 32]) {
         self.delete(code_hash);
+    }
+
+    fn stats(&self) -> DiskStats {
+        ArtifactStore::stats(self)
     }
 }
 

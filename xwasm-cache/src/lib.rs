@@ -49,10 +49,17 @@ pub enum CacheError {
 /// Counters of a cache. Not consensus-relevant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CacheStats {
+    /// Loads the memory tier answered.
     pub memory_hits: u64,
+    /// Artifacts the disk tier handed out verified (its own counter).
     pub disk_hits: u64,
+    /// Loads the memory tier did not answer.
     pub misses: u64,
+    /// Code put into the memory tier.
     pub inserts: u64,
+    /// Code the memory tier dropped for its budget.
     pub evictions: u64,
+    /// Artifacts the disk tier found damaged, or that verified and could
+    /// not be loaded, and deleted (its own counter).
     pub corrupt_artifacts: u64,
 }

@@ -38,7 +38,7 @@ pub fn precompile(
     let started = Instant::now();
 
     let mut rows = Vec::new();
-    let mut accepted: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut accepted: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
     for file in files {
         let name = file.display().to_string();
         let row = match read_module(file) {
@@ -49,10 +49,14 @@ pub fn precompile(
                 let code_hash = hex::encode(xwasm::security::code_hash(&wasm));
                 // As the VM would load it: a CosmWasm contract under its
                 // own profile's checks and meter.
-                let checked = vm.rewrite_for_compile(&wasm);
+                // With the description a load would make, stored beside
+                // the artifact: a load that finds it reads no operators.
+                let checked = vm.rewrite_for_compile(&wasm).and_then(|rewritten| {
+                    Ok((rewritten, vm.loader().sidecar_for(&wasm).map_err(xwasm::VmError::from)?))
+                });
                 let result = match checked {
-                    Ok(preprocessed) => {
-                        accepted.push((rows.len(), preprocessed));
+                    Ok((preprocessed, sidecar)) => {
+                        accepted.push((rows.len(), preprocessed, sidecar));
                         Ok(0)
                     }
                     Err(e) => Err(format!("refused: {e}")),
@@ -63,7 +67,7 @@ pub fn precompile(
         rows.push(row);
     }
 
-    let modules: Vec<&[u8]> = accepted.iter().map(|(_, wasm)| wasm.as_slice()).collect();
+    let modules: Vec<&[u8]> = accepted.iter().map(|(_, wasm, _)| wasm.as_slice()).collect();
     let threads = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bar = if as_json || modules.len() < 2 {
         indicatif::ProgressBar::hidden()
@@ -76,12 +80,12 @@ pub fn precompile(
     );
     let results = xwasm::aot::precompile_batch(vm.engine(), &modules, threads, &|_, _| bar.inc(1));
     bar.finish_and_clear();
-    for ((row_index, _), result) in accepted.iter().zip(results) {
+    for ((row_index, _, sidecar), result) in accepted.iter().zip(results) {
         let row = &mut rows[*row_index];
         row.result = match result {
             Ok(artifact) => {
                 let hash: [u8; 32] = hex::decode(&row.code_hash).expect("hex").try_into().expect("32 bytes");
-                store.insert(&hash, &artifact);
+                store.insert_with_sidecar(&hash, &artifact, sidecar);
                 Ok(artifact.len())
             }
             Err(e) => Err(e.to_string()),

@@ -181,9 +181,11 @@ impl Loader {
         &self.cosmwasm.policy
     }
 
-    /// The memory tier's statistics.
+    /// The memory tier's counters, with the disk tier's hits and damaged
+    /// artifacts.
     pub fn stats(&self) -> CacheStats {
-        self.code.stats()
+        let disk = self.artifacts.as_ref().map(|artifacts| artifacts.stats()).unwrap_or_default();
+        CacheStats { disk_hits: disk.hits, corrupt_artifacts: disk.corrupt, ..self.code.stats() }
     }
 
     /// The memory tier's entries and their bytes (artifact sizes).
@@ -333,6 +335,30 @@ impl Loader {
         Ok(profile.policy.preprocess(wasm)?)
     }
 
+    /// What the disk tier keeps beside the artifact of `wasm`: its
+    /// description as a load of stored code makes it, so that a load that
+    /// finds a precompiled artifact reads neither the code nor its
+    /// operators.
+    pub fn sidecar_for(&self, wasm: &[u8]) -> Result<Vec<u8>, LoadError> {
+        let (_, info, cosmwasm) = self.describe_stored(wasm)?;
+        Ok(serde_json::to_vec(&SidecarRef { info: &info, cosmwasm: cosmwasm.as_ref() }).unwrap_or_default())
+    }
+
+    /// Stored code's profile and description (it passed the checks when
+    /// it was stored).
+    fn describe_stored(
+        &self,
+        wasm: &[u8],
+    ) -> Result<(&ProfileCode, ModuleInfo, Option<ContractInfo>), LoadError> {
+        Ok(match xwasm_cosmwasm::detect(wasm) {
+            Some(_) => {
+                let contract = xwasm_cosmwasm::check_stored(wasm, &self.capabilities, &self.limits)?;
+                (&self.cosmwasm, self.cosmwasm.policy.check_stored(wasm)?, Some(contract))
+            }
+            None => (&self.native, self.native.policy.check_stored(wasm)?, None),
+        })
+    }
+
     /// Runs the size passes `passes` (see [`xwasm_security::optimize`]) over
     /// `wasm`, under the features of its profile's policy.
     pub fn optimize(
@@ -375,13 +401,10 @@ impl Loader {
                 (profile, None) => (profile, None, profile.policy.check(&wasm)?),
                 (profile, cosmwasm) => (profile, cosmwasm, self.cosmwasm_policy_check(&wasm)?),
             },
-            Check::Stored => match xwasm_cosmwasm::detect(&wasm) {
-                Some(_) => {
-                    let contract = xwasm_cosmwasm::check_stored(&wasm, &self.capabilities, &self.limits)?;
-                    (&self.cosmwasm, Some(Arc::new(contract)), self.cosmwasm.policy.check_stored(&wasm)?)
-                }
-                None => (&self.native, None, self.native.policy.check_stored(&wasm)?),
-            },
+            Check::Stored => {
+                let (profile, info, contract) = self.describe_stored(&wasm)?;
+                (profile, contract.map(Arc::new), info)
+            }
         };
         let info = Arc::new(info);
         // A verified artifact on disk needs no rewrite: the rewrite runs

@@ -108,3 +108,66 @@ fn a_cold_compile_does_not_hold_up_calls_to_cached_code() {
     // A compile holding a lock that the calls wait for would let none finish.
     assert!(during.load(Ordering::SeqCst) >= 1, "no call finished while another contract compiled");
 }
+
+/// Counts reads of stored code: a load that finds its artifact and the
+/// description beside it reads no code.
+struct CountingCodeReads(xwasm::store::MemoryBackend, AtomicUsize);
+
+impl xwasm::store::StateBackend for CountingCodeReads {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, xwasm::store::StateError> {
+        if key.starts_with(xwasm::store::keys::CODE_PREFIX) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+        }
+        self.0.get(key)
+    }
+    fn contains(&self, key: &[u8]) -> Result<bool, xwasm::store::StateError> {
+        self.0.contains(key)
+    }
+    fn apply(&self, changes: &xwasm::store::ChangeSet) -> Result<(), xwasm::store::StateError> {
+        self.0.apply(changes)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<xwasm::store::Entries, xwasm::store::StateError> {
+        self.0.scan_prefix(prefix)
+    }
+}
+
+/// `xwasm precompile`'s way into the disk tier (the loader's rewrite, a
+/// batch compile, the artifact stored with the loader's description of
+/// the code): a node that finds it loads the stored code without reading
+/// it, and answers as the VM that compiled it itself.
+#[test]
+fn a_precompiled_artifact_loads_without_reading_the_code() {
+    use xwasm::cache::{ArtifactCache, ArtifactStore};
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Arc::new(CountingCodeReads(xwasm::store::MemoryBackend::new(), AtomicUsize::new(0)));
+    let deployer = vm(backend.clone(), &dir.path().join("deployer's cache"));
+    let address = hackatom(&deployer);
+    let expected = query(&deployer, &address);
+
+    // Precompiled before the node starts, as an operator would.
+    let cache = dir.path().join("precompiled");
+    let precompiler = vm(backend.clone(), &dir.path().join("unused"));
+    let wasm = corpus("hackatom.wasm");
+    let namespace = xwasm::artifact_namespace(precompiler.engine(), precompiler.policy());
+    let store = ArtifactStore::open(&cache, namespace.clone(), 1 << 30).unwrap();
+    let rewritten = precompiler.rewrite_for_compile(&wasm).unwrap();
+    let artifact = xwasm::aot::precompile(precompiler.engine(), &rewritten).unwrap();
+    let sidecar = precompiler.loader().sidecar_for(&wasm).unwrap();
+    store.insert_with_sidecar(&xwasm::security::code_hash(&wasm), &artifact, &sidecar);
+
+    let node = vm(backend.clone(), &cache);
+    let reads = backend.1.load(Ordering::SeqCst);
+    assert_eq!(query(&node, &address), expected);
+    assert_eq!(node.cache_stats().disk_hits, 1, "{:?}", node.cache_stats());
+    assert_eq!(backend.1.load(Ordering::SeqCst), reads, "the code was read: the description was not used");
+
+    // Without the description, the same artifact is used, and the code
+    // is read to describe it.
+    let bare = dir.path().join("bare");
+    let store = ArtifactStore::open(&bare, namespace, 1 << 30).unwrap();
+    store.insert(&xwasm::security::code_hash(&wasm), &artifact);
+    let node = vm(backend.clone(), &bare);
+    assert_eq!(query(&node, &address), expected);
+    assert_eq!(node.cache_stats().disk_hits, 1);
+    assert!(backend.1.load(Ordering::SeqCst) > reads);
+}

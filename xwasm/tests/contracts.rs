@@ -192,9 +192,12 @@ fn the_disk_tier_serves_a_new_vm_and_survives_corruption() {
     };
     let (fresh, tiers) = run(&vm_with_cache(dir.path(), Strategy::Cranelift));
     assert_eq!(tiers, "compiled,memory");
-    let (cached, tiers) = run(&vm_with_cache(dir.path(), Strategy::Cranelift));
+    let second = vm_with_cache(dir.path(), Strategy::Cranelift);
+    let (cached, tiers) = run(&second);
     assert_eq!(tiers, "disk,memory", "a new VM loads the artifact instead of compiling");
     assert_eq!(fresh, cached, "same outcomes and gas from the disk tier");
+    let stats = second.cache_stats();
+    assert_eq!((stats.disk_hits, stats.corrupt_artifacts), (1, 0), "{stats:?}");
 
     // Flip one byte in every artifact: detected, deleted, recompiled.
     for entry in walk(dir.path()) {
@@ -203,9 +206,12 @@ fn the_disk_tier_serves_a_new_vm_and_survives_corruption() {
         bytes[middle] ^= 0xff;
         std::fs::write(&entry, bytes).unwrap();
     }
-    let (recovered, tiers) = run(&vm_with_cache(dir.path(), Strategy::Cranelift));
+    let third = vm_with_cache(dir.path(), Strategy::Cranelift);
+    let (recovered, tiers) = run(&third);
     assert_eq!(tiers, "compiled,memory");
     assert_eq!(fresh, recovered);
+    let stats = third.cache_stats();
+    assert_eq!((stats.disk_hits, stats.corrupt_artifacts), (0, 1), "counted: {stats:?}");
 
     // Winch: its own namespace, the same gas and results on this contract.
     let (winch, _) = run(&vm_with_cache(dir.path(), Strategy::Winch));
