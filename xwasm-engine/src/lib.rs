@@ -71,7 +71,9 @@ pub struct PoolingConfig {
     /// no `madvise` and leaves no page to fault in. CosmWasm calls write
     /// a few dozen pages of their megabyte of stack and heap: hackatom's
     /// instantiate runs about twice as fast as with `madvise`, and a block
-    /// on two threads no longer stops the other core for each call.
+    /// on two threads no longer stops the other core for each call. The
+    /// price is resident memory: up to this much per slot a call has used
+    /// (256 MiB for the default 256 slots, all of them used).
     pub scanned_resident_bytes: u64,
     /// Address space each slot reserves for its linear memory (never less
     /// than [`EngineConfig::max_memory_bytes`], which still caps what a
