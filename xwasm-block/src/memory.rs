@@ -376,8 +376,15 @@ impl TxView {
         Ok(entries.into_iter().collect())
     }
 
-    /// Takes the transaction's changes (what a commit would apply).
+    /// Takes the transaction's changes (what a commit would apply): kept
+    /// as they come when they are the first (a transaction commits once),
+    /// with no new map built for them.
     pub fn apply(&self, changes: BTreeMap<Key, Option<Value>>) {
-        self.writes.lock().extend(changes);
+        let mut writes = self.writes.lock();
+        if writes.is_empty() {
+            *writes = changes;
+        } else {
+            writes.extend(changes);
+        }
     }
 }
