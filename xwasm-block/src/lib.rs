@@ -64,7 +64,7 @@ pub type Writes = Vec<(Key, Option<Value>)>;
 pub type TxIndex = usize;
 
 /// The committed state a block starts from. It does not change while the
-/// block runs.
+/// block runs, but by the writes [`execute_committing`] hands over.
 pub trait BaseState: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Value>, String>;
     /// Whether `key` has a value. Provided; a state that can answer
@@ -143,7 +143,7 @@ pub fn execute<O: Send>(
     run: impl Fn(TxIndex, &Arc<TxView>) -> O + Sync,
 ) -> Block<O> {
     let memory = Arc::new(MvMemory::new(count));
-    let (mut outputs, re_executions) = speculate(&memory, &base, count, threads, &run);
+    let (mut outputs, re_executions) = speculate(&memory, &base, count, threads, &run, None);
     // The rest in order, each seeing the final writes of all before it
     // (stale writes of a speculative execution are replaced as they run),
     // with nothing to validate.
@@ -172,29 +172,64 @@ pub fn execute_until_contended<O: Send>(
         return Block { outputs: Vec::new(), writes: Writes::new(), re_executions: 0 };
     }
     let memory = Arc::new(MvMemory::new(count));
-    let (outputs, re_executions) = speculate(&memory, &base, count, threads, &run);
+    let (outputs, re_executions) = speculate(&memory, &base, count, threads, &run, None);
     let writes =
         if outputs.len() == count { into_writes(memory) } else { memory.writes_below(outputs.len()) };
     Block { outputs, writes, re_executions }
 }
 
+/// [`execute_until_contended`], committing as the block runs: `commit`
+/// receives the writes of the transactions that have become final (each
+/// key's last write among them), a batch at a time, in block order, one
+/// batch after another, while the workers go on (Block-STM's rolling
+/// commit). The base state may take them as they come: a transaction that
+/// could read one of them from it reads the block's own write first. The
+/// block's end then has little left to commit: the returned `writes` are
+/// empty, every write of `outputs`' transactions having gone to `commit`.
+pub fn execute_committing<O: Send>(
+    base: Arc<dyn BaseState>,
+    count: usize,
+    threads: usize,
+    run: impl Fn(TxIndex, &Arc<TxView>) -> O + Sync,
+    commit: impl Fn(Writes) + Sync,
+) -> Block<O> {
+    if threads <= 1 {
+        return Block { outputs: Vec::new(), writes: Writes::new(), re_executions: 0 };
+    }
+    let memory = Arc::new(MvMemory::new(count));
+    let (outputs, re_executions) = speculate(&memory, &base, count, threads, &run, Some(&commit));
+    // The store's versions are many small allocations: freed on another
+    // thread, not on the block's path.
+    rayon::spawn(move || drop(memory));
+    Block { outputs, writes: Writes::new(), re_executions }
+}
+
+/// The most final transactions a worker waits for before it hands them to
+/// `commit`: a batch takes the state's write lock once. A small block
+/// hands smaller ones, so that most of it is committed while it runs.
+const COMMIT_BATCH: usize = 64;
+
 /// Block-STM on `threads` workers (none with one thread: nothing is
 /// gained by speculating then). Returns the outputs of the validated
 /// prefix (the whole block unless the workers stopped early) and the
 /// executions beyond one each that the block will have cost once the rest
-/// has run in order once each.
+/// has run in order once each. With `commit`, the workers hand it the
+/// writes of final transactions as they go, and the rest of the prefix's
+/// at the end.
 fn speculate<O: Send>(
     memory: &Arc<MvMemory>,
     base: &Arc<dyn BaseState>,
     count: usize,
     threads: usize,
     run: &(impl Fn(TxIndex, &Arc<TxView>) -> O + Sync),
+    commit: Option<&(dyn Fn(Writes) + Sync)>,
 ) -> (Vec<O>, usize) {
     if threads <= 1 {
         return (Vec::new(), 0);
     }
     let view = |index| Arc::new(TxView::new(index, memory.clone(), base.clone(), true));
     let scheduler = Scheduler::new(count);
+    let batch = (count / (8 * threads)).clamp(1, COMMIT_BATCH);
     let outputs: Vec<Mutex<Option<O>>> = (0..count).map(|_| Mutex::new(None)).collect();
     let reads: Vec<Mutex<memory::ReadSet>> = (0..count).map(|_| Mutex::default()).collect();
     let executions = AtomicUsize::new(0);
@@ -207,7 +242,20 @@ fn speculate<O: Send>(
         // caller) instead of leaving them waiting for its task forever.
         let _stop_on_panic = StopOnPanic(&contended);
         let mut task = None;
+        // Whether a task ended since this worker last tried to commit.
+        let mut worked = false;
         loop {
+            if task.is_none()
+                && std::mem::take(&mut worked)
+                && let Some(commit) = commit
+            {
+                scheduler.try_commit(batch, |range| {
+                    // Nothing validates a committed transaction's reads
+                    // again: their memory serves the next ones.
+                    reads[range.clone()].iter().for_each(|read| drop(std::mem::take(&mut *read.lock())));
+                    commit(memory.take_writes(range))
+                });
+            }
             if task.is_none() {
                 // A follow-up task is always finished, so that the tasks
                 // handed out leave the scheduler consistent.
@@ -216,6 +264,7 @@ fn speculate<O: Send>(
                 }
                 task = scheduler.next_task();
             }
+            worked |= task.is_some();
             task = match task.take() {
                 None => {
                     std::hint::spin_loop();
@@ -245,14 +294,14 @@ fn speculate<O: Send>(
                         break scheduler.finish_execution(version, wrote_new);
                     }
                 }
-                Some(Task::Validate(version)) => {
+                Some(Task::Validate(version, wave)) => {
                     let (index, _) = version;
                     let valid = memory.validate(index, &reads[index].lock());
                     let aborted = !valid && scheduler.try_validation_abort(version);
                     if aborted {
                         memory.convert_writes_to_estimates(index);
                     }
-                    scheduler.finish_validation(version, aborted)
+                    scheduler.finish_validation(version, wave, aborted)
                 }
             };
         }
@@ -268,6 +317,12 @@ fn speculate<O: Send>(
     // The rest run in order after it: it only saves the work conflicts
     // would have wasted.
     let validated = if scheduler.done() { count } else { scheduler.validated_prefix() };
+    if let Some(commit) = commit {
+        let rest = scheduler.hand_rest(validated);
+        if !rest.is_empty() {
+            commit(memory.take_writes(rest));
+        }
+    }
     let outputs = outputs
         .into_iter()
         .take(validated)

@@ -22,9 +22,10 @@ enum Cell {
 
 /// One key's writes, by transaction index: a sorted vector, since a key
 /// is written by few transactions of a block (a `BTreeMap` node would cost
-/// half a kilobyte per key).
+/// half a kilobyte per key), and most keys by one: its first write is kept
+/// inline, with no allocation.
 #[derive(Debug, Default)]
-struct Versions(Vec<(TxIndex, Cell)>);
+struct Versions(smallvec::SmallVec<[(TxIndex, Cell); 1]>);
 
 impl Versions {
     fn insert(&mut self, index: TxIndex, cell: Cell) {
@@ -69,6 +70,12 @@ pub(crate) struct ReadSet {
 }
 
 impl ReadSet {
+    /// Room for a typical transaction's reads (a few keys of a few dozen
+    /// bytes), so that recording them rarely grows the vectors.
+    fn with_room() -> Self {
+        Self { keys: Vec::with_capacity(256), points: Vec::with_capacity(8), ranges: Vec::new() }
+    }
+
     fn push(&mut self, key: &[u8], origin: Origin) {
         self.keys.extend_from_slice(key);
         self.points.push((self.keys.len(), origin));
@@ -202,6 +209,27 @@ impl MvMemory {
             })
     }
 
+    /// What the transactions in `range` (final: they are committed) wrote:
+    /// each key's last write among theirs. Their lists of written keys are
+    /// taken (a committed transaction is never aborted), so that the keys
+    /// are moved, not copied.
+    pub(crate) fn take_writes(&self, range: std::ops::Range<TxIndex>) -> Writes {
+        let mut writes = Writes::new();
+        for index in range.clone() {
+            for key in std::mem::take(&mut *self.last_written[index].lock()) {
+                let Some(cells) = self.cells.get(&key) else { continue };
+                if let Some((writer, Cell::Write(_, value))) = cells.below(range.end)
+                    && *writer == index
+                {
+                    let value = value.clone();
+                    drop(cells);
+                    writes.push((key, value));
+                }
+            }
+        }
+        writes
+    }
+
     /// Every key's value after the transactions below `end`: the last
     /// write to it among theirs (all final: they have been validated).
     pub(crate) fn writes_below(&self, end: TxIndex) -> Writes {
@@ -289,7 +317,7 @@ impl TxView {
             memory,
             base,
             track,
-            reads: Mutex::default(),
+            reads: Mutex::new(if track { ReadSet::with_room() } else { ReadSet::default() }),
             writes: Mutex::default(),
             blocked: Mutex::default(),
         }

@@ -2,10 +2,11 @@
 //! threads, against a plain sequential run: the same outputs and the same
 //! final writes, every time.
 
+use parking_lot::RwLock;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use xwasm_block::{BaseState, TxView, ViewError, execute, execute_until_contended};
+use xwasm_block::{BaseState, TxView, ViewError, execute, execute_committing, execute_until_contended};
 
 /// Committed state: a few keys.
 struct Base(BTreeMap<Vec<u8>, Vec<u8>>);
@@ -22,6 +23,34 @@ impl BaseState for Base {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
+}
+
+/// Committed state that takes a block's writes as it commits them
+/// ([`execute_committing`]).
+struct Shared(RwLock<Base>);
+
+impl BaseState for Shared {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        self.0.read().get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        self.0.read().scan_prefix(prefix)
+    }
+}
+
+/// A whole state.
+type State = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// `base` after `writes`.
+fn applied(base: &Base, writes: &Writes) -> State {
+    let mut state = base.0.clone();
+    for (key, value) in writes {
+        match value {
+            Some(value) => state.insert(key.clone(), value.clone()),
+            None => state.remove(key),
+        };
+    }
+    state
 }
 
 /// One transaction: read `from` (and optionally scan the `r` prefix),
@@ -142,6 +171,42 @@ fn until_contended(
     (outputs, writes)
 }
 
+/// [`execute_committing`] into a copy of `base` that the block reads while
+/// it commits to it, then the rest in order over it; the outputs and the
+/// final state.
+fn committing(
+    base: &Base,
+    block: &[Program],
+    threads: usize,
+) -> (Vec<Result<u64, String>>, State) {
+    let shared = Arc::new(Shared(RwLock::new(Base(base.0.clone()))));
+    let commit = |writes: Vec<(Vec<u8>, Option<Vec<u8>>)>| {
+        let mut state = shared.0.write();
+        state.0 = applied(&state, &writes.into_iter().collect());
+    };
+    let prefix = execute_committing(
+        shared.clone(),
+        block.len(),
+        threads,
+        |i, view: &Arc<TxView>| match run(&block[i], &|k| view.get(k), &|p| view.scan_prefix(p), &|k| {
+            view.contains(k)
+        }) {
+            Ok((output, writes)) => {
+                view.apply(writes);
+                Ok(output)
+            }
+            Err(e) => Err(e.to_string()),
+        },
+        commit,
+    );
+    assert!(prefix.writes.is_empty(), "every write of the prefix was committed");
+    let mut outputs = prefix.outputs;
+    let committed = Base(shared.0.read().0.clone());
+    let (rest, writes) = in_order(&committed, Writes::new(), &block[outputs.len()..]);
+    outputs.extend(rest);
+    (outputs, applied(&committed, &writes))
+}
+
 fn program(keys: u8) -> impl Strategy<Value = Program> {
     (0..keys, 0..keys, any::<bool>(), prop::bool::weighted(0.1), 0u16..400)
         .prop_map(|(from, to, scan, remove, spin)| Program { from, to, scan, remove, spin })
@@ -163,6 +228,7 @@ proptest! {
             block.into_iter().map(|p| Program { from: p.from % keys, to: p.to % keys, ..p }).collect();
         let base = Arc::new(base_state());
         let (outputs, writes) = sequential(&base, &block);
+        let state = applied(&base, &writes);
         for threads in [1, 2, 3, 4, 8] {
             for _ in 0..2 {
                 let (got, got_writes, _) = parallel(&base, &block, threads);
@@ -171,6 +237,9 @@ proptest! {
                 let (got, got_writes) = until_contended(&base, &block, threads);
                 prop_assert_eq!(&got, &outputs, "outputs until contended, {} threads", threads);
                 prop_assert_eq!(&got_writes, &writes, "writes until contended, {} threads", threads);
+                let (got, got_state) = committing(&base, &block, threads);
+                prop_assert_eq!(&got, &outputs, "outputs committing, {} threads", threads);
+                prop_assert_eq!(&got_state, &state, "state committing, {} threads", threads);
             }
         }
     }
@@ -189,6 +258,9 @@ fn a_block_where_every_transaction_conflicts_re_executes_and_still_agrees() {
     let (got, got_writes) = until_contended(&base, &block, 4);
     assert_eq!(got, outputs);
     assert_eq!(got_writes, writes);
+    let (got, got_state) = committing(&base, &block, 4);
+    assert_eq!(got, outputs);
+    assert_eq!(got_state, applied(&base, &writes));
 }
 
 /// A transaction that panics on a worker: the panic reaches the caller,

@@ -54,9 +54,10 @@ impl Vm {
     /// another: the same outcomes, gas, addresses and final state, whatever
     /// the thread count. The block's writes reach a durable state backend
     /// in one atomic apply at the end. A volatile one
-    /// ([`StateBackend::is_volatile`]: the memory backend) takes the
-    /// writes of the part of the block that runs in order (all of it on
-    /// one thread) as each transaction commits, as plain calls do.
+    /// ([`StateBackend::is_volatile`]: the memory backend) takes them as
+    /// the transactions become final: a batch at a time while the workers
+    /// go on, and each transaction of a part run in order (all of the
+    /// block on one thread) as it commits, as plain calls do.
     ///
     /// A transaction that conflicts with an earlier one runs again; the
     /// monitor and the audit log see every execution. The block reads the
@@ -76,16 +77,16 @@ impl Vm {
         let started = Instant::now();
         // Block-STM, until re-executions dominate (from the start on one
         // thread); then the rest runs in order over the validated prefix.
-        let base = Arc::new(xwasm_chain::Committed(self.inner.backend.clone()));
-        let block = xwasm_block::execute_until_contended(base, transactions.len(), threads, |index, view| {
-            self.run_in_block(Arc::new(xwasm_chain::BlockView(view.clone())), chain, &transactions[index])
-        });
+        let (records, backend) = (&self.inner.records, &self.inner.backend);
+        let block = records.speculate(backend, transactions.len(), threads, |index, view| {
+            self.run_in_block(view, chain, &transactions[index])
+        })?;
         // The rest one after another, with no versions to keep and no
         // reads to validate: on a volatile backend, as plain calls, after
         // the prefix's writes (committed while its outputs are moved
         // apart); on a durable one, over an overlay of them (with room for
         // a few writes each: it never rehashes), committed with them.
-        let (rest, backend) = (&transactions[block.outputs.len()..], &self.inner.backend);
+        let rest = &transactions[block.outputs.len()..];
         let mut outputs: (Vec<_>, Vec<_>);
         if rest.is_empty() || backend.is_volatile() {
             let unzip = || block.outputs.into_iter().unzip();
