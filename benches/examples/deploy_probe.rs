@@ -1,6 +1,6 @@
 //! Where a cold CosmWasm deployment spends its time, part by part.
 //!
-//! `cargo run --release -p xwasm-benches --example deploy_probe`
+//! `cargo run --release -p xwasm-benches --example deploy_probe [rewrite]`
 use std::time::Instant;
 fn main() {
     let wasm = include_bytes!("../../examples/contracts/cosmwasm/hackatom.wasm");
@@ -30,6 +30,10 @@ fn main() {
     t("policy check", 20, &mut || drop(policy.check(wasm)));
     t("policy check (stored code)", 20, &mut || drop(policy.check_stored(wasm)));
     t("rewrite", 20, &mut || drop(vm.rewrite_for_compile(wasm)));
+    // `deploy_probe rewrite`: the rewrite alone (for callgrind).
+    if std::env::args().nth(1).as_deref() == Some("rewrite") {
+        return;
+    }
     let rewritten = vm.rewrite_for_compile(wasm).unwrap();
     // The tiered VM's baseline engine: Winch compiles the functions,
     // Cranelift the trampolines (unoptimized there).
