@@ -2,17 +2,23 @@
 //! (whose outcomes are kept too, as a block keeps them):
 //! `target/release/examples/block_probe block|calls|alternate COUNT [THREADS]
 //! [ACCOUNTS]` (ACCOUNTS 0: each sender its own recipient; else random
-//! pairs among that many accounts). A small pool (17 slots per thread,
+//! pairs among that many accounts). A `cw-` prefix (`cw-block`, ...) runs
+//! the CosmWasm token's transfers instead of the native token's. A small pool (17 slots per thread,
 //! each reserving the memory cap, not 4 GiB) so that valgrind can run it: `valgrind --tool=callgrind` counts the
 //! instructions of `block` and of `calls` deterministically, and the
 //! setup is the same in both.
 
 use xwasm::{BlockTransaction, Transaction, Vm};
-use xwasm_benches::{CHAIN, SENDER, TOKEN, deployed_on, transfer_input};
+use xwasm_benches::{CHAIN, SENDER, TOKEN, account, cosmwasm_transfers, deployed_on, transfer_input};
 
 fn main() {
     let arg = |n: usize| std::env::args().nth(n);
     let mode = arg(1).unwrap_or_else(|| "block".into());
+    let (cosmwasm, mode) = match mode.strip_prefix("cw-") {
+        Some(mode) => (true, mode.to_string()),
+        None => (false, mode),
+    };
+    let setup = |count, accounts, threads| setup(cosmwasm, count, accounts, threads);
     let count: u64 = arg(2).and_then(|n| n.parse().ok()).unwrap_or(500);
     let threads: usize = arg(3).and_then(|n| n.parse().ok()).unwrap_or(1);
     let accounts: u64 = arg(4).and_then(|n| n.parse().ok()).unwrap_or(0);
@@ -70,16 +76,20 @@ fn main() {
 
 /// The plain calls of `block`, their outcomes kept as a block keeps them.
 fn calls(vm: &Vm, block: &[BlockTransaction]) -> Vec<Result<xwasm::Outcome, xwasm::VmError>> {
-    let call = |t: &BlockTransaction| {
-        let BlockTransaction::Call { address, method, tx } = t else { unreachable!() };
-        vm.call(address, method, &CHAIN, tx)
+    let call = |t: &BlockTransaction| match t {
+        BlockTransaction::Call { address, method, tx } => vm.call(address, method, &CHAIN, tx),
+        BlockTransaction::CosmwasmCall { contract, entry, message } => {
+            vm.cosmwasm_call_export(contract, entry, message).map(|done| done.outcome)
+        }
+        _ => unreachable!("transfers"),
     };
     block.iter().map(call).collect()
 }
 
-/// A token with `count` funded senders, and the block of `count`
-/// transfers of 1, on a VM whose pool holds `threads` workers' calls.
-fn setup(count: u64, accounts: u64, threads: usize) -> (Vm, Vec<BlockTransaction>) {
+/// A token (native, or CosmWasm with `cosmwasm`) with `count` funded
+/// senders, and the block of `count` transfers of 1, on a VM whose pool
+/// holds `threads` workers' calls.
+fn setup(cosmwasm: bool, count: u64, accounts: u64, threads: usize) -> (Vm, Vec<BlockTransaction>) {
     let supply = count * (count + 10);
     let mut engine = xwasm::engine::EngineConfig::default();
     if let Some(pooling) = engine.pooling.as_mut() {
@@ -92,13 +102,17 @@ fn setup(count: u64, accounts: u64, threads: usize) -> (Vm, Vec<BlockTransaction
         pooling.memory_reservation_bytes = xwasm::engine::DEFAULT_MAX_MEMORY_BYTES;
     }
     let builder = Vm::builder().engine(engine).monitoring(None);
-    let (vm, token) = deployed_on(builder, TOKEN, &supply.to_le_bytes());
-    let account = |i: u64| {
-        let mut bytes = [0u8; 32];
-        bytes[..8].copy_from_slice(&(i + 1).to_le_bytes());
-        xwasm::Address(bytes)
-    };
     let senders = if accounts == 0 { count } else { accounts };
+    if cosmwasm {
+        let pairs: Vec<(u64, u64)> = (0..count)
+            .map(|i| match accounts {
+                0 => (i, count + i),
+                n => (i % n, (i + 1) % n),
+            })
+            .collect();
+        return cosmwasm_transfers(builder, senders, count + 5, &pairs);
+    }
+    let (vm, token) = deployed_on(builder, TOKEN, &supply.to_le_bytes());
     for i in 0..senders {
         let tx = Transaction::new(SENDER, 1_000_000, transfer_input(&account(i), count + 5));
         vm.call(&token, "transfer", &CHAIN, &tx).unwrap();

@@ -14,7 +14,7 @@
 //! ```
 
 use std::sync::Arc;
-use xwasm::{Address, ChainContext, Transaction, Vm};
+use xwasm::{Address, BlockTransaction, ChainContext, CosmwasmMessage, Transaction, Vm};
 
 /// A contract with one empty method, `noop`.
 pub const EMPTY_CONTRACT: &str = r#"(module (memory (export "memory") 1) (func (export "noop")))"#;
@@ -98,4 +98,50 @@ pub fn deployed_on(builder: xwasm::VmBuilder, wat: &str, input: &[u8]) -> (Vm, A
 /// The input of a token transfer of `amount` to `to`.
 pub fn transfer_input(to: &Address, amount: u64) -> Vec<u8> {
     [to.0.as_slice(), &amount.to_le_bytes()].concat()
+}
+
+/// A token as a CosmWasm contract (hand-written, cw20's transfers).
+pub const CW_TOKEN: &str = include_str!("../../examples/contracts/cosmwasm/token.wat");
+
+/// Account number `i`.
+pub fn account(i: u64) -> Address {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&(i + 1).to_le_bytes());
+    Address(bytes)
+}
+
+/// The CosmWasm token on a VM built by `builder` (in-memory state),
+/// instantiated by [`SENDER`], accounts `0..senders` funded with `each`;
+/// and the block of transfers of 1 between `pairs` of account numbers.
+pub fn cosmwasm_transfers(
+    builder: xwasm::VmBuilder,
+    senders: u64,
+    each: u64,
+    pairs: &[(u64, u64)],
+) -> (Vm, Vec<BlockTransaction>) {
+    let vm = builder.backend(Arc::new(xwasm::store::MemoryBackend::new())).build().expect("vm");
+    let message = |from: &Address, msg: String| {
+        CosmwasmMessage::new(vm.cosmwasm_address(from), msg.into_bytes(), 2_000_000_000)
+    };
+    let transfer = |to: &Address, amount: u64| {
+        format!(r#"{{"transfer":{{"recipient":"{}","amount":"{amount}"}}}}"#, vm.cosmwasm_address(to))
+    };
+    let wasm = wat::parse_str(CW_TOKEN).expect("valid WAT");
+    let supply = format!(r#"{{"amount":"{}"}}"#, senders * each);
+    let done = vm.cosmwasm_instantiate(&wasm, &message(&SENDER, supply), None).expect("instantiates");
+    let token = done.outcome.address.expect("instantiated");
+    for i in 0..senders {
+        let funded =
+            vm.cosmwasm_call_export(&token, "execute", &message(&SENDER, transfer(&account(i), each)));
+        assert!(funded.expect("runs").outcome.is_ok());
+    }
+    let block = pairs
+        .iter()
+        .map(|&(from, to)| BlockTransaction::CosmwasmCall {
+            contract: token,
+            entry: "execute".into(),
+            message: message(&account(from), transfer(&account(to), 1)),
+        })
+        .collect();
+    (vm, block)
 }

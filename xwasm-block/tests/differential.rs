@@ -174,11 +174,7 @@ fn until_contended(
 /// [`execute_committing`] into a copy of `base` that the block reads while
 /// it commits to it, then the rest in order over it; the outputs and the
 /// final state.
-fn committing(
-    base: &Base,
-    block: &[Program],
-    threads: usize,
-) -> (Vec<Result<u64, String>>, State) {
+fn committing(base: &Base, block: &[Program], threads: usize) -> (Vec<Result<u64, String>>, State) {
     let shared = Arc::new(Shared(RwLock::new(Base(base.0.clone()))));
     let commit = |writes: Vec<(Vec<u8>, Option<Vec<u8>>)>| {
         let mut state = shared.0.write();

@@ -5,11 +5,8 @@
 use crate::measure::{human_ns, median};
 use crate::{Row, Settings};
 use std::time::Instant;
-use xwasm::{BlockTransaction, CosmwasmMessage, Transaction, Vm};
-use xwasm_benches::{CHAIN, SENDER, TOKEN, deployed_on, transfer_input};
-
-/// A token as a CosmWasm contract (hand-written, cw20's transfers).
-const CW_TOKEN: &str = include_str!("../../../../examples/contracts/cosmwasm/token.wat");
+use xwasm::{BlockTransaction, Transaction, Vm};
+use xwasm_benches::{CHAIN, SENDER, TOKEN, account, cosmwasm_transfers, deployed_on, transfer_input};
 
 /// Builds a VM and a block of `count` transfers among `accounts` (0: each
 /// sender to a recipient of its own).
@@ -87,42 +84,12 @@ fn pairs(count: u64, accounts: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// Account number `i`.
-fn account(i: u64) -> xwasm::Address {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&(i + 1).to_le_bytes());
-    xwasm::Address(bytes)
-}
-
 /// The CosmWasm token, instantiated by [`SENDER`], and `count` funded
 /// senders; the block of `count` transfers of 1 ([`pairs`]).
 fn cosmwasm_block(count: u64, accounts: u64) -> (Vm, Vec<BlockTransaction>) {
-    let vm = Vm::builder().monitoring(None).build().expect("vm");
-    let message = |from: &xwasm::Address, msg: String| {
-        CosmwasmMessage::new(vm.cosmwasm_address(from), msg.into_bytes(), 2_000_000_000)
-    };
-    let transfer = |to: &xwasm::Address, amount: u64| {
-        format!(r#"{{"transfer":{{"recipient":"{}","amount":"{amount}"}}}}"#, vm.cosmwasm_address(to))
-    };
-    let wasm = wat::parse_str(CW_TOKEN).expect("valid WAT");
-    let supply = format!(r#"{{"amount":"{}"}}"#, count * (count + 10));
-    let done = vm.cosmwasm_instantiate(&wasm, &message(&SENDER, supply), None).expect("instantiates");
-    let token = done.outcome.address.expect("instantiated");
     let senders = if accounts == 0 { count } else { accounts };
-    for i in 0..senders {
-        let funded =
-            vm.cosmwasm_call_export(&token, "execute", &message(&SENDER, transfer(&account(i), count + 5)));
-        assert!(funded.expect("runs").outcome.is_ok());
-    }
-    let block = pairs(count, accounts)
-        .into_iter()
-        .map(|(from, to)| BlockTransaction::CosmwasmCall {
-            contract: token,
-            entry: "execute".into(),
-            message: message(&account(from), transfer(&account(to), 1)),
-        })
-        .collect();
-    (vm, block)
+    let builder = Vm::builder().monitoring(None);
+    cosmwasm_transfers(builder, senders, count + 5, &pairs(count, accounts))
 }
 
 /// A token and `count` funded senders; the block of `count` transfers of
