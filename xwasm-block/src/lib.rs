@@ -204,6 +204,9 @@ pub fn execute_committing<O: Send>(
     Block { outputs, writes: Writes::new(), re_executions }
 }
 
+/// The most read sets a worker keeps for its next executions.
+const SPARE_READ_SETS: usize = 64;
+
 /// The most final transactions a worker waits for before it hands them to
 /// `commit`: a batch takes the state's write lock once. A small block
 /// hands smaller ones, so that most of it is committed while it runs.
@@ -227,7 +230,18 @@ fn speculate<O: Send>(
     if threads <= 1 {
         return (Vec::new(), 0);
     }
-    let view = |index| Arc::new(TxView::new(index, memory.clone(), base.clone(), true));
+    // A worker's view, and the read sets of committed transactions, serve
+    // its next executions: no allocation, and no count of the shared
+    // store's and state's references touched, per execution.
+    let view = |index, spare: &mut Option<Arc<TxView>>, reads: &mut Vec<memory::ReadSet>| {
+        if let Some(mut view) = spare.take()
+            && let Some(unshared) = Arc::get_mut(&mut view)
+        {
+            unshared.reuse(index, reads.pop().unwrap_or_else(memory::ReadSet::with_room));
+            return view;
+        }
+        Arc::new(TxView::new(index, memory.clone(), base.clone(), true))
+    };
     let scheduler = Scheduler::new(count);
     let batch = (count / (8 * threads)).clamp(1, COMMIT_BATCH);
     let outputs: Vec<Mutex<Option<O>>> = (0..count).map(|_| Mutex::new(None)).collect();
@@ -244,6 +258,7 @@ fn speculate<O: Send>(
         let mut task = None;
         // Whether a task ended since this worker last tried to commit.
         let mut worked = false;
+        let (mut spare_view, mut spare_reads) = (None, Vec::new());
         loop {
             if task.is_none()
                 && std::mem::take(&mut worked)
@@ -252,7 +267,9 @@ fn speculate<O: Send>(
                 scheduler.try_commit(batch, |range| {
                     // Nothing validates a committed transaction's reads
                     // again: their memory serves the next ones.
-                    reads[range.clone()].iter().for_each(|read| drop(std::mem::take(&mut *read.lock())));
+                    for read in &reads[range.clone()] {
+                        std::mem::take(&mut *read.lock()).recycle(&mut spare_reads, SPARE_READ_SETS);
+                    }
                     commit(memory.take_writes(range))
                 });
             }
@@ -280,7 +297,7 @@ fn speculate<O: Send>(
                         if wasteful(executed, first_executions.load(Ordering::Relaxed), threads) {
                             contended.store(true, Ordering::Relaxed);
                         }
-                        let view = view(index);
+                        let view = view(index, &mut spare_view, &mut spare_reads);
                         let output = run(index, &view);
                         if let Some(blocking) = *view.blocked.lock() {
                             if scheduler.add_dependency(index, blocking) {
@@ -289,8 +306,13 @@ fn speculate<O: Send>(
                             continue; // the dependency resolved meanwhile
                         }
                         *outputs[index].lock() = Some(output);
-                        *reads[index].lock() = std::mem::take(&mut *view.reads.lock());
+                        let previous = std::mem::replace(
+                            &mut *reads[index].lock(),
+                            std::mem::take(&mut *view.reads.lock()),
+                        );
+                        previous.recycle(&mut spare_reads, SPARE_READ_SETS);
                         let wrote_new = memory.record(version, std::mem::take(&mut *view.writes.lock()));
+                        spare_view = Some(view);
                         break scheduler.finish_execution(version, wrote_new);
                     }
                 }

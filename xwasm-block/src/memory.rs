@@ -72,8 +72,19 @@ pub(crate) struct ReadSet {
 impl ReadSet {
     /// Room for a typical transaction's reads (a few keys of a few dozen
     /// bytes), so that recording them rarely grows the vectors.
-    fn with_room() -> Self {
+    pub(crate) fn with_room() -> Self {
         Self { keys: Vec::with_capacity(256), points: Vec::with_capacity(8), ranges: Vec::new() }
+    }
+
+    /// Keeps this read set, emptied, in `spare` for a later execution, if
+    /// it has room and `spare` holds fewer than `most`.
+    pub(crate) fn recycle(mut self, spare: &mut Vec<ReadSet>, most: usize) {
+        if self.keys.capacity() > 0 && spare.len() < most {
+            self.keys.clear();
+            self.points.clear();
+            self.ranges.clear();
+            spare.push(self);
+        }
     }
 
     fn push(&mut self, key: &[u8], origin: Origin) {
@@ -97,7 +108,8 @@ pub(crate) struct MvMemory {
     /// Seeded fast hashing: keys are looked up on every read.
     cells: DashMap<Key, Versions, foldhash::fast::RandomState>,
     /// The keys each transaction's latest incarnation wrote.
-    last_written: Vec<Mutex<Vec<Key>>>,
+    /// (Most write one or two: kept inline.)
+    last_written: Vec<Mutex<smallvec::SmallVec<[Key; 2]>>>,
 }
 
 /// The latest write to a key before a reader: who wrote it, and what
@@ -321,6 +333,15 @@ impl TxView {
             writes: Mutex::default(),
             blocked: Mutex::default(),
         }
+    }
+
+    /// Makes this view, no longer shared, the view of an execution of
+    /// `index`, recording into `reads` (empty).
+    pub(crate) fn reuse(&mut self, index: TxIndex, reads: ReadSet) {
+        self.index = index;
+        *self.reads.get_mut() = reads;
+        self.writes.get_mut().clear();
+        *self.blocked.get_mut() = None;
     }
 
     /// The transaction's position in the block.
