@@ -35,12 +35,33 @@ fn main() {
     let code_hash = vm.contract(&address).unwrap().expect("a record").code_hash;
     let env = BlockEnv::default();
     let started = std::time::Instant::now();
-    if what == "instance" {
-        // Instance creation alone, as the race's first row times it.
-        for _ in 0..n {
-            vm.cosmwasm_instance(&address).expect("an instance");
+    if what == "instance" || what == "cold-instance" || what == "cold-floor" {
+        // Instance creation alone, as the race's first row times it; cold:
+        // the caches evicted before each (as the race's alternation with
+        // the peer evicts them), for cachegrind's cache simulation;
+        // floor: wasmtime alone on the same code (the race's floor row).
+        let rewritten = vm.rewrite_for_compile(HACKATOM).expect("rewrites");
+        let module = wasmtime::Module::new(vm.engine(), &rewritten).expect("compiles");
+        let mut linker = wasmtime::Linker::new(vm.engine());
+        linker.define_unknown_imports_as_traps(&module).expect("stubs");
+        let pre = linker.instantiate_pre(&module).expect("links");
+        let mut evict = vec![0u8; 64 << 20];
+        let mut took = std::time::Duration::ZERO;
+        for i in 0..n {
+            if what != "instance" {
+                evict.iter_mut().step_by(64).for_each(|b| *b = b.wrapping_add(i as u8));
+            }
+            let started = std::time::Instant::now();
+            if what == "cold-floor" {
+                let mut store = wasmtime::Store::new(vm.engine(), ());
+                std::hint::black_box(pre.instantiate(&mut store).expect("instantiates"));
+            } else {
+                vm.cosmwasm_instance(&address).expect("an instance");
+            }
+            took += started.elapsed();
         }
-        eprintln!("instance: {:.1} µs each", started.elapsed().as_secs_f64() * 1e6 / n as f64);
+        std::hint::black_box(&evict);
+        eprintln!("{what}: {:.1} µs each", took.as_secs_f64() * 1e6 / n as f64);
         return;
     }
     for _ in 0..n {
