@@ -2,7 +2,8 @@
 //! overdrafts, out of gas, funds, migrations by the admin and by others)
 //! mixed with native ones, run in parallel against the same transactions
 //! run one by one: equal outcomes (status, gas, result, gas report, error,
-//! debug), and equal final state, for 1 to 8 threads, each block twice.
+//! debug), and equal final state, for 1 to 8 threads, each block twice;
+//! and blocks whose queries and scans read what the block wrote before them.
 
 mod common;
 
@@ -250,4 +251,162 @@ fn a_migration_in_a_block_is_seen_by_the_rest_of_the_block_and_after() {
         (status(&after), after.outcome.error.as_deref()),
         (xwasm::Status::Abort, Some("unknown message"))
     );
+}
+
+/// A contract that reads inside a block what the block wrote before it.
+/// `execute` with a JSON object passes it to `query_chain` (a smart, raw
+/// or bank query) and stores the answer as a key; with a JSON array,
+/// counts its own keys with `db_scan` and stores the count as a key; with
+/// anything else, stores the message as a key. Its gas grows with what it
+/// read: the answer's length, the keys counted.
+const READER: &str = r#"(module
+  (import "env" "db_write" (func $write (param i32 i32)))
+  (import "env" "db_scan" (func $scan (param i32 i32 i32) (result i32)))
+  (import "env" "db_next_key" (func $next_key (param i32) (result i32)))
+  (import "env" "query_chain" (func $query (param i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 4096))
+  ;; The Region at 16 over the ok Response at 64.
+  (data (i32.const 16) "\40\00\00\00\3e\00\00\00\3e\00\00\00")
+  (data (i32.const 64) "{\22ok\22:{\22messages\22:[],\22attributes\22:[],\22events\22:[],\22data\22:null}}")
+  (func (export "allocate") (param $size i32) (result i32) (local $r i32)
+    (local.set $r (global.get $heap))
+    (i32.store (local.get $r) (i32.add (local.get $r) (i32.const 12)))
+    (i32.store offset=4 (local.get $r) (local.get $size))
+    (i32.store offset=8 (local.get $r) (i32.const 0))
+    (global.set $heap (i32.add (i32.add (local.get $r) (i32.const 12)) (local.get $size)))
+    (local.get $r))
+  (func (export "deallocate") (param i32))
+  (func (export "interface_version_8"))
+  (func (export "instantiate") (param i32 i32 i32) (result i32) (i32.const 16))
+  (func (export "execute") (param i32 i32 i32) (result i32) (local $first i32) (local $it i32) (local $n i32)
+    (local.set $first (i32.load8_u (i32.load (local.get 2))))
+    (if (i32.eq (local.get $first) (i32.const 123))
+      (then (call $write (call $query (local.get 2)) (local.get 2)) (return (i32.const 16))))
+    (if (i32.eq (local.get $first) (i32.const 91))
+      (then
+        (local.set $it (call $scan (i32.const 0) (i32.const 0) (i32.const 1)))
+        (block $done
+          (loop $next
+            (br_if $done (i32.eqz (call $next_key (local.get $it))))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))
+            (br $next)))
+        (i32.store (i32.const 1040) (local.get $n))
+        (i32.store (i32.const 1024) (i32.const 1040))
+        (i32.store (i32.const 1028) (i32.const 4))
+        (i32.store (i32.const 1032) (i32.const 4))
+        (call $write (i32.const 1024) (local.get 2))
+        (return (i32.const 16))))
+    (call $write (local.get 2) (local.get 2))
+    (i32.const 16))
+  (func (export "query") (param i32 i32) (result i32) (i32.const 16)))"#;
+
+fn base64(bytes: impl AsRef<[u8]>) -> String {
+    cosmwasm_std::Binary::new(bytes.as_ref().to_vec()).to_base64()
+}
+
+/// Smart queries of the token's balances, raw reads of its storage, bank
+/// queries of the funds sent to it, and scans of the reader's own keys,
+/// among transfers (some with funds) and inserts: a block in which every
+/// kind of read depends on a write earlier in the block. Each is
+/// validated: the outcomes and final state equal one-by-one calls on 1 to
+/// 8 threads.
+#[test]
+fn queries_and_scans_in_a_block_read_what_the_block_wrote_before_them() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut re_executions = 0;
+    for accounts in [3, 60] {
+        let fresh_with_reader = || {
+            let (vm, s) = fresh(accounts);
+            let wasm = wat::parse_str(READER).unwrap();
+            let done =
+                vm.cosmwasm_instantiate(&wasm, &message(&vm, &ALICE, "{}".into(), 1_000_000_000_000), None);
+            let reader = done.unwrap().outcome.address.expect("instantiated");
+            (vm, s, reader)
+        };
+        let (reference, s, reader) = fresh_with_reader();
+        let token = reference.cosmwasm_address(&s.token);
+        let block: Vec<BlockTransaction> = (0..160)
+            .map(|_| {
+                let from = account(rng.below(accounts));
+                let holder = reference.cosmwasm_address(&account(rng.below(accounts)));
+                let (contract, msg, funds) = match rng.below(10) {
+                    0..=2 => {
+                        (s.token, transfer(&reference, &account(rng.below(accounts)), rng.below(700)), "")
+                    }
+                    3 => (s.token, transfer(&reference, &account(rng.below(accounts)), 1), "3uatom"),
+                    4 => {
+                        let balance = base64(format!(r#"{{"balance":{{"address":"{holder}"}}}}"#));
+                        (
+                            reader,
+                            format!(
+                                r#"{{"wasm":{{"smart":{{"contract_addr":"{token}","msg":"{balance}"}}}}}}"#
+                            ),
+                            "",
+                        )
+                    }
+                    5 => {
+                        let key = base64(format!("b{holder}"));
+                        (
+                            reader,
+                            format!(r#"{{"wasm":{{"raw":{{"contract_addr":"{token}","key":"{key}"}}}}}}"#),
+                            "",
+                        )
+                    }
+                    6 => (
+                        reader,
+                        format!(r#"{{"bank":{{"balance":{{"address":"{token}","denom":"uatom"}}}}}}"#),
+                        "",
+                    ),
+                    7 => (reader, format!(r#""k{}""#, rng.below(40)), ""),
+                    _ => (reader, "[]".into(), ""),
+                };
+                let mut message = message(&reference, &from, msg, CALL_GAS);
+                message.funds = parse_coins(funds).unwrap();
+                BlockTransaction::CosmwasmCall { contract, entry: "execute".into(), message }
+            })
+            .collect();
+        let expected: Vec<String> = block.iter().map(|t| one_by_one(&reference, t)).collect();
+        // The reads saw the block move: several balances answered, several counts.
+        let stored = reference.storage(&reader).unwrap();
+        let answers = stored.iter().filter(|(key, _)| key.starts_with(br#"{"ok":{"ok":"#)).count();
+        let counts = stored.iter().filter(|(_, value)| value.as_slice() == b"[]").count();
+        assert!(answers > 10 && counts > 5, "{answers} distinct answers, {counts} distinct counts");
+        for threads in [1, 2, 4, 8] {
+            for _ in 0..2 {
+                let (vm, _, _) = fresh_with_reader();
+                let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
+                re_executions += outcome.re_executions;
+                for (i, expected) in expected.iter().enumerate() {
+                    let got = essence(&outcome.outcomes[i], outcome.cosmwasm[i].as_deref());
+                    assert_eq!(&got, expected, "transaction {i}, {accounts} accounts, {threads} threads");
+                }
+                assert_eq!(state(&vm), state(&reference), "state, {accounts} accounts, {threads} threads");
+            }
+        }
+    }
+    assert!(re_executions > 0, "the blocks had conflicts to resolve");
+}
+
+/// The token's balance query answers the holder's balance (the reader's
+/// smart queries depend on it): 12 base64 digits whose 9 bytes hold the
+/// balance's 66 bits, then 6 zero bits.
+#[test]
+fn the_token_answers_a_balance_query_with_the_balance() {
+    let (vm, s) = fresh(2);
+    let balance_of = |holder: &Address| {
+        let msg = format!(r#"{{"balance":{{"address":"{}"}}}}"#, vm.cosmwasm_address(holder));
+        let done = vm.cosmwasm_query(&s.token, msg.as_bytes(), &Default::default(), CALL_GAS).unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&done.result.expect("an answer")).unwrap();
+        let bytes = cosmwasm_std::Binary::from_base64(answer["ok"].as_str().unwrap()).unwrap();
+        assert_eq!(bytes.len(), 9, "{answer}");
+        u128::from_be_bytes([[0; 7].as_slice(), &bytes].concat().try_into().unwrap()) >> 6
+    };
+    assert_eq!(balance_of(&account(0)), 1_000);
+    let msg = message(&vm, &account(0), transfer(&vm, &account(1), 321), CALL_GAS);
+    assert!(vm.cosmwasm_call_export(&s.token, "execute", &msg).unwrap().outcome.is_ok());
+    assert_eq!((balance_of(&account(0)), balance_of(&account(1))), (679, 1_321));
+    assert_eq!(balance_of(&account(7)), 0);
+    let other = vm.cosmwasm_query(&s.token, b"{}", &Default::default(), CALL_GAS).unwrap();
+    assert_eq!(other.result.as_deref(), Some(br#"{"ok":"e30="}"#.as_slice()));
 }

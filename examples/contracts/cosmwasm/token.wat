@@ -8,7 +8,10 @@
 ;;                {"burn":{"amount":"N"}}
 ;;                {"spin":{}}       writes, then loops until the gas runs out
 ;;   migrate      anything: changes nothing (a 2-argument migrate)
-;;   query        anything: answers {} (state is read with `xwasm state`)
+;;   query        {"balance":{"address":"ADDR"}}  ADDR's balance, as 12 base64
+;;                digits: the 9 bytes they decode to hold the balance's
+;;                66 bits (big-endian) followed by 6 zero bits
+;;                anything else: answers {}
 ;; An overdraft answers {"error":"insufficient funds"}.
 ;;
 ;; Storage: "b" ++ address -> balance (u64 little-endian); "s" -> supply.
@@ -31,6 +34,8 @@
   (data (i32.const 640) "{\22error\22:\22insufficient funds\22}") ;; 30
   (data (i32.const 704) "{\22error\22:\22unknown message\22}")    ;; 27
   (data (i32.const 768) "{\22ok\22:\22e30=\22}")                  ;; 13
+  (data (i32.const 800) "\22address\22:\22")                      ;; 11 bytes
+  (data (i32.const 832) "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
   (func (export "interface_version_8"))
 
@@ -184,5 +189,30 @@
   (func (export "migrate") (param $env i32) (param $msg i32) (result i32)
     (call $ok))
 
+  ;; A balance query answers the balance; anything else answers {}.
   (func (export "query") (param $env i32) (param $msg i32) (result i32)
-    (call $region (i32.const 768) (i32.const 13))))
+    (local $addr i32) (local $balance i64) (local $out i32) (local $at i32) (local $i i32)
+    (local.set $addr (call $field (local.get $msg) (i32.const 800) (i32.const 11)))
+    (if (i32.eqz (local.get $addr)) (then (return (call $region (i32.const 768) (i32.const 13)))))
+    (local.set $balance (call $read (call $balance_key (local.get $addr) (global.get $field_len))))
+    ;; {"ok":"DDDDDDDDDDDA"}: 21 bytes, the first 7 copied from the answer at 768.
+    (local.set $out (call $allocate (i32.const 21)))
+    (local.set $at (i32.load (local.get $out)))
+    (i32.store (local.get $at) (i32.load (i32.const 768)))
+    (i32.store16 offset=4 (local.get $at) (i32.load16_u (i32.const 772)))
+    (i32.store8 offset=6 (local.get $at) (i32.load8_u (i32.const 774)))
+    (block $done
+      (loop $digit
+        (br_if $done (i32.eq (local.get $i) (i32.const 11)))
+        (i32.store8 offset=7 (i32.add (local.get $at) (local.get $i))
+          (i32.load8_u (i32.add (i32.const 832)
+            (i32.wrap_i64 (i64.and (i64.shr_u (local.get $balance)
+                                              (i64.extend_i32_u (i32.mul (i32.const 6) (i32.sub (i32.const 10) (local.get $i)))))
+                                   (i64.const 63))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $digit)))
+    (i32.store8 offset=18 (local.get $at) (i32.const 65))
+    (i32.store8 offset=19 (local.get $at) (i32.const 34))
+    (i32.store8 offset=20 (local.get $at) (i32.const 125))
+    (i32.store offset=8 (local.get $out) (i32.const 21))
+    (local.get $out)))
