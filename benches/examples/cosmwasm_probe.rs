@@ -1,6 +1,7 @@
 //! A repeatable loop of CosmWasm calls on hackatom, as the race makes them
 //! (`instantiate` of stored code, `execute` release, `query` verifier,
-//! or `instance`: a fresh instance alone),
+//! or `instance`: a fresh instance alone; `floor`: wasmtime alone on the
+//! same code; `cold-instance`, `cold-floor`: the same, caches evicted),
 //! for a profiler. Small pool (16 slots) so that valgrind can run it:
 //!
 //! ```text
@@ -35,7 +36,7 @@ fn main() {
     let code_hash = vm.contract(&address).unwrap().expect("a record").code_hash;
     let env = BlockEnv::default();
     let started = std::time::Instant::now();
-    if what == "instance" || what == "cold-instance" || what == "cold-floor" {
+    if ["instance", "floor", "cold-instance", "cold-floor"].contains(&what.as_str()) {
         // Instance creation alone, as the race's first row times it; cold:
         // the caches evicted before each (as the race's alternation with
         // the peer evicts them), for cachegrind's cache simulation;
@@ -48,11 +49,11 @@ fn main() {
         let mut evict = vec![0u8; 64 << 20];
         let mut took = std::time::Duration::ZERO;
         for i in 0..n {
-            if what != "instance" {
+            if what.starts_with("cold") {
                 evict.iter_mut().step_by(64).for_each(|b| *b = b.wrapping_add(i as u8));
             }
             let started = std::time::Instant::now();
-            if what == "cold-floor" {
+            if what.ends_with("floor") {
                 let mut store = wasmtime::Store::new(vm.engine(), ());
                 std::hint::black_box(pre.instantiate(&mut store).expect("instantiates"));
             } else {

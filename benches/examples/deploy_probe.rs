@@ -30,6 +30,13 @@ fn main() {
     t("policy check", 20, &mut || drop(policy.check(wasm)));
     t("policy check (stored code)", 20, &mut || drop(policy.check_stored(wasm)));
     t("rewrite", 20, &mut || drop(vm.rewrite_for_compile(wasm)));
+    // What `xwasm precompile` prepares per module: the code to compile and
+    // the description kept beside its artifact.
+    t("rewrite, then describe", 20, &mut || {
+        drop(vm.rewrite_for_compile(wasm));
+        drop(vm.loader().sidecar_for(wasm));
+    });
+    t("precompile's preparation", 20, &mut || drop(vm.loader().prepare_for_disk(wasm)));
     // `deploy_probe rewrite`: the rewrite alone (for callgrind).
     if std::env::args().nth(1).as_deref() == Some("rewrite") {
         return;

@@ -48,13 +48,10 @@ pub fn precompile(
             Ok(wasm) => {
                 let code_hash = hex::encode(xwasm::security::code_hash(&wasm));
                 // As the VM would load it: a CosmWasm contract under its
-                // own profile's checks and meter.
-                // With the description a load would make, stored beside
+                // own profile's checks and meter; with the description a
+                // load would make (one pass of the checks), stored beside
                 // the artifact: a load that finds it reads no operators.
-                let checked = vm.rewrite_for_compile(&wasm).and_then(|rewritten| {
-                    Ok((rewritten, vm.loader().sidecar_for(&wasm).map_err(xwasm::VmError::from)?))
-                });
-                let result = match checked {
+                let result = match vm.loader().prepare_for_disk(&wasm).map_err(xwasm::VmError::from) {
                     Ok((preprocessed, sidecar)) => {
                         accepted.push((rows.len(), preprocessed, sidecar));
                         Ok(0)

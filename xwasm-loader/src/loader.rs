@@ -88,6 +88,10 @@ pub struct Checked {
     pub cosmwasm: Option<ContractInfo>,
 }
 
+/// Code rewritten for the compiler, with its descriptions: the policy's,
+/// and cosmwasm-vm's for a CosmWasm contract.
+type Rewritten = (Vec<u8>, ModuleInfo, Option<Arc<ContractInfo>>);
+
 /// How much checking code needs on a memory-tier miss.
 pub enum Check {
     /// Bytes from outside: every check.
@@ -330,9 +334,25 @@ impl Loader {
     /// policy of its profile, exactly as a load would (for precompiling
     /// artifacts the loader will find on disk).
     pub fn rewrite_for_compile(&self, wasm: &[u8]) -> Result<Vec<u8>, LoadError> {
-        let (profile, _) = self.profile_for(wasm)?;
-        profile.policy.check(wasm)?;
-        Ok(profile.policy.preprocess(wasm)?)
+        Ok(self.checked_for_compile(wasm)?.0)
+    }
+
+    /// [`Loader::rewrite_for_compile`] and [`Loader::sidecar_for`] from one
+    /// pass of the checks: what a precompiler stores for `wasm` (the code to
+    /// compile, the description to keep beside its artifact).
+    pub fn prepare_for_disk(&self, wasm: &[u8]) -> Result<(Vec<u8>, Vec<u8>), LoadError> {
+        let (rewritten, info, cosmwasm) = self.checked_for_compile(wasm)?;
+        Ok((rewritten, sidecar_json(&info, cosmwasm.as_deref())))
+    }
+
+    /// `wasm` checked as a load with [`Check::Full`] checks it, rewritten,
+    /// and described.
+    fn checked_for_compile(&self, wasm: &[u8]) -> Result<Rewritten, LoadError> {
+        let (profile, cosmwasm, info) = match self.profile_for(wasm)? {
+            (profile, None) => (profile, None, profile.policy.check(wasm)?),
+            (profile, cosmwasm) => (profile, cosmwasm, self.cosmwasm_policy_check(wasm)?),
+        };
+        Ok((profile.policy.preprocess(wasm)?, info, cosmwasm))
     }
 
     /// What the disk tier keeps beside the artifact of `wasm`: its
@@ -341,7 +361,7 @@ impl Loader {
     /// operators.
     pub fn sidecar_for(&self, wasm: &[u8]) -> Result<Vec<u8>, LoadError> {
         let (_, info, cosmwasm) = self.describe_stored(wasm)?;
-        Ok(serde_json::to_vec(&SidecarRef { info: &info, cosmwasm: cosmwasm.as_ref() }).unwrap_or_default())
+        Ok(sidecar_json(&info, cosmwasm.as_ref()))
     }
 
     /// Stored code's profile and description (it passed the checks when
@@ -555,6 +575,11 @@ struct Sidecar {
 struct SidecarRef<'a> {
     info: &'a ModuleInfo,
     cosmwasm: Option<&'a ContractInfo>,
+}
+
+/// The description kept beside an artifact, as JSON.
+fn sidecar_json(info: &ModuleInfo, cosmwasm: Option<&ContractInfo>) -> Vec<u8> {
+    serde_json::to_vec(&SidecarRef { info, cosmwasm }).unwrap_or_default()
 }
 
 /// Compiles `wasm` on `engine`, in a tracing span.

@@ -150,9 +150,16 @@ fn a_precompiled_artifact_loads_without_reading_the_code() {
     let wasm = corpus("hackatom.wasm");
     let namespace = xwasm::artifact_namespace(precompiler.engine(), precompiler.policy());
     let store = ArtifactStore::open(&cache, namespace.clone(), 1 << 30).unwrap();
-    let rewritten = precompiler.rewrite_for_compile(&wasm).unwrap();
+    // One pass of the checks gives what the separate ones give, for a
+    // CosmWasm contract and for native code.
+    let native = wat::parse_str(include_str!("../../examples/contracts/token.wat")).unwrap();
+    for code in [&wasm, &native] {
+        let (rewritten, sidecar) = precompiler.loader().prepare_for_disk(code).unwrap();
+        assert_eq!(rewritten, precompiler.rewrite_for_compile(code).unwrap());
+        assert_eq!(sidecar, precompiler.loader().sidecar_for(code).unwrap());
+    }
+    let (rewritten, sidecar) = precompiler.loader().prepare_for_disk(&wasm).unwrap();
     let artifact = xwasm::aot::precompile(precompiler.engine(), &rewritten).unwrap();
-    let sidecar = precompiler.loader().sidecar_for(&wasm).unwrap();
     store.insert_with_sidecar(&xwasm::security::code_hash(&wasm), &artifact, &sidecar);
 
     let node = vm(backend.clone(), &cache);
