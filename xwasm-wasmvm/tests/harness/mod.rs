@@ -288,7 +288,7 @@ pub fn lib() -> &'static Lib {
 /// `target/<profile>/libwasmvm.so`, built now: `cargo test` builds only
 /// the rlib of a library its tests use, and a stale shared library would
 /// test old code. Cargo releases the build lock before tests run.
-fn library_path() -> PathBuf {
+pub fn library_path() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/<test>, or target/<profile>/<binary>
     let folder = exe.parent().expect("the binary's folder");
