@@ -46,6 +46,12 @@ fn main() {
     // Cranelift the trampolines (unoptimized there).
     let winch = xwasm::engine::build_engine(&config.engine.baseline()).unwrap();
     t("winch compile", 10, &mut || drop(wasmtime::Module::new(&winch, &rewritten).unwrap()));
+    // `deploy_probe original`: the code as it came, not rewritten (what the
+    // rewrite adds to the compile), then stop.
+    if std::env::args().nth(1).as_deref() == Some("original") {
+        t("winch compile (not rewritten)", 10, &mut || drop(wasmtime::Module::new(&winch, wasm).unwrap()));
+        return;
+    }
     let optimized = xwasm::engine::build_engine(&xwasm::engine::EngineConfig {
         strategy: xwasm::engine::Strategy::Winch,
         ..config.engine.clone()

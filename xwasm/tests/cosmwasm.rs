@@ -425,3 +425,34 @@ fn nested_smart_queries_are_cut_at_the_depth_limit() {
     assert_eq!(onion(limit)["ok"]["ok"], "e30=");
     assert_eq!(onion(limit + 1)["ok"]["error"], "deep");
 }
+
+/// The meter's boundary, as cosmwasm-vm's: a call given exactly the gas it
+/// uses succeeds with none left; one unit less runs out of gas (the last
+/// charge finds too little), under both compilers.
+#[test]
+fn a_call_given_exactly_its_gas_succeeds_and_one_less_runs_out() {
+    for strategy in [xwasm::engine::Strategy::Cranelift, xwasm::engine::Strategy::Winch] {
+        let mut config = xwasm::VmConfig::default();
+        config.engine.strategy = strategy;
+        let vm = Vm::builder().config(config).build().unwrap();
+        let (verifier, creator) = (addr("verifies"), addr("creator"));
+        let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{creator}"}}"#);
+        let mut deploy = message(&creator, &init);
+        deploy.gas_limit = DEPLOY_GAS;
+        let address =
+            vm.cosmwasm_instantiate(&corpus("hackatom.wasm"), &deploy, None).unwrap().outcome.address;
+        let address = address.unwrap();
+        let query =
+            |gas| vm.cosmwasm_query(&address, br#"{"verifier":{}}"#, &Default::default(), gas).unwrap();
+        let used = query(GAS).outcome.gas_used;
+        let exact = query(used);
+        assert_eq!((exact.outcome.status, exact.outcome.gas_used), (Status::Ok, used), "{strategy:?}");
+        assert_eq!(exact.gas_report.remaining, 0, "{strategy:?}");
+        let short = query(used - 1);
+        assert_eq!(
+            (short.outcome.status, short.outcome.gas_used),
+            (Status::OutOfGas, used - 1),
+            "{strategy:?}"
+        );
+    }
+}

@@ -34,8 +34,10 @@ pub enum Meter {
     /// (branches, calls, block ends), accumulated and charged right
     /// before each accounting operator, that operator included; a
     /// function declaring [`COSMWASM_LOCALS_THRESHOLD`] locals or more pays
-    /// one operator per local past 29 on entry. Out of gas traps before the
-    /// charge and leaves the global at -1.
+    /// one operator per local past 29 on entry. Out of gas leaves the
+    /// global below zero and traps (the global never holds more than
+    /// `i64::MAX`, and a charge is far below it, so the subtraction cannot
+    /// wrap).
     Cosmwasm,
 }
 
@@ -78,8 +80,13 @@ fn is_accounting(op: &Operator<'_>) -> bool {
 }
 
 /// cosmwasm-vm's check and charge of `cost` (its `gas_check_wasm_code`):
-/// below `cost` left (unsigned), mark the global and trap; else subtract.
+/// subtract, and trap if the global went below zero, which is below `cost`
+/// left (the global holds at most `i64::MAX`; `cost` is below `2^62`).
+/// Ten operators where cosmwasm-vm's middleware has twelve (check, mark,
+/// trap, then subtract): Winch spends about 6% fewer instructions on
+/// rewritten hackatom (callgrind).
 fn accounting_charge(f: &mut wasm_encoder::Function, gas: u32, cost: u64) {
+    debug_assert!(cost < 1 << 62, "a charge of {cost}");
     // Encoded here rather than instruction by instruction: it comes before
     // nearly every branch and call, and the encoder's match over every
     // instruction cost a quarter of the rewrite.
@@ -91,13 +98,12 @@ fn accounting_charge(f: &mut wasm_encoder::Function, gas: u32, cost: u64) {
         (cost as i64).encode(bytes);
     };
     gas_and_cost(&mut bytes);
-    // i64.lt_u, if (empty), i64.const -1, global.set
-    bytes.extend([0x54, 0x04, 0x40, 0x42, 0x7f, 0x24]);
-    gas.encode(&mut bytes);
-    bytes.extend([0x00, 0x0b]); // unreachable, end
-    gas_and_cost(&mut bytes);
     bytes.extend([0x7d, 0x24]); // i64.sub, global.set
     gas.encode(&mut bytes);
+    bytes.push(0x23); // global.get
+    gas.encode(&mut bytes);
+    // i64.const 0, i64.lt_s, if (empty), unreachable, end
+    bytes.extend([0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b]);
     f.raw(bytes);
 }
 
@@ -365,23 +371,21 @@ mod tests {
         let mut f = wasm_encoder::Function::new([]);
         f.instruction(&Instruction::GlobalGet(gas))
             .instruction(&Instruction::I64Const(cost as i64))
-            .instruction(&Instruction::I64LtU)
-            .instruction(&Instruction::If(BlockType::Empty))
-            .instruction(&Instruction::I64Const(-1))
-            .instruction(&Instruction::GlobalSet(gas))
-            .instruction(&Instruction::Unreachable)
-            .instruction(&Instruction::End)
-            .instruction(&Instruction::GlobalGet(gas))
-            .instruction(&Instruction::I64Const(cost as i64))
             .instruction(&Instruction::I64Sub)
-            .instruction(&Instruction::GlobalSet(gas));
+            .instruction(&Instruction::GlobalSet(gas))
+            .instruction(&Instruction::GlobalGet(gas))
+            .instruction(&Instruction::I64Const(0))
+            .instruction(&Instruction::I64LtS)
+            .instruction(&Instruction::If(BlockType::Empty))
+            .instruction(&Instruction::Unreachable)
+            .instruction(&Instruction::End);
         f
     }
 
     #[test]
     fn the_charge_is_encoded_as_the_encoder_would() {
         for gas in [0, 1, 63, 64, 127, 128, 300, 70_000, u32::MAX] {
-            for cost in [0, 1, 63, 64, 115, 150, 8_191, 8_192, 1 << 40, u64::MAX >> 1, u64::MAX] {
+            for cost in [0, 1, 63, 64, 115, 150, 8_191, 8_192, 1 << 40, (1 << 62) - 1] {
                 let mut f = wasm_encoder::Function::new([]);
                 accounting_charge(&mut f, gas, cost);
                 assert_eq!(f.into_raw_body(), encoded(gas, cost).into_raw_body(), "gas {gas}, cost {cost}");
