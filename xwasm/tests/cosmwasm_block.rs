@@ -3,7 +3,8 @@
 //! mixed with native ones, run in parallel against the same transactions
 //! run one by one: equal outcomes (status, gas, result, gas report, error,
 //! debug), and equal final state, for 1 to 8 threads, each block twice;
-//! and blocks whose queries and scans read what the block wrote before them.
+//! blocks whose queries and scans read what the block wrote before them;
+//! and a block of real contracts from the corpus.
 
 mod common;
 
@@ -409,4 +410,110 @@ fn the_token_answers_a_balance_query_with_the_balance() {
     assert_eq!(balance_of(&account(7)), 0);
     let other = vm.cosmwasm_query(&s.token, b"{}", &Default::default(), CALL_GAS).unwrap();
     assert_eq!(other.result.as_deref(), Some(br#"{"ok":"e30="}"#.as_slice()));
+}
+
+fn corpus(name: &str) -> Arc<[u8]> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).into()
+}
+
+fn empty_vm() -> Vm {
+    Vm::builder().backend(Arc::new(MemoryBackend::new())).monitoring(None).build().unwrap()
+}
+
+/// Real contracts compiled by others (hackatom and cyberpunk, from the
+/// corpus), deployed and called in one block: funds, a release and an
+/// unauthorized one, a panic, user errors in API calls, out of gas in a
+/// loop, an `unreachable`, a migration the contract refuses and `sudo`. The block
+/// on 1, 2 and 4 threads gives the outcomes and state of the same
+/// transactions run one by one.
+#[test]
+fn real_contracts_deployed_and_called_in_a_block_give_the_one_by_one_outcomes() {
+    let reference = empty_vm();
+    let bech = |i: u64| reference.cosmwasm_address(&account(i));
+    let (verifier, beneficiary) = (bech(1), bech(2));
+    let msg = |sender: &Address, text: &str, gas: u64, funds: &str| {
+        let mut message = message(&reference, sender, text.into(), gas);
+        message.funds = parse_coins(funds).unwrap();
+        message
+    };
+    // The deployments first, one by one, for their addresses (the block's
+    // are the same: they follow from the sender, its deploy count and the
+    // code).
+    let init = format!(r#"{{"verifier":"{verifier}","beneficiary":"{beneficiary}"}}"#);
+    let admin = Some(reference.cosmwasm_address(&ALICE));
+    let mut block = vec![
+        BlockTransaction::CosmwasmInstantiate {
+            wasm: corpus("hackatom.wasm"),
+            message: msg(&ALICE, &init, 1_000_000_000_000, "1000earth"),
+            admin,
+        },
+        BlockTransaction::CosmwasmInstantiate {
+            wasm: corpus("cyberpunk.wasm"),
+            message: msg(&ALICE, "{}", 1_000_000_000_000, ""),
+            admin: None,
+        },
+    ];
+    let mut expected = Vec::new();
+    let mut addresses = Vec::new();
+    for t in &block {
+        let BlockTransaction::CosmwasmInstantiate { wasm, message, admin } = t else { unreachable!() };
+        let done = reference.cosmwasm_instantiate(wasm, message, admin.as_deref()).unwrap();
+        addresses.push(done.outcome.address.expect("instantiated"));
+        expected.push(essence(&Ok(done.outcome.clone()), Some(&done)));
+    }
+    let (hackatom, cyberpunk) = (addresses[0], addresses[1]);
+    let call = |contract: Address, entry: &str, message| BlockTransaction::CosmwasmCall {
+        contract,
+        entry: entry.into(),
+        message,
+    };
+    let (v, other) = (account(1), account(3));
+    block.extend([
+        call(hackatom, "execute", msg(&other, r#"{"release":{"denom":"earth"}}"#, CALL_GAS, "")),
+        call(hackatom, "execute", msg(&v, r#"{"release":{"denom":"earth"}}"#, CALL_GAS, "")),
+        call(hackatom, "execute", msg(&v, r#"{"cpu_loop":{}}"#, 300_000, "")),
+        call(hackatom, "execute", msg(&v, r#"{"panic":{}}"#, CALL_GAS, "")),
+        call(hackatom, "execute", msg(&v, r#"{"user_errors_in_api_calls":{}}"#, CALL_GAS, "")),
+        call(cyberpunk, "execute", msg(&other, r#"{"mirror_env":{}}"#, CALL_GAS, "3uatom")),
+        call(cyberpunk, "execute", msg(&other, r#"{"noop":{}}"#, CALL_GAS, "")),
+        call(cyberpunk, "execute", msg(&other, r#"{"unreachable":{}}"#, CALL_GAS, "")),
+        call(cyberpunk, "execute", msg(&other, r#"{"memory_loop":{}}"#, 300_000, "")),
+        BlockTransaction::CosmwasmMigrate {
+            contract: hackatom,
+            new_code: None,
+            message: msg(&ALICE, &format!(r#"{{"verifier":"{}"}}"#, bech(3)), CALL_GAS, ""),
+        },
+        // hackatom refuses a migration to its own version ("Downgrade is
+        // not supported"): the verifier stays, and this release is refused.
+        call(hackatom, "execute", msg(&other, r#"{"release":{"denom":"earth"}}"#, CALL_GAS, "")),
+        call(
+            hackatom,
+            "sudo",
+            msg(
+                &ALICE,
+                &format!(
+                    r#"{{"steal_funds":{{"recipient":"{}","amount":[{{"denom":"earth","amount":"1"}}]}}}}"#,
+                    bech(4)
+                ),
+                CALL_GAS,
+                "",
+            ),
+        ),
+    ]);
+    expected.extend(block[2..].iter().map(|t| one_by_one(&reference, t)));
+    let kinds: std::collections::BTreeSet<&str> =
+        expected.iter().map(|e| e.split(' ').next().unwrap()).collect();
+    for kind in ["ok", "abort", "out_of_gas", "trap"] {
+        assert!(kinds.contains(kind), "the block has a {kind} transaction: {kinds:?}");
+    }
+    for threads in [1, 2, 4] {
+        let vm = empty_vm();
+        let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
+        for (i, expected) in expected.iter().enumerate() {
+            let got = essence(&outcome.outcomes[i], outcome.cosmwasm[i].as_deref());
+            assert_eq!(&got, expected, "transaction {i}, {threads} threads");
+        }
+        assert_eq!(state(&vm), state(&reference), "state, {threads} threads");
+    }
 }
