@@ -92,6 +92,9 @@ pub struct Checked {
 /// and cosmwasm-vm's for a CosmWasm contract.
 type Rewritten = (Vec<u8>, ModuleInfo, Option<Arc<ContractInfo>>);
 
+/// Code that passed every check: its profile and descriptions.
+type FullyChecked<'a> = (&'a ProfileCode, Option<Arc<ContractInfo>>, ModuleInfo);
+
 /// How much checking code needs on a memory-tier miss.
 pub enum Check {
     /// Bytes from outside: every check.
@@ -348,11 +351,18 @@ impl Loader {
     /// `wasm` checked as a load with [`Check::Full`] checks it, rewritten,
     /// and described.
     fn checked_for_compile(&self, wasm: &[u8]) -> Result<Rewritten, LoadError> {
-        let (profile, cosmwasm, info) = match self.profile_for(wasm)? {
+        let (profile, cosmwasm, info) = self.check_full(wasm)?;
+        Ok((profile.policy.preprocess(wasm)?, info, cosmwasm))
+    }
+
+    /// Every check of bytes from outside ([`Check::Full`]): the profile's,
+    /// and for a CosmWasm contract cosmwasm-vm's first (it validates the
+    /// module whole, so the policy does not validate it again).
+    fn check_full(&self, wasm: &[u8]) -> Result<FullyChecked<'_>, LoadError> {
+        Ok(match self.profile_for(wasm)? {
             (profile, None) => (profile, None, profile.policy.check(wasm)?),
             (profile, cosmwasm) => (profile, cosmwasm, self.cosmwasm_policy_check(wasm)?),
-        };
-        Ok((profile.policy.preprocess(wasm)?, info, cosmwasm))
+        })
     }
 
     /// What the disk tier keeps beside the artifact of `wasm`: its
@@ -417,10 +427,7 @@ impl Loader {
                 let profile = if cosmwasm.is_some() { &self.cosmwasm } else { &self.native };
                 (profile, cosmwasm.map(Arc::new), info)
             }
-            Check::Full => match self.profile_for(&wasm)? {
-                (profile, None) => (profile, None, profile.policy.check(&wasm)?),
-                (profile, cosmwasm) => (profile, cosmwasm, self.cosmwasm_policy_check(&wasm)?),
-            },
+            Check::Full => self.check_full(&wasm)?,
             Check::Stored => {
                 let (profile, info, contract) = self.describe_stored(&wasm)?;
                 (profile, contract.map(Arc::new), info)
