@@ -424,9 +424,9 @@ fn empty_vm() -> Vm {
 /// Real contracts compiled by others (hackatom and cyberpunk, from the
 /// corpus), deployed and called in one block: funds, a release and an
 /// unauthorized one, a panic, user errors in API calls, out of gas in a
-/// loop, an `unreachable`, a migration the contract refuses and `sudo`. The block
-/// on 1, 2 and 4 threads gives the outcomes and state of the same
-/// transactions run one by one.
+/// loop, an `unreachable`, a migration the contract refuses and `sudo`.
+/// The block on 1, 2 and 4 threads gives the outcomes and state of the
+/// same transactions run one by one.
 #[test]
 fn real_contracts_deployed_and_called_in_a_block_give_the_one_by_one_outcomes() {
     let reference = empty_vm();
