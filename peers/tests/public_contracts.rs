@@ -1,0 +1,316 @@
+//! Contracts from public repositories, compiled and published by others
+//! and not in the corpus: cw-plus's cw20-base (a token), cw721-base (an
+//! NFT), cw3-fixed-multisig, cw4-group and cw1-whitelist, as
+//! `peers/scripts/fetch_public_contracts.py` fetches them (`.ci/run` runs
+//! it first). Each is driven through cosmwasm-vm 3.0.10 and xwasm with the
+//! same messages (successes, contract errors, unauthorized senders,
+//! invalid addresses, iteration in both orders): equal results, gas and
+//! storage. Then blocks of cw20 and cw721 transactions equal the same
+//! transactions run one by one.
+
+use cosmwasm_std::{Coin, coins};
+use xwasm::cosmwasm::Bech32Api;
+use xwasm_peers::Pair;
+
+fn contract(name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/public-contracts");
+    let path = dir.join(name);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e} (run `python3 peers/scripts/fetch_public_contracts.py` first)", path.display())
+    })
+}
+
+fn addr(name: &str) -> String {
+    Bech32Api::default().addr_make(name)
+}
+
+/// Deploys `name` in both VMs, runs `executions` (sender, message) and
+/// then `queries` in both, each compared, and compares the storage.
+fn scripted(name: &str, init: &str, funds: &[Coin], executions: &[(String, String)], queries: &[String]) {
+    let (mut pair, deployed) = Pair::instantiate(&contract(name), &addr("alice"), init, funds);
+    deployed.assert_agree(&format!("{name}: instantiate")).returned();
+    for (sender, msg) in executions {
+        pair.execute(sender, msg, &[]).assert_agree(&format!("{name}: execute {msg}")).returned();
+    }
+    for msg in queries {
+        pair.query(msg).assert_agree(&format!("{name}: query {msg}")).returned();
+    }
+    pair.assert_storage_equal();
+}
+
+fn users() -> (String, String, String) {
+    (addr("alice"), addr("bob"), addr("carol"))
+}
+
+#[test]
+fn cw20_base_agrees_with_cosmwasm_vm() {
+    let (a, b, c) = users();
+    let init = format!(
+        r#"{{"name":"Token","symbol":"TOK","decimals":6,"initial_balances":[{{"address":"{a}","amount":"1000"}},{{"address":"{b}","amount":"7"}}],"mint":{{"minter":"{a}","cap":"100000"}},"marketing":null}}"#
+    );
+    let executions = [
+        (&a, format!(r#"{{"transfer":{{"recipient":"{b}","amount":"100"}}}}"#)),
+        // An overdraft, an invalid address, a burn, a mint by the minter
+        // and by someone else.
+        (&b, format!(r#"{{"transfer":{{"recipient":"{c}","amount":"1000000"}}}}"#)),
+        (&b, r#"{"transfer":{"recipient":"not-an-address","amount":"1"}}"#.to_string()),
+        (&a, r#"{"burn":{"amount":"10"}}"#.to_string()),
+        (&a, format!(r#"{{"mint":{{"recipient":"{c}","amount":"5"}}}}"#)),
+        (&b, format!(r#"{{"mint":{{"recipient":"{c}","amount":"5"}}}}"#)),
+        (&a, format!(r#"{{"increase_allowance":{{"spender":"{b}","amount":"50","expires":null}}}}"#)),
+        (&b, format!(r#"{{"transfer_from":{{"owner":"{a}","recipient":"{c}","amount":"20"}}}}"#)),
+        (&b, format!(r#"{{"transfer_from":{{"owner":"{a}","recipient":"{c}","amount":"40"}}}}"#)),
+        (&a, format!(r#"{{"send":{{"contract":"{c}","amount":"3","msg":"eyJhIjoxfQ=="}}}}"#)),
+        (&a, r#"{"update_marketing":{"project":"p","description":"d","marketing":null}}"#.to_string()),
+        (&a, r#"{"nonsense":{}}"#.to_string()),
+    ];
+    let queries = [
+        format!(r#"{{"balance":{{"address":"{a}"}}}}"#),
+        format!(r#"{{"balance":{{"address":"{c}"}}}}"#),
+        r#"{"token_info":{}}"#.to_string(),
+        r#"{"minter":{}}"#.to_string(),
+        format!(r#"{{"allowance":{{"owner":"{a}","spender":"{b}"}}}}"#),
+        format!(r#"{{"all_allowances":{{"owner":"{a}"}}}}"#),
+        r#"{"all_accounts":{}}"#.to_string(),
+        r#"{"all_accounts":{"start_after":"a","limit":2}}"#.to_string(),
+        r#"{"marketing_info":{}}"#.to_string(),
+    ];
+    let executions = executions.map(|(sender, msg)| (sender.clone(), msg));
+    scripted("cw20-base.wasm", &init, &[], &executions, &queries);
+}
+
+#[test]
+fn cw721_base_agrees_with_cosmwasm_vm() {
+    let (a, b, c) = users();
+    let mint = |id: &str, owner: &str| {
+        format!(r#"{{"mint":{{"token_id":"{id}","owner":"{owner}","token_uri":null,"extension":null}}}}"#)
+    };
+    let executions = [
+        (&a, mint("1", &a)),
+        (&a, mint("2", &b)),
+        // A taken id, a mint by someone else, a transfer by a non-owner,
+        // a send by an approved spender, a burn.
+        (&a, mint("2", &b)),
+        (&b, mint("3", &b)),
+        (&a, format!(r#"{{"transfer_nft":{{"recipient":"{c}","token_id":"1"}}}}"#)),
+        (&a, format!(r#"{{"transfer_nft":{{"recipient":"{c}","token_id":"2"}}}}"#)),
+        (&b, format!(r#"{{"approve":{{"spender":"{c}","token_id":"2","expires":null}}}}"#)),
+        (&c, format!(r#"{{"send_nft":{{"contract":"{a}","token_id":"2","msg":"e30="}}}}"#)),
+        (&c, r#"{"burn":{"token_id":"1"}}"#.to_string()),
+    ];
+    let queries = [
+        r#"{"owner_of":{"token_id":"2"}}"#.to_string(),
+        r#"{"owner_of":{"token_id":"1"}}"#.to_string(),
+        r#"{"num_tokens":{}}"#.to_string(),
+        r#"{"all_tokens":{}}"#.to_string(),
+        format!(r#"{{"tokens":{{"owner":"{a}"}}}}"#),
+        r#"{"nft_info":{"token_id":"2"}}"#.to_string(),
+        r#"{"all_nft_info":{"token_id":"2"}}"#.to_string(),
+        r#"{"contract_info":{}}"#.to_string(),
+        r#"{"minter":{}}"#.to_string(),
+    ];
+    let executions = executions.map(|(sender, msg)| (sender.clone(), msg));
+    let init = format!(r#"{{"name":"Art","symbol":"ART","minter":"{a}"}}"#);
+    scripted("cw721-base.wasm", &init, &[], &executions, &queries);
+}
+
+#[test]
+fn cw3_fixed_multisig_agrees_with_cosmwasm_vm() {
+    let (a, b, c) = users();
+    let init = format!(
+        r#"{{"voters":[{{"addr":"{a}","weight":1}},{{"addr":"{b}","weight":1}},{{"addr":"{c}","weight":1}}],"threshold":{{"absolute_count":{{"weight":2}}}},"max_voting_period":{{"height":100}}}}"#
+    );
+    let send = format!(
+        r#"[{{"bank":{{"send":{{"to_address":"{c}","amount":[{{"denom":"earth","amount":"10"}}]}}}}}}]"#
+    );
+    let propose = format!(r#"{{"propose":{{"title":"t","description":"d","msgs":{send},"latest":null}}}}"#);
+    let executions = [
+        (a.clone(), propose.clone()),
+        (addr("mallory"), propose),
+        (b.clone(), r#"{"vote":{"proposal_id":1,"vote":"yes"}}"#.to_string()),
+        (b.clone(), r#"{"vote":{"proposal_id":1,"vote":"no"}}"#.to_string()),
+        (c.clone(), r#"{"execute":{"proposal_id":1}}"#.to_string()),
+        (c.clone(), r#"{"execute":{"proposal_id":1}}"#.to_string()),
+    ];
+    let queries = [
+        r#"{"proposal":{"proposal_id":1}}"#.to_string(),
+        r#"{"list_proposals":{}}"#.to_string(),
+        r#"{"reverse_proposals":{}}"#.to_string(),
+        r#"{"list_votes":{"proposal_id":1}}"#.to_string(),
+        r#"{"list_voters":{}}"#.to_string(),
+        r#"{"threshold":{}}"#.to_string(),
+    ];
+    scripted("cw3-fixed-multisig.wasm", &init, &coins(500, "earth"), &executions, &queries);
+}
+
+#[test]
+fn cw4_group_and_cw1_whitelist_agree_with_cosmwasm_vm() {
+    let (a, b, c) = users();
+    let init =
+        format!(r#"{{"admin":"{a}","members":[{{"addr":"{a}","weight":5}},{{"addr":"{b}","weight":3}}]}}"#);
+    let executions = [
+        (
+            a.clone(),
+            format!(r#"{{"update_members":{{"remove":["{b}"],"add":[{{"addr":"{c}","weight":7}}]}}}}"#),
+        ),
+        (b.clone(), format!(r#"{{"update_members":{{"remove":["{a}"],"add":[]}}}}"#)),
+        (a.clone(), format!(r#"{{"add_hook":{{"addr":"{c}"}}}}"#)),
+        (a.clone(), format!(r#"{{"update_admin":{{"admin":"{b}"}}}}"#)),
+    ];
+    let queries = [
+        r#"{"list_members":{}}"#.to_string(),
+        r#"{"total_weight":{}}"#.to_string(),
+        format!(r#"{{"member":{{"addr":"{c}"}}}}"#),
+        format!(r#"{{"member":{{"addr":"{b}","at_height":1}}}}"#),
+        r#"{"hooks":{}}"#.to_string(),
+        r#"{"admin":{}}"#.to_string(),
+    ];
+    scripted("cw4-group.wasm", &init, &[], &executions, &queries);
+
+    let send = format!(
+        r#"{{"bank":{{"send":{{"to_address":"{c}","amount":[{{"denom":"earth","amount":"1"}}]}}}}}}"#
+    );
+    let executions = [
+        (a.clone(), format!(r#"{{"execute":{{"msgs":[{send}]}}}}"#)),
+        (b.clone(), format!(r#"{{"execute":{{"msgs":[{send}]}}}}"#)),
+        (a.clone(), format!(r#"{{"update_admins":{{"admins":["{a}","{b}"]}}}}"#)),
+        (a.clone(), r#"{"freeze":{}}"#.to_string()),
+    ];
+    let queries =
+        [r#"{"admin_list":{}}"#.to_string(), format!(r#"{{"can_execute":{{"sender":"{b}","msg":{send}}}}}"#)];
+    let init = format!(r#"{{"admins":["{a}"],"mutable":true}}"#);
+    scripted("cw1-whitelist.wasm", &init, &coins(9, "earth"), &executions, &queries);
+}
+
+mod block {
+    use super::contract;
+    use std::sync::Arc;
+    use xwasm::store::MemoryBackend;
+    use xwasm::{Address, BlockTransaction, ChainContext, CosmwasmMessage, CosmwasmOutcome, Vm, VmConfig};
+
+    const CHAIN: ChainContext = ChainContext { block_height: 12_345, block_time_ms: 1_571_797_419_879 };
+    const GAS: u64 = 2_000_000_000;
+
+    /// A VM with empty state; its compiled code in `cache` (shared by
+    /// every VM of the test, so that each contract compiles once).
+    fn vm(cache: &std::path::Path) -> Vm {
+        let mut config = VmConfig::default();
+        config.cosmwasm.capabilities.insert("stargate".into());
+        let builder = Vm::builder().config(config).backend(Arc::new(MemoryBackend::new()));
+        builder.cache_dir(cache).monitoring(None).build().unwrap()
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    fn user(i: u64) -> String {
+        super::addr(&format!("user {i}"))
+    }
+
+    /// cw20-base with 1,000 tokens for each of `accounts` users (user 0
+    /// mints), and cw721-base with user 0 as minter.
+    fn setup(vm: &Vm, accounts: u64) -> (Address, Address) {
+        let balances: Vec<String> =
+            (0..accounts).map(|i| format!(r#"{{"address":"{}","amount":"1000"}}"#, user(i))).collect();
+        let init = format!(
+            r#"{{"name":"Token","symbol":"TOK","decimals":6,"initial_balances":[{}],"mint":{{"minter":"{}","cap":null}},"marketing":null}}"#,
+            balances.join(","),
+            user(0)
+        );
+        let deploy = |name: &str, init: &str| {
+            let message = CosmwasmMessage::new(user(0), init.as_bytes(), 1_000_000_000_000);
+            let done = vm.cosmwasm_instantiate(&contract(name), &message, None).unwrap();
+            assert!(done.outcome.is_ok(), "{name}: {:?}", done.outcome.error);
+            done.outcome.address.unwrap()
+        };
+        let nft = format!(r#"{{"name":"Art","symbol":"ART","minter":"{}"}}"#, user(0));
+        (deploy("cw20-base.wasm", &init), deploy("cw721-base.wasm", &nft))
+    }
+
+    fn random_block(rng: &mut Rng, token: Address, nft: Address, accounts: u64) -> Vec<BlockTransaction> {
+        let mut minted = 0;
+        (0..120)
+            .map(|_| {
+                let (from, to) = (rng.below(accounts), rng.below(accounts));
+                let amount = rng.below(700);
+                let (contract, sender, msg) = match rng.below(12) {
+                    0..=4 => (token, from, format!(r#"{{"transfer":{{"recipient":"{}","amount":"{amount}"}}}}"#, user(to))),
+                    5 => (token, from, format!(r#"{{"burn":{{"amount":"{amount}"}}}}"#)),
+                    6 => (token, from, format!(r#"{{"increase_allowance":{{"spender":"{}","amount":"{amount}"}}}}"#, user(to))),
+                    7 => (token, to, format!(r#"{{"transfer_from":{{"owner":"{}","recipient":"{}","amount":"{amount}"}}}}"#, user(from), user(to))),
+                    8 => (token, from, format!(r#"{{"mint":{{"recipient":"{}","amount":"{amount}"}}}}"#, user(to))),
+                    9 => {
+                        minted += 1;
+                        let id = minted - rng.below(2);
+                        (nft, from, format!(r#"{{"mint":{{"token_id":"{id}","owner":"{}","token_uri":null,"extension":null}}}}"#, user(to)))
+                    }
+                    10 => (nft, from, format!(r#"{{"transfer_nft":{{"recipient":"{}","token_id":"{}"}}}}"#, user(to), rng.below(minted + 1))),
+                    _ => (token, from, format!(r#"{{"transfer":{{"recipient":"nobody","amount":"{amount}"}}}}"#)),
+                };
+                // One in ten runs out of gas.
+                let gas = if rng.below(10) == 0 { 8_000_000 } else { GAS };
+                let message = CosmwasmMessage::new(user(sender), msg.into_bytes(), gas);
+                BlockTransaction::CosmwasmCall { contract, entry: "execute".into(), message }
+            })
+            .collect()
+    }
+
+    fn one_by_one(vm: &Vm, t: &BlockTransaction) -> String {
+        let BlockTransaction::CosmwasmCall { contract, entry, message } = t else { unreachable!() };
+        format!("{:?}", vm.cosmwasm_call_export(contract, entry, message).map(Box::new))
+    }
+
+    fn described(
+        outcome: &Option<Box<CosmwasmOutcome>>,
+        error: &Result<xwasm::Outcome, xwasm::VmError>,
+    ) -> String {
+        match (outcome, error) {
+            (Some(done), _) => format!("{:?}", Ok::<_, ()>(done)),
+            (None, Err(e)) => format!("{:?}", Err::<(), _>(e)),
+            (None, Ok(o)) => panic!("a CosmWasm transaction without its CosmWasm outcome: {o:?}"),
+        }
+    }
+
+    /// cw20-base transfers, burns, allowances, mints (by the minter and by
+    /// others), transfers to an invalid address, cw721-base mints (some of
+    /// a taken id) and transfers (some by non-owners), a tenth of them out
+    /// of gas: among 3 and among 60 users, on 1, 2, 4 and 8 threads, twice
+    /// each, the block equals the same transactions run one by one.
+    #[test]
+    fn cw20_and_cw721_blocks_equal_one_by_one_calls() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let cache = tempfile::tempdir().unwrap();
+        let mut re_executions = 0;
+        for accounts in [3, 60] {
+            let reference = vm(cache.path());
+            let (token, nft) = setup(&reference, accounts);
+            let block = random_block(&mut rng, token, nft, accounts);
+            let expected: Vec<String> = block.iter().map(|t| one_by_one(&reference, t)).collect();
+            for kind in ["status: Ok", "status: Abort", "status: OutOfGas"] {
+                assert!(expected.iter().any(|e| e.contains(kind)), "the block has a transaction with {kind}");
+            }
+            let state = |vm: &Vm| vm.backend().scan_prefix(&[]).unwrap();
+            for threads in [1, 2, 4, 8] {
+                for _ in 0..2 {
+                    let vm = vm(cache.path());
+                    assert_eq!(setup(&vm, accounts), (token, nft));
+                    let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
+                    re_executions += outcome.re_executions;
+                    for (i, expected) in expected.iter().enumerate() {
+                        let got = described(&outcome.cosmwasm[i], &outcome.outcomes[i]);
+                        assert_eq!(&got, expected, "transaction {i}, {accounts} users, {threads} threads");
+                    }
+                    assert_eq!(state(&vm), state(&reference), "state, {accounts} users, {threads} threads");
+                }
+            }
+        }
+        assert!(re_executions > 0, "the blocks had conflicts to resolve");
+    }
+}
