@@ -19,8 +19,12 @@ use xwasm_peers::harness::{CAPABILITIES, Cache, Chain};
 use xwasm_peers::records;
 use xwasm_peers::wasmvm::{GoPricedStorage, PeerServices};
 
+/// A contract of the corpus, or else one of the public contracts that
+/// `peers/scripts/fetch_public_contracts.py` fetched.
 fn corpus(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name);
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = here.join("../../shared/corpus").join(name);
+    let path = if path.exists() { path } else { here.join("../target/public-contracts").join(name) };
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -301,6 +305,39 @@ fn ibc_contracts_through_the_c_interface() {
 }
 
 #[test]
+fn public_contracts_through_the_c_interface() {
+    let (a, b) = (addr("alice"), addr("bob"));
+    let mut duo = Duo::new("cw20-base.wasm", &[]);
+    let init = format!(
+        r#"{{"name":"Token","symbol":"TOK","decimals":6,"initial_balances":[{{"address":"{a}","amount":"1000"}}],"mint":{{"minter":"{a}","cap":null}},"marketing":null}}"#
+    );
+    assert!(ok(&duo.instantiate(&a, &init, &[])), "cw20-base: instantiate");
+    assert!(ok(&duo.execute(&a, &format!(r#"{{"transfer":{{"recipient":"{b}","amount":"250"}}}}"#))));
+    assert!(!ok(&duo.execute(&b, &format!(r#"{{"transfer":{{"recipient":"{a}","amount":"251"}}}}"#))));
+    duo.execute(&b, r#"{"transfer":{"recipient":"nobody","amount":"1"}}"#);
+    duo.execute(&a, &format!(r#"{{"increase_allowance":{{"spender":"{b}","amount":"9"}}}}"#));
+    duo.execute(&b, &format!(r#"{{"transfer_from":{{"owner":"{a}","recipient":"{b}","amount":"9"}}}}"#));
+    duo.execute(&b, r#"{"burn":{"amount":"100"}}"#);
+    assert_eq!(
+        duo.call2("query", &format!(r#"{{"balance":{{"address":"{b}"}}}}"#)),
+        Ok(br#"{"ok":"eyJiYWxhbmNlIjoiMTU5In0="}"#.to_vec()),
+        "bob holds 250 + 9 - 100"
+    );
+    duo.call2("query", r#"{"all_accounts":{}}"#);
+    duo.call2("query", r#"{"token_info":{}}"#);
+
+    let mut duo = Duo::new("cw721-base.wasm", &[]);
+    assert!(ok(&duo.instantiate(&a, &format!(r#"{{"name":"Art","symbol":"ART","minter":"{a}"}}"#), &[])));
+    for id in ["1", "2", "2"] {
+        duo.execute(&a, &format!(r#"{{"mint":{{"token_id":"{id}","owner":"{a}","extension":null}}}}"#));
+    }
+    duo.execute(&b, &format!(r#"{{"transfer_nft":{{"recipient":"{b}","token_id":"1"}}}}"#));
+    duo.execute(&a, &format!(r#"{{"transfer_nft":{{"recipient":"{b}","token_id":"1"}}}}"#));
+    duo.call2("query", r#"{"all_tokens":{}}"#);
+    duo.call2("query", &format!(r#"{{"tokens":{{"owner":"{b}"}}}}"#));
+}
+
+#[test]
 fn analyze_code_reports_what_cosmwasm_vm_reports() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::init(&Cache::config(dir.path(), CAPABILITIES, 64 << 20)).unwrap();
@@ -323,6 +360,9 @@ fn analyze_code_reports_what_cosmwasm_vm_reports() {
         "ibc2.wasm",
         "ibc_callbacks.wasm",
         "empty.wasm",
+        "cw20-base.wasm",
+        "cw721-base.wasm",
+        "cw3-fixed-multisig.wasm",
     ] {
         let wasm = corpus(name);
         let checksum = cache.store_code(&wasm, true, true).unwrap();
