@@ -5,7 +5,9 @@ differential tests in peers/tests/public_contracts.rs.
 The contracts come from npm packages (the only registry this project's
 machines reach that carries compiled contracts): cw-plus's cw20-base,
 cw721-base, cw3-fixed-multisig, cw4-group and cw1-whitelist, as built and
-published by Oraichain in @oraichain/common-contracts-build. Each package
+published by Oraichain in @oraichain/common-contracts-build, and its DEX
+(oraiswap-v3, a concentrated-liquidity swap contract, and the rest of
+OraiDEX) in @oraichain/oraidex-contracts-build. Each package
 is pinned by version and by the SHA-256 of its tarball; its `data/*.wasm`
 files land in target/public-contracts/ (or the folder given as the first
 argument). A second run with the files in place fetches nothing.
@@ -22,6 +24,10 @@ PACKAGES = [
     (
         "https://registry.npmjs.org/@oraichain/common-contracts-build/-/common-contracts-build-1.0.35.tgz",
         "58095a4741cdbc3d0b07dd0d94aaadfd84675fee57e3eef667be0e473a90e0b7",
+    ),
+    (
+        "https://registry.npmjs.org/@oraichain/oraidex-contracts-build/-/oraidex-contracts-build-1.0.36.tgz",
+        "531cb442777895080f5e7b59d8071e42b7a386a2ea713c0640687693362deff9",
     ),
 ]
 

@@ -2,7 +2,7 @@
 //! and not in the corpus: cw-plus's cw20-base (a token), cw721-base (an
 //! NFT), cw3-fixed-multisig, cw4-group and cw1-whitelist, as
 //! `peers/scripts/fetch_public_contracts.py` fetches them (`.ci/run` runs
-//! it first). Each is driven through cosmwasm-vm 3.0.10 and xwasm with the
+//! it first), and OraiDEX's concentrated-liquidity swap contract. Each is driven through cosmwasm-vm 3.0.10 and xwasm with the
 //! same messages (successes, contract errors, unauthorized senders,
 //! invalid addresses, iteration in both orders): equal results, gas and
 //! storage. Then blocks of cw20 and cw721 transactions equal the same
@@ -182,6 +182,56 @@ fn cw4_group_and_cw1_whitelist_agree_with_cosmwasm_vm() {
     scripted("cw1-whitelist.wasm", &init, &coins(9, "earth"), &executions, &queries);
 }
 
+/// A swap contract: oraiswap-v3, concentrated liquidity (Invariant's
+/// design), with its fixed-point price math: a fee tier, a pool, a
+/// position, swaps both ways, fees claimed, quotes.
+#[test]
+fn oraiswap_v3_agrees_with_cosmwasm_vm() {
+    let (a, b, _) = users();
+    let (x, y) = (addr("token x"), addr("token y"));
+    let (x, y) = if x < y { (x, y) } else { (y, x) };
+    let fee = r#"{"fee":10000000000,"tick_spacing":1}"#;
+    let key = format!(r#"{{"token_x":"{x}","token_y":"{y}","fee_tier":{fee}}}"#);
+    let max = "340282366920938463463374607431768211455";
+    let swap = |x_to_y: bool, amount: &str, limit: &str| {
+        format!(
+            r#"{{"pool_key":{key},"x_to_y":{x_to_y},"amount":"{amount}","by_amount_in":true,"sqrt_price_limit":"{limit}"}}"#
+        )
+    };
+    let executions = [
+        (&a, format!(r#"{{"add_fee_tier":{{"fee_tier":{fee}}}}}"#)),
+        (&b, r#"{"add_fee_tier":{"fee_tier":{"fee":20000000000,"tick_spacing":2}}}"#.to_string()),
+        (
+            &a,
+            format!(
+                r#"{{"create_pool":{{"token_0":"{x}","token_1":"{y}","fee_tier":{fee},"init_sqrt_price":"1000000000000000000000000","init_tick":0}}}}"#
+            ),
+        ),
+        (
+            &b,
+            format!(
+                r#"{{"create_position":{{"pool_key":{key},"lower_tick":-10,"upper_tick":10,"liquidity_delta":"1000000000000000000","slippage_limit_lower":"0","slippage_limit_upper":"{max}"}}}}"#
+            ),
+        ),
+        (&a, format!(r#"{{"swap":{}}}"#, swap(true, "1000", "1"))),
+        (&a, format!(r#"{{"swap":{}}}"#, swap(false, "500", max))),
+        // A price limit on the wrong side of the price.
+        (&a, format!(r#"{{"swap":{}}}"#, swap(true, "1000", max))),
+        (&b, r#"{"claim_fee":{"index":0}}"#.to_string()),
+        (&a, r#"{"claim_fee":{"index":0}}"#.to_string()),
+    ];
+    let queries = [
+        format!(r#"{{"pool":{{"token_0":"{x}","token_1":"{y}","fee_tier":{fee}}}}}"#),
+        r#"{"pools":{}}"#.to_string(),
+        format!(r#"{{"quote":{}}}"#, swap(true, "2000", "1")),
+        format!(r#"{{"position":{{"owner_id":"{b}","index":0}}}}"#),
+        r#"{"protocol_fee":{}}"#.to_string(),
+        r#"{"fee_tiers":{}}"#.to_string(),
+    ];
+    let executions = executions.map(|(sender, msg)| (sender.clone(), msg));
+    scripted("oraiswap-v3.wasm", r#"{"protocol_fee":100000000000}"#, &[], &executions, &queries);
+}
+
 mod block {
     use super::contract;
     use std::sync::Arc;
@@ -214,49 +264,114 @@ mod block {
         super::addr(&format!("user {i}"))
     }
 
+    /// The block's contracts, deployed by user 0.
+    #[derive(Debug, PartialEq, Clone, Copy)]
+    struct Contracts {
+        token: Address,
+        nft: Address,
+        dex: Address,
+    }
+
+    const FEE: &str = r#"{"fee":10000000000,"tick_spacing":1}"#;
+
+    fn pool_key() -> String {
+        format!(r#"{{"token_x":"{}","token_y":"{}","fee_tier":{FEE}}}"#, user(1000), user(1001))
+    }
+
     /// cw20-base with 1,000 tokens for each of `accounts` users (user 0
-    /// mints), and cw721-base with user 0 as minter.
-    fn setup(vm: &Vm, accounts: u64) -> (Address, Address) {
+    /// mints), cw721-base with user 0 as minter, and oraiswap-v3 with one
+    /// pool and a position in it.
+    fn setup(vm: &Vm, accounts: u64) -> Contracts {
+        let run = |name: &str, to: Option<Address>, msg: &str| {
+            let message = CosmwasmMessage::new(user(0), msg.as_bytes(), 1_000_000_000_000);
+            let done = match to {
+                None => vm.cosmwasm_instantiate(&contract(name), &message, None).unwrap(),
+                Some(to) => vm.cosmwasm_call_export(&to, "execute", &message).unwrap(),
+            };
+            assert!(done.outcome.is_ok(), "{name}: {msg}: {:?}", done.outcome.error);
+            done.outcome.address
+        };
         let balances: Vec<String> =
             (0..accounts).map(|i| format!(r#"{{"address":"{}","amount":"1000"}}"#, user(i))).collect();
-        let init = format!(
+        let token = format!(
             r#"{{"name":"Token","symbol":"TOK","decimals":6,"initial_balances":[{}],"mint":{{"minter":"{}","cap":null}},"marketing":null}}"#,
             balances.join(","),
             user(0)
         );
-        let deploy = |name: &str, init: &str| {
-            let message = CosmwasmMessage::new(user(0), init.as_bytes(), 1_000_000_000_000);
-            let done = vm.cosmwasm_instantiate(&contract(name), &message, None).unwrap();
-            assert!(done.outcome.is_ok(), "{name}: {:?}", done.outcome.error);
-            done.outcome.address.unwrap()
-        };
         let nft = format!(r#"{{"name":"Art","symbol":"ART","minter":"{}"}}"#, user(0));
-        (deploy("cw20-base.wasm", &init), deploy("cw721-base.wasm", &nft))
+        let dex = run("oraiswap-v3.wasm", None, r#"{"protocol_fee":100000000000}"#).unwrap();
+        run("oraiswap-v3.wasm", Some(dex), &format!(r#"{{"add_fee_tier":{{"fee_tier":{FEE}}}}}"#));
+        let (x, y) = (user(1000), user(1001));
+        let pool = format!(
+            r#"{{"create_pool":{{"token_0":"{x}","token_1":"{y}","fee_tier":{FEE},"init_sqrt_price":"1000000000000000000000000","init_tick":0}}}}"#
+        );
+        run("oraiswap-v3.wasm", Some(dex), &pool);
+        let position = format!(
+            r#"{{"create_position":{{"pool_key":{},"lower_tick":-50,"upper_tick":50,"liquidity_delta":"100000000000000000000","slippage_limit_lower":"0","slippage_limit_upper":"{}"}}}}"#,
+            pool_key(),
+            u128::MAX
+        );
+        run("oraiswap-v3.wasm", Some(dex), &position);
+        Contracts {
+            token: run("cw20-base.wasm", None, &token).unwrap(),
+            nft: run("cw721-base.wasm", None, &nft).unwrap(),
+            dex,
+        }
     }
 
-    fn random_block(rng: &mut Rng, token: Address, nft: Address, accounts: u64) -> Vec<BlockTransaction> {
+    /// 120 random transactions among `accounts` users.
+    fn random_block(rng: &mut Rng, c: Contracts, accounts: u64) -> Vec<BlockTransaction> {
         let mut minted = 0;
         (0..120)
             .map(|_| {
                 let (from, to) = (rng.below(accounts), rng.below(accounts));
+                let (sender, recipient) = (user(from), user(to));
                 let amount = rng.below(700);
-                let (contract, sender, msg) = match rng.below(12) {
-                    0..=4 => (token, from, format!(r#"{{"transfer":{{"recipient":"{}","amount":"{amount}"}}}}"#, user(to))),
-                    5 => (token, from, format!(r#"{{"burn":{{"amount":"{amount}"}}}}"#)),
-                    6 => (token, from, format!(r#"{{"increase_allowance":{{"spender":"{}","amount":"{amount}"}}}}"#, user(to))),
-                    7 => (token, to, format!(r#"{{"transfer_from":{{"owner":"{}","recipient":"{}","amount":"{amount}"}}}}"#, user(from), user(to))),
-                    8 => (token, from, format!(r#"{{"mint":{{"recipient":"{}","amount":"{amount}"}}}}"#, user(to))),
+                let (contract, sender, msg) = match rng.below(14) {
+                    0..=4 => {
+                        (c.token, sender, format!(r#"{{"transfer":{{"recipient":"{recipient}","amount":"{amount}"}}}}"#))
+                    }
+                    5 => (c.token, sender, format!(r#"{{"burn":{{"amount":"{amount}"}}}}"#)),
+                    6 => {
+                        let msg = format!(r#"{{"increase_allowance":{{"spender":"{recipient}","amount":"{amount}"}}}}"#);
+                        (c.token, sender, msg)
+                    }
+                    7 => {
+                        let msg = format!(
+                            r#"{{"transfer_from":{{"owner":"{sender}","recipient":"{recipient}","amount":"{amount}"}}}}"#
+                        );
+                        (c.token, recipient, msg)
+                    }
+                    8 => (c.token, sender, format!(r#"{{"mint":{{"recipient":"{recipient}","amount":"{amount}"}}}}"#)),
                     9 => {
                         minted += 1;
                         let id = minted - rng.below(2);
-                        (nft, from, format!(r#"{{"mint":{{"token_id":"{id}","owner":"{}","token_uri":null,"extension":null}}}}"#, user(to)))
+                        let msg = format!(
+                            r#"{{"mint":{{"token_id":"{id}","owner":"{recipient}","token_uri":null,"extension":null}}}}"#
+                        );
+                        (c.nft, sender, msg)
                     }
-                    10 => (nft, from, format!(r#"{{"transfer_nft":{{"recipient":"{}","token_id":"{}"}}}}"#, user(to), rng.below(minted + 1))),
-                    _ => (token, from, format!(r#"{{"transfer":{{"recipient":"nobody","amount":"{amount}"}}}}"#)),
+                    10 => {
+                        let id = rng.below(minted + 1);
+                        (c.nft, sender, format!(r#"{{"transfer_nft":{{"recipient":"{recipient}","token_id":"{id}"}}}}"#))
+                    }
+                    11 | 12 => {
+                        // Every swap moves the one pool's price: each
+                        // depends on the one before.
+                        let x_to_y = rng.below(2) == 0;
+                        let limit = if x_to_y { 1 } else { u128::MAX };
+                        let msg = format!(
+                            r#"{{"swap":{{"pool_key":{},"x_to_y":{x_to_y},"amount":"{}","by_amount_in":true,"sqrt_price_limit":"{limit}"}}}}"#,
+                            pool_key(),
+                            amount * 1000
+                        );
+                        (c.dex, sender, msg)
+                    }
+                    _ => (c.token, sender, format!(r#"{{"transfer":{{"recipient":"nobody","amount":"{amount}"}}}}"#)),
                 };
                 // One in ten runs out of gas.
                 let gas = if rng.below(10) == 0 { 8_000_000 } else { GAS };
-                let message = CosmwasmMessage::new(user(sender), msg.into_bytes(), gas);
+                let message = CosmwasmMessage::new(sender, msg.into_bytes(), gas);
                 BlockTransaction::CosmwasmCall { contract, entry: "execute".into(), message }
             })
             .collect()
@@ -280,18 +395,18 @@ mod block {
 
     /// cw20-base transfers, burns, allowances, mints (by the minter and by
     /// others), transfers to an invalid address, cw721-base mints (some of
-    /// a taken id) and transfers (some by non-owners), a tenth of them out
-    /// of gas: among 3 and among 60 users, on 1, 2, 4 and 8 threads, twice
+    /// a taken id) and transfers (some by non-owners), oraiswap-v3 swaps in
+    /// one pool, a tenth of them out of gas: among 3 and among 60 users, on 1, 2, 4 and 8 threads, twice
     /// each, the block equals the same transactions run one by one.
     #[test]
-    fn cw20_and_cw721_blocks_equal_one_by_one_calls() {
+    fn cw20_cw721_and_swap_blocks_equal_one_by_one_calls() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let cache = tempfile::tempdir().unwrap();
         let mut re_executions = 0;
         for accounts in [3, 60] {
             let reference = vm(cache.path());
-            let (token, nft) = setup(&reference, accounts);
-            let block = random_block(&mut rng, token, nft, accounts);
+            let contracts = setup(&reference, accounts);
+            let block = random_block(&mut rng, contracts, accounts);
             let expected: Vec<String> = block.iter().map(|t| one_by_one(&reference, t)).collect();
             for kind in ["status: Ok", "status: Abort", "status: OutOfGas"] {
                 assert!(expected.iter().any(|e| e.contains(kind)), "the block has a transaction with {kind}");
@@ -300,7 +415,7 @@ mod block {
             for threads in [1, 2, 4, 8] {
                 for _ in 0..2 {
                     let vm = vm(cache.path());
-                    assert_eq!(setup(&vm, accounts), (token, nft));
+                    assert_eq!(setup(&vm, accounts), contracts);
                     let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
                     re_executions += outcome.re_executions;
                     for (i, expected) in expected.iter().enumerate() {
