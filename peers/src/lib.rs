@@ -15,7 +15,7 @@ use cosmwasm_vm::testing::{MockApi, MockQuerier, MockStorage};
 use cosmwasm_vm::{Backend, Instance, InstanceOptions, Size, Storage};
 use std::collections::HashSet;
 use xwasm::cosmwasm::{BlockEnv, EntryPoint};
-use xwasm::{Address, CosmwasmMessage, Status, Vm, VmConfig};
+use xwasm::{Address, CosmwasmMessage, Status, Vm};
 
 /// Gas of one message, in CosmWasm gas: cosmwasm-vm's testing default.
 pub const CW_GAS: u64 = 2_000_000_000;
@@ -121,12 +121,10 @@ pub struct Pair {
     pub env: BlockEnv,
 }
 
-/// The VM configuration of the differential tests: the defaults, with the
-/// `stargate` capability (cosmwasm-vm is built with it here).
+/// The VM of the differential tests: the defaults, whose capabilities
+/// are cosmwasm-vm's as it is built here (with `stargate`).
 pub fn vm() -> Vm {
-    let mut config = VmConfig::default();
-    config.cosmwasm.capabilities.insert("stargate".into());
-    Vm::builder().config(config).build().expect("a VM")
+    Vm::builder().build().expect("a VM")
 }
 
 fn capabilities() -> HashSet<String> {

@@ -236,7 +236,7 @@ mod block {
     use super::contract;
     use std::sync::Arc;
     use xwasm::store::MemoryBackend;
-    use xwasm::{Address, BlockTransaction, ChainContext, CosmwasmMessage, CosmwasmOutcome, Vm, VmConfig};
+    use xwasm::{Address, BlockTransaction, ChainContext, CosmwasmMessage, CosmwasmOutcome, Vm};
 
     const CHAIN: ChainContext = ChainContext { block_height: 12_345, block_time_ms: 1_571_797_419_879 };
     const GAS: u64 = 2_000_000_000;
@@ -244,10 +244,8 @@ mod block {
     /// A VM with empty state; its compiled code in `cache` (shared by
     /// every VM of the test, so that each contract compiles once).
     fn vm(cache: &std::path::Path) -> Vm {
-        let mut config = VmConfig::default();
-        config.cosmwasm.capabilities.insert("stargate".into());
-        let builder = Vm::builder().config(config).backend(Arc::new(MemoryBackend::new()));
-        builder.cache_dir(cache).monitoring(None).build().unwrap()
+        let builder = Vm::builder().backend(Arc::new(MemoryBackend::new())).cache_dir(cache);
+        builder.monitoring(None).build().unwrap()
     }
 
     struct Rng(u64);

@@ -341,15 +341,11 @@ fn precompile_the_corpus_then_verify_and_clear_the_cache() {
     let report = json_of(&output);
     let modules = report["modules"].as_array().unwrap();
     // CosmWasm contracts are precompiled as the VM loads them: under the
-    // cosmwasm profile (its checks and meter), whatever --policy says; so
-    // ibc_reflect needs the stargate capability, which the default set
-    // lacks.
+    // cosmwasm profile (its checks and meter), whatever --policy says.
     for (module, name) in modules.iter().zip(names) {
-        let expected = if name == "corrupted.wasm" || name == "ibc_reflect.wasm" { "failed" } else { "ok" };
+        let expected = if name == "corrupted.wasm" { "failed" } else { "ok" };
         assert_eq!(module["status"], expected, "{name}: {module}");
     }
-    let ibc = modules[2]["error"].as_str().unwrap();
-    assert!(ibc.contains(r#"requires unavailable capabilities: {"stargate"}"#), "{ibc}");
     // corrupted.wasm (a hackatom 0.6 with a broken function body) fails
     // cosmwasm-vm's marker check, which comes before body validation.
     assert!(modules[5]["error"].as_str().unwrap().contains("interface_version_*"), "{}", modules[5]);
@@ -361,7 +357,7 @@ fn precompile_the_corpus_then_verify_and_clear_the_cache() {
     assert_eq!(again["modules"][0]["artifact_bytes"], modules[0]["artifact_bytes"]);
 
     let stats = json_of(&xwasm(&["cache", "stats", "--json", "--cache-dir", cache.to_str().unwrap()]));
-    assert_eq!(stats["artifacts"], 4);
+    assert_eq!(stats["artifacts"], 5);
     // Corrupt one artifact: verify finds and deletes it.
     let artifact_dir = std::path::PathBuf::from(stats["dir"].as_str().unwrap());
     let first = std::fs::read_dir(&artifact_dir).unwrap().next().unwrap().unwrap().path();
@@ -370,9 +366,9 @@ fn precompile_the_corpus_then_verify_and_clear_the_cache() {
     bytes[last] ^= 1;
     std::fs::write(&first, bytes).unwrap();
     let verify = json_of(&xwasm(&["cache", "verify", "--json", "--cache-dir", cache.to_str().unwrap()]));
-    assert_eq!((verify["verified"].as_u64(), verify["deleted"].as_array().unwrap().len()), (Some(3), 1));
+    assert_eq!((verify["verified"].as_u64(), verify["deleted"].as_array().unwrap().len()), (Some(4), 1));
     let cleared = json_of(&xwasm(&["cache", "clear", "--json", "--cache-dir", cache.to_str().unwrap()]));
-    assert_eq!(cleared["deleted"], 3);
+    assert_eq!(cleared["deleted"], 4);
 }
 
 #[test]

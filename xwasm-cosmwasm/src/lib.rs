@@ -94,12 +94,16 @@ pub fn registry(gas: std::sync::Arc<xwasm_host::GasSchedule>) -> xwasm_linker::H
 /// accepts (std 1.0 through 3.x export it).
 pub const INTERFACE_VERSION: &str = "interface_version_8";
 
-/// The capabilities cosmwasm-vm's testing instances offer
-/// (`packages/vm/src/testing/instance.rs`, default features): the default
-/// set a VM of this profile checks `requires_*` exports against.
+/// The capabilities a VM of this profile checks `requires_*` exports
+/// against by default: cosmwasm-vm's testing set
+/// (`packages/vm/src/testing/instance.rs`) with its `stargate` feature,
+/// which chains enable (wasmd offers `stargate`): contracts built with
+/// cosmwasm-std's `stargate` feature, as many published ones are, deploy.
+/// Their stargate and gRPC queries are answered as cosmwasm-vm's mock
+/// querier answers them (unsupported).
 pub fn default_capabilities() -> BTreeSet<String> {
     capabilities_from_csv(
-        "ibc2,iterator,staking,cosmwasm_1_1,cosmwasm_1_2,cosmwasm_1_3,cosmwasm_1_4,cosmwasm_2_0,cosmwasm_2_1,cosmwasm_2_2,cosmwasm_3_0",
+        "ibc2,iterator,staking,stargate,cosmwasm_1_1,cosmwasm_1_2,cosmwasm_1_3,cosmwasm_1_4,cosmwasm_2_0,cosmwasm_2_1,cosmwasm_2_2,cosmwasm_3_0",
     )
 }
 

@@ -131,7 +131,7 @@ pub struct CosmwasmConfig {
     /// MockApi).
     pub bech32_prefix: String,
     /// The capabilities this VM offers (`requires_*` exports are checked
-    /// against them); default: those of cosmwasm-vm's testing instances.
+    /// against them); default: [`crate::default_capabilities`].
     pub capabilities: std::collections::BTreeSet<String>,
     /// cosmwasm-vm's upload limits.
     pub limits: crate::WasmLimits,

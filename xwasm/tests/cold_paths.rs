@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use xwasm::cosmwasm::{Bech32Api, BlockEnv};
-use xwasm::{CodeSource, CosmwasmMessage, Status, Vm, VmConfig};
+use xwasm::{CodeSource, CosmwasmMessage, Status, Vm};
 
 const GAS: u64 = 2_000_000_000;
 const DEPLOY_GAS: u64 = 1_000_000_000_000;
@@ -20,9 +20,7 @@ fn addr(name: &str) -> String {
 }
 
 fn vm(backend: Arc<dyn xwasm::store::StateBackend>, cache: &std::path::Path) -> Vm {
-    let mut config = VmConfig::default();
-    config.cosmwasm.capabilities.insert("stargate".into());
-    Vm::builder().config(config).backend(backend).cache_dir(cache).build().unwrap()
+    Vm::builder().backend(backend).cache_dir(cache).build().unwrap()
 }
 
 /// Deploys hackatom: its address.

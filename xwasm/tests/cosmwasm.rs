@@ -243,7 +243,12 @@ fn bad_input_is_a_clear_error() {
         error.to_string().contains("Wasm contract has unknown interface_version_* marker export"),
         "{error}"
     );
-    let error = vm.cosmwasm_instantiate(&corpus("ibc_reflect.wasm"), &deploy, None).unwrap_err();
+    // A VM configured without a capability a contract requires refuses it.
+    let mut config = xwasm::VmConfig::default();
+    config.cosmwasm.capabilities.remove("stargate");
+    let without_stargate = Vm::builder().config(config).build().unwrap();
+    let error =
+        without_stargate.cosmwasm_instantiate(&corpus("ibc_reflect.wasm"), &deploy, None).unwrap_err();
     assert!(error.to_string().contains(r#"requires unavailable capabilities: {"stargate"}"#), "{error}");
 }
 
