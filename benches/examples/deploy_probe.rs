@@ -44,7 +44,7 @@ fn main() {
     let rewritten = vm.rewrite_for_compile(wasm).unwrap();
     // The tiered VM's baseline engine: Winch compiles the functions,
     // Cranelift the trampolines (unoptimized there).
-    let winch = xwasm::engine::build_engine(&config.engine.baseline()).unwrap();
+    let winch = xwasm::engine::build_engine(&config.engine.baseline().unwrap()).unwrap();
     t("winch compile", 10, &mut || drop(wasmtime::Module::new(&winch, &rewritten).unwrap()));
     // `deploy_probe original`: the code as it came, not rewritten (what the
     // rewrite adds to the compile), then stop.

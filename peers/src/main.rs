@@ -425,7 +425,7 @@ fn main() {
     // 6b. The floor under a cold deployment: Winch's compile alone, of the
     // code xwasm compiles for hackatom (checked and rewritten beforehand),
     // on the baseline engine a tiered VM uses.
-    let winch = xwasm::engine::build_engine(&tiered.engine.baseline()).unwrap();
+    let winch = xwasm::engine::build_engine(&tiered.engine.baseline().unwrap()).unwrap();
     let mut m = 0;
     let (floor, theirs) = race(
         slow,

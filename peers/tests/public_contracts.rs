@@ -236,15 +236,18 @@ mod block {
     use super::contract;
     use std::sync::Arc;
     use xwasm::store::MemoryBackend;
-    use xwasm::{Address, BlockTransaction, ChainContext, CosmwasmMessage, CosmwasmOutcome, Vm};
+    use xwasm::{Address, BlockTransaction, ChainContext, CosmwasmMessage, CosmwasmOutcome, Vm, VmConfig};
 
     const CHAIN: ChainContext = ChainContext { block_height: 12_345, block_time_ms: 1_571_797_419_879 };
     const GAS: u64 = 2_000_000_000;
 
     /// A VM with empty state; its compiled code in `cache` (shared by
-    /// every VM of the test, so that each contract compiles once).
-    fn vm(cache: &std::path::Path) -> Vm {
-        let builder = Vm::builder().backend(Arc::new(MemoryBackend::new())).cache_dir(cache);
+    /// every VM of the test, so that each contract compiles once per
+    /// engine configuration).
+    fn vm(cache: &std::path::Path, explicit_bounds_checks: bool) -> Vm {
+        let mut config = VmConfig::default();
+        config.engine.explicit_bounds_checks = explicit_bounds_checks;
+        let builder = Vm::builder().config(config).backend(Arc::new(MemoryBackend::new())).cache_dir(cache);
         builder.monitoring(None).build().unwrap()
     }
 
@@ -402,7 +405,7 @@ mod block {
         let cache = tempfile::tempdir().unwrap();
         let mut re_executions = 0;
         for accounts in [3, 60] {
-            let reference = vm(cache.path());
+            let reference = vm(cache.path(), false);
             let contracts = setup(&reference, accounts);
             let block = random_block(&mut rng, contracts, accounts);
             let expected: Vec<String> = block.iter().map(|t| one_by_one(&reference, t)).collect();
@@ -411,14 +414,17 @@ mod block {
             }
             let state = |vm: &Vm| vm.backend().scan_prefix(&[]).unwrap();
             for threads in [1, 2, 4, 8] {
-                for _ in 0..2 {
-                    let vm = vm(cache.path());
+                // The second run with explicit bounds checks: the same
+                // outcomes and gas from differently compiled code.
+                for explicit_bounds_checks in [false, true] {
+                    let vm = vm(cache.path(), explicit_bounds_checks);
                     assert_eq!(setup(&vm, accounts), contracts);
                     let outcome = vm.execute_block(&CHAIN, &block, threads).unwrap();
                     re_executions += outcome.re_executions;
                     for (i, expected) in expected.iter().enumerate() {
                         let got = described(&outcome.cosmwasm[i], &outcome.outcomes[i]);
-                        assert_eq!(&got, expected, "transaction {i}, {accounts} users, {threads} threads");
+                        let run = format!("{accounts} users, {threads} threads, {explicit_bounds_checks}");
+                        assert_eq!(&got, expected, "transaction {i}, {run}");
                     }
                     assert_eq!(state(&vm), state(&reference), "state, {accounts} users, {threads} threads");
                 }

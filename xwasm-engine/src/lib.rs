@@ -187,6 +187,15 @@ pub struct EngineConfig {
     /// by default: a metered loop kernel ran about 1.3x slower with them
     /// (`benches/examples/meter_probe.rs`).
     pub interruptible: bool,
+    /// Check the bounds of every memory access in the code instead of
+    /// relying on guard pages and signals. Then an instance never changes
+    /// memory protections: with guard pages, the pool makes a reused slot's
+    /// grown memory inaccessible again (an `mprotect` whose TLB shootdown
+    /// stops every other thread of the process), so parallel blocks of
+    /// contracts that grow their memory (cw20-base does, on every call) do
+    /// not scale. Costs 10-17% on a single cw20-base transfer, and rules
+    /// out Winch (and so the tiered VM's baseline). Off by default.
+    pub explicit_bounds_checks: bool,
 }
 
 impl Default for EngineConfig {
@@ -201,6 +210,7 @@ impl Default for EngineConfig {
             determinism: DeterminismProfile::default(),
             target: None,
             interruptible: false,
+            explicit_bounds_checks: false,
         }
     }
 }
@@ -228,9 +238,15 @@ impl EngineConfig {
     /// Winch. Cranelift still compiles the trampolines between the host
     /// and Winch's code; unoptimized, a cold compile of hackatom takes
     /// about 8% less time, and the baseline code lives only until the
-    /// optimizing tier replaces it.
-    pub fn baseline(&self) -> EngineConfig {
-        EngineConfig { strategy: Strategy::Winch, opt_level: OptLevel::None, ..self.clone() }
+    /// optimizing tier replaces it. None where there is no baseline: this
+    /// one is Winch already, or Winch cannot run its code
+    /// ([`EngineConfig::explicit_bounds_checks`]).
+    pub fn baseline(&self) -> Option<EngineConfig> {
+        (self.strategy != Strategy::Winch && !self.explicit_bounds_checks).then(|| EngineConfig {
+            strategy: Strategy::Winch,
+            opt_level: OptLevel::None,
+            ..self.clone()
+        })
     }
 
     /// The wasmtime configuration this xwasm configuration stands for,
@@ -303,6 +319,9 @@ impl EngineConfig {
                 .memory_reservation(pool.memory_reservation_bytes)
                 .memory_reservation_for_growth(0);
         }
+        if self.explicit_bounds_checks {
+            config.signals_based_traps(false).memory_guard_size(0);
+        }
         config
     }
 }
@@ -330,6 +349,12 @@ pub fn build_engine_for(
                 "pooling.memory_reservation_bytes ({}) is below max_memory_bytes ({})",
                 pool.memory_reservation_bytes, config.max_memory_bytes
             ),
+        });
+    }
+    if config.explicit_bounds_checks && config.strategy == Strategy::Winch {
+        return Err(EngineError::InvalidConfig {
+            reason: "explicit_bounds_checks needs the cranelift strategy (Winch relies on guard pages and signals)"
+                .into(),
         });
     }
     if config.max_memory_bytes < 65_536 {
@@ -395,9 +420,10 @@ mod tests {
         assert!(matches!(build_engine(&config), Err(EngineError::InvalidConfig { .. })));
     }
 
-    /// With the guard (no bounds checks in the code) or with the memory
-    /// cap reserved (bounds checks), an access past the memory traps the
-    /// same way, and one inside it reads the same.
+    /// With the guard (no bounds checks in the code), with the memory cap
+    /// reserved (bounds checks) or with explicit bounds checks and no
+    /// guard, an access past the memory traps the same way, and one inside
+    /// it reads the same.
     #[test]
     fn out_of_bounds_traps_alike_with_or_without_bounds_checks() {
         let wasm = br#"(module (memory 1) (data (i32.const 8) "\2a")
@@ -406,15 +432,21 @@ mod tests {
             (func (export "load_word") (param i32) (result i32) (i32.load (local.get 0))))"#;
         let strategies = [Strategy::Cranelift, Strategy::Winch];
         let reservations = [GUARDED_RESERVATION_BYTES, DEFAULT_MAX_MEMORY_BYTES];
-        for (strategy, reservation) in strategies.into_iter().flat_map(|s| reservations.map(|r| (s, r))) {
+        let configurations = strategies.into_iter().flat_map(|s| reservations.map(|r| (s, r, false)));
+        let explicit = reservations.map(|r| (Strategy::Cranelift, r, true));
+        for (strategy, reservation, explicit_bounds_checks) in configurations.chain(explicit) {
             let pooling = PoolingConfig {
                 total_instances: 2,
                 memory_reservation_bytes: reservation,
                 ..Default::default()
             };
-            let engine =
-                build_engine(&EngineConfig { strategy, pooling: Some(pooling), ..Default::default() })
-                    .unwrap();
+            let config = EngineConfig {
+                strategy,
+                pooling: Some(pooling),
+                explicit_bounds_checks,
+                ..Default::default()
+            };
+            let engine = build_engine(&config).unwrap();
             let module = wasmtime::Module::new(&engine, wasm).unwrap();
             let mut store = wasmtime::Store::new(&engine, ());
             let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
@@ -488,6 +520,44 @@ mod tests {
                 assert_ne!(sum.call(&mut store, ()).unwrap(), 42 + 10000);
             }
         }
+    }
+
+    /// With explicit bounds checks the pool never takes back a grown
+    /// memory's pages: a later instance in the slot still starts at the
+    /// module's size, traps past it, and finds grown pages zeroed. Winch
+    /// cannot run such code: the configuration is refused, and there is no
+    /// baseline tier.
+    #[test]
+    fn explicit_bounds_checks_keep_each_instance_to_its_own_memory() {
+        let wasm = br#"(module (memory 1)
+            (func (export "grow") (result i32) (drop (memory.grow (i32.const 2))) (memory.size))
+            (func (export "write") (i32.store (i32.const 131072) (i32.const -1)))
+            (func (export "read") (param i32) (result i32) (i32.load (local.get 0))))"#;
+        let pooling = PoolingConfig { total_instances: 1, ..Default::default() };
+        let config =
+            EngineConfig { pooling: Some(pooling), explicit_bounds_checks: true, ..Default::default() };
+        let engine = build_engine(&config).unwrap();
+        let module = wasmtime::Module::new(&engine, wasm).unwrap();
+        for round in 0..3 {
+            let mut store = wasmtime::Store::new(&engine, ());
+            let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+            let read = instance.get_typed_func::<u32, i32>(&mut store, "read").unwrap();
+            for address in [65_536, 131_072] {
+                let trap = read.call(&mut store, address).unwrap_err();
+                let trap = trap.downcast_ref::<wasmtime::Trap>();
+                assert_eq!(trap, Some(&wasmtime::Trap::MemoryOutOfBounds), "round {round}, {address}");
+            }
+            let grow = instance.get_typed_func::<(), i32>(&mut store, "grow").unwrap();
+            assert_eq!(grow.call(&mut store, ()).unwrap(), 3, "round {round}: from the module's one page");
+            assert_eq!(read.call(&mut store, 131_072).unwrap(), 0, "round {round}: grown pages start zeroed");
+            let write = instance.get_typed_func::<(), ()>(&mut store, "write").unwrap();
+            write.call(&mut store, ()).unwrap();
+            assert_eq!(read.call(&mut store, 131_072).unwrap(), -1);
+        }
+        let winch = EngineConfig { strategy: Strategy::Winch, ..config.clone() };
+        assert!(matches!(build_engine(&winch), Err(EngineError::InvalidConfig { .. })));
+        assert_eq!(config.baseline(), None);
+        assert!(EngineConfig::default().baseline().is_some());
     }
 
     #[test]

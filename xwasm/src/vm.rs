@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use xwasm_cache::{ArtifactCache, MemoryTierConfig};
-use xwasm_engine::{EngineConfig, Strategy};
+use xwasm_engine::EngineConfig;
 use xwasm_exec::Executor;
 use xwasm_host::GasSchedule;
 use xwasm_linker::{HostFnDescriptor, HostFunction, HostRegistry};
@@ -233,8 +233,7 @@ impl VmBuilder {
             table_elements: module_limits.max_table_elements,
         };
         let engine = xwasm_engine::build_engine_for(&config.engine, capacity)?;
-        let baseline_config =
-            (config.tiered && config.engine.strategy != Strategy::Winch).then(|| config.engine.baseline());
+        let baseline_config = config.engine.baseline().filter(|_| config.tiered);
         let baseline =
             baseline_config.as_ref().map(|c| xwasm_engine::build_engine_for(c, capacity)).transpose()?;
         xwasm_loader::check_stack_limit(config.stack_limit)?;
