@@ -50,7 +50,9 @@ pub struct VmConfig {
     pub timeout_ms: Option<u64>,
     /// Tiered compilation: a new contract first runs on Winch (fast to
     /// compile) while Cranelift compiles it in the background; calls switch
-    /// once it is ready. Gas and results are the same in both tiers.
+    /// once it is ready. Gas and results are the same in both tiers. No
+    /// effect where the engine leaves no baseline (a Winch engine, or
+    /// `engine.explicit_bounds_checks`).
     pub tiered: bool,
     /// The `cosmwasm` profile: its gas table, bech32 prefix, capabilities
     /// and upload limits. Consensus-relevant.
