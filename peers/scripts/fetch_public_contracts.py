@@ -18,6 +18,7 @@ import io
 import pathlib
 import sys
 import tarfile
+import time
 import urllib.request
 
 PACKAGES = [
@@ -32,6 +33,19 @@ PACKAGES = [
 ]
 
 
+def fetch(url: str, attempts: int = 3) -> bytes | None:
+    """The body at `url`, trying again after a network error."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return urllib.request.urlopen(url, timeout=120).read()
+        except OSError as error:
+            print(f"fetching {url} (attempt {attempt} of {attempts}): {error}", file=sys.stderr)
+            if attempt < attempts:
+                time.sleep(5 * attempt)
+    print(f"error: could not fetch {url}", file=sys.stderr)
+    return None
+
+
 def main() -> int:
     root = pathlib.Path(__file__).resolve().parents[2]
     out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root / "target" / "public-contracts"
@@ -40,10 +54,8 @@ def main() -> int:
         stamp = out / (sha256 + ".done")
         if stamp.exists():
             continue
-        try:
-            data = urllib.request.urlopen(url, timeout=120).read()
-        except OSError as error:
-            print(f"error: fetching {url}: {error}", file=sys.stderr)
+        data = fetch(url)
+        if data is None:
             return 1
         got = hashlib.sha256(data).hexdigest()
         if got != sha256:
