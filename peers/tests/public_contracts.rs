@@ -5,8 +5,9 @@
 //! it first), and OraiDEX's concentrated-liquidity swap contract. Each is driven through cosmwasm-vm 3.0.10 and xwasm with the
 //! same messages (successes, contract errors, unauthorized senders,
 //! invalid addresses, iteration in both orders): equal results, gas and
-//! storage. Then blocks of cw20 and cw721 transactions equal the same
-//! transactions run one by one.
+//! storage. Then blocks of cw20, cw721 and swap transactions equal the
+//! same transactions run one by one, and so does a cw3-flex-multisig that
+//! weighs votes by smart queries of a cw4-group.
 
 use cosmwasm_std::{Coin, coins};
 use xwasm::cosmwasm::Bech32Api;
@@ -392,6 +393,77 @@ mod block {
             (None, Err(e)) => format!("{:?}", Err::<(), _>(e)),
             (None, Ok(o)) => panic!("a CosmWasm transaction without its CosmWasm outcome: {o:?}"),
         }
+    }
+
+    /// cw3-flex-multisig weighs votes by the members of a cw4-group, which
+    /// it asks through smart queries (the group's total weight, a member's
+    /// weight at the proposal's height). In one block on 2 threads, and
+    /// one by one: a member proposes, an outsider cannot, a second member's
+    /// vote passes the proposal, and it executes; the block equals the
+    /// calls one by one.
+    #[test]
+    fn cw3_flex_multisig_reads_its_cw4_group_through_smart_queries() {
+        let cache = tempfile::tempdir().unwrap();
+        let (a, b) = (user(0), user(1));
+        // The group exists before the proposal's block: votes count the
+        // weights at the proposal's start height.
+        let deploy = |vm: &Vm, name: &str, msg: String| {
+            let mut message = CosmwasmMessage::new(a.clone(), msg.into_bytes(), 1_000_000_000_000);
+            message.env.height = 100;
+            message.funds = cosmwasm_std::coins(100, "earth");
+            let done = vm.cosmwasm_instantiate(&contract(name), &message, None).unwrap();
+            assert!(done.outcome.is_ok(), "{name}: {:?}", done.outcome.error);
+            done.outcome.address.unwrap()
+        };
+        let setup = |vm: &Vm| {
+            let members = format!(r#"[{{"addr":"{a}","weight":1}},{{"addr":"{b}","weight":2}}]"#);
+            let group = deploy(vm, "cw4-group.wasm", format!(r#"{{"admin":"{a}","members":{members}}}"#));
+            let init = format!(
+                r#"{{"group_addr":"{}","threshold":{{"absolute_count":{{"weight":2}}}},"max_voting_period":{{"height":100}},"executor":null,"proposal_deposit":null}}"#,
+                vm.cosmwasm_address(&group)
+            );
+            deploy(vm, "cw3-flex-multisig.wasm", init)
+        };
+        let reference = vm(cache.path(), false);
+        let multisig = setup(&reference);
+        let send = format!(
+            r#"[{{"bank":{{"send":{{"to_address":"{b}","amount":[{{"denom":"earth","amount":"10"}}]}}}}}}]"#
+        );
+        let propose =
+            format!(r#"{{"propose":{{"title":"t","description":"d","msgs":{send},"latest":null}}}}"#);
+        let block: Vec<BlockTransaction> = [
+            (a.clone(), propose.clone()),
+            (user(9), propose),
+            (b.clone(), r#"{"vote":{"proposal_id":1,"vote":"yes"}}"#.to_string()),
+            (a.clone(), r#"{"execute":{"proposal_id":1}}"#.to_string()),
+        ]
+        .into_iter()
+        .map(|(sender, msg)| BlockTransaction::CosmwasmCall {
+            contract: multisig,
+            entry: "execute".into(),
+            message: CosmwasmMessage::new(sender, msg.into_bytes(), GAS),
+        })
+        .collect();
+        let expected: Vec<String> = block.iter().map(|t| one_by_one(&reference, t)).collect();
+        let statuses: Vec<&str> =
+            expected.iter().map(|e| if e.contains("status: Ok") { "ok" } else { "not ok" }).collect();
+        assert_eq!(statuses, ["ok", "not ok", "ok", "ok"], "{expected:#?}");
+        assert!(expected[1].contains("Unauthorized"));
+        let proposal = reference
+            .cosmwasm_query(&multisig, br#"{"proposal":{"proposal_id":1}}"#, &Default::default(), GAS)
+            .unwrap();
+        let proposal: serde_json::Value = serde_json::from_slice(&proposal.result.unwrap()).unwrap();
+        let proposal = cosmwasm_std::Binary::from_base64(proposal["ok"].as_str().unwrap()).unwrap();
+        let proposal = String::from_utf8(proposal.to_vec()).unwrap();
+        assert!(proposal.contains(r#""status":"executed""#), "{proposal}");
+        let vm = vm(cache.path(), false);
+        assert_eq!(setup(&vm), multisig);
+        let outcome = vm.execute_block(&CHAIN, &block, 2).unwrap();
+        for (i, expected) in expected.iter().enumerate() {
+            assert_eq!(&described(&outcome.cosmwasm[i], &outcome.outcomes[i]), expected, "transaction {i}");
+        }
+        let state = |vm: &Vm| vm.backend().scan_prefix(&[]).unwrap();
+        assert_eq!(state(&vm), state(&reference));
     }
 
     /// cw20-base transfers, burns, allowances, mints (by the minter and by
