@@ -119,6 +119,28 @@ pub fn cosmwasm_transfers(
     each: u64,
     pairs: &[(u64, u64)],
 ) -> (Vm, Vec<BlockTransaction>) {
+    let wasm = wat::parse_str(CW_TOKEN).expect("valid WAT");
+    let init = |supply: u64, _: &str| format!(r#"{{"amount":"{supply}"}}"#);
+    token_transfers(builder, &wasm, &init, senders, each, pairs)
+}
+
+/// cw20-base's instantiate message: `supply` held by `owner`.
+pub fn cw20_init(supply: u64, owner: &str) -> String {
+    format!(
+        r#"{{"name":"Token","symbol":"TOK","decimals":6,"initial_balances":[{{"address":"{owner}","amount":"{supply}"}}],"mint":null,"marketing":null}}"#
+    )
+}
+
+/// As [`cosmwasm_transfers`], for any token contract that takes cw20's
+/// `transfer` message: `wasm`, instantiated with `init(supply, owner)`.
+pub fn token_transfers(
+    builder: xwasm::VmBuilder,
+    wasm: &[u8],
+    init: &dyn Fn(u64, &str) -> String,
+    senders: u64,
+    each: u64,
+    pairs: &[(u64, u64)],
+) -> (Vm, Vec<BlockTransaction>) {
     let vm = builder.backend(Arc::new(xwasm::store::MemoryBackend::new())).build().expect("vm");
     let message = |from: &Address, msg: String| {
         CosmwasmMessage::new(vm.cosmwasm_address(from), msg.into_bytes(), 2_000_000_000)
@@ -126,9 +148,11 @@ pub fn cosmwasm_transfers(
     let transfer = |to: &Address, amount: u64| {
         format!(r#"{{"transfer":{{"recipient":"{}","amount":"{amount}"}}}}"#, vm.cosmwasm_address(to))
     };
-    let wasm = wat::parse_str(CW_TOKEN).expect("valid WAT");
-    let supply = format!(r#"{{"amount":"{}"}}"#, senders * each);
-    let done = vm.cosmwasm_instantiate(&wasm, &message(&SENDER, supply), None).expect("instantiates");
+    let supply = init(senders * each, &vm.cosmwasm_address(&SENDER));
+    let mut deploy = message(&SENDER, supply);
+    // Storing and compiling real code costs more than a call.
+    deploy.gas_limit = 1_000_000_000_000;
+    let done = vm.cosmwasm_instantiate(wasm, &deploy, None).expect("instantiates");
     let token = done.outcome.address.expect("instantiated");
     for i in 0..senders {
         let funded =

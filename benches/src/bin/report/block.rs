@@ -5,8 +5,11 @@
 use crate::measure::{human_ns, median};
 use crate::{Row, Settings};
 use std::time::Instant;
-use xwasm::{BlockTransaction, Transaction, Vm};
-use xwasm_benches::{CHAIN, SENDER, TOKEN, account, cosmwasm_transfers, deployed_on, transfer_input};
+use xwasm::{BlockTransaction, Transaction, Vm, VmConfig};
+use xwasm_benches::{
+    CHAIN, SENDER, TOKEN, account, cosmwasm_transfers, cw20_init, deployed_on, token_transfers,
+    transfer_input,
+};
 
 /// Builds a VM and a block of `count` transfers among `accounts` (0: each
 /// sender to a recipient of its own).
@@ -22,10 +25,22 @@ pub(crate) fn measure(settings: Settings, rows: &mut Vec<Row>) {
     // Each sample is a fresh block of a few milliseconds: medians of
     // several, since this machine's speed drifts between runs.
     let samples = if quick { 7 } else { 15 };
-    for (kind, make, count) in [
+    let mut kinds = vec![
         ("", transfer_block as MakeBlock, transfers),
         ("CosmWasm ", cosmwasm_block as MakeBlock, transfers / 2),
-    ] {
+    ];
+    // Real cw20-base, as published, where it was fetched: with the
+    // engine's defaults and with explicit bounds checks (docs/blocks.md,
+    // contracts that grow their memory).
+    if cw20_base().is_some() {
+        kinds.push(("cw20-base ", cw20_block, transfers / 2));
+        kinds.push(("cw20-base (explicit bounds checks) ", cw20_block_explicit, transfers / 2));
+    } else {
+        eprintln!(
+            "report: no target/public-contracts/cw20-base.wasm, so no cw20-base rows (run peers/scripts/fetch_public_contracts.py)"
+        );
+    }
+    for (kind, make, count) in kinds {
         for (accounts, target, factor) in
             [(0u64, "≥ 0.85 × cores", 0.85), (100, "≥ 0.5 × cores", 0.5), (2, "≥ 0.85x", 0.0)]
         {
@@ -90,6 +105,36 @@ fn cosmwasm_block(count: u64, accounts: u64) -> (Vm, Vec<BlockTransaction>) {
     let senders = if accounts == 0 { count } else { accounts };
     let builder = Vm::builder().monitoring(None);
     cosmwasm_transfers(builder, senders, count + 5, &pairs(count, accounts))
+}
+
+/// cw20-base as published, if `peers/scripts/fetch_public_contracts.py`
+/// fetched it.
+fn cw20_base() -> Option<&'static [u8]> {
+    static WASM: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    WASM.get_or_init(|| {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/public-contracts/cw20-base.wasm");
+        std::fs::read(path).ok()
+    })
+    .as_deref()
+}
+
+/// cw20-base, [`SENDER`] holding the supply, and `count` funded senders;
+/// the block of `count` transfers of 1 ([`pairs`]).
+fn cw20_block(count: u64, accounts: u64) -> (Vm, Vec<BlockTransaction>) {
+    cw20_block_on(VmConfig::default(), count, accounts)
+}
+
+fn cw20_block_explicit(count: u64, accounts: u64) -> (Vm, Vec<BlockTransaction>) {
+    let mut config = VmConfig::default();
+    config.engine.explicit_bounds_checks = true;
+    cw20_block_on(config, count, accounts)
+}
+
+fn cw20_block_on(config: VmConfig, count: u64, accounts: u64) -> (Vm, Vec<BlockTransaction>) {
+    let senders = if accounts == 0 { count } else { accounts };
+    let builder = Vm::builder().config(config).monitoring(None);
+    let wasm = cw20_base().expect("fetched");
+    token_transfers(builder, wasm, &cw20_init, senders, count + 5, &pairs(count, accounts))
 }
 
 /// A token and `count` funded senders; the block of `count` transfers of
