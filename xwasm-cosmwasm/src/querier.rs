@@ -59,7 +59,10 @@ pub trait SmartQuerier: Send + Sync {
 /// smart queries against contracts deployed here, everything else as the
 /// mock answers it (staking and distribution empty, custom, stargate and
 /// gRPC unsupported, unparseable requests invalid), with its gas: 100,000
-/// plus 100 per byte of the JSON response.
+/// plus 100 per byte of the JSON response, plus, for a smart query, the
+/// gas the queried contract used, as a chain charges it (the mock cannot
+/// run contracts). Without that, each query of 100,000 gas could run a
+/// contract on all the gas its caller had left, again and again.
 #[derive(Debug, Clone)]
 pub struct DefaultQuerier {
     /// Addresses in queries: the bech32 prefix of this chain.
@@ -73,10 +76,13 @@ impl DefaultQuerier {
         Self { api, flat_cost: gas.query_flat, per_response_byte: gas.query_per_response_byte }
     }
 
+    /// The answer to `request`; `nested` gets the CosmWasm gas a smart
+    /// query's contract used, also when it failed.
     fn answer(
         &self,
         request: &[u8],
         context: &mut QueryContext<'_>,
+        nested: &mut Option<u64>,
     ) -> Result<SystemResult<ContractResult<Binary>>, String> {
         let Ok(parsed) = cosmwasm_std::from_json::<QueryRequest<Empty>>(request) else {
             return Ok(cosmwasm_std::testing::MockQuerier::<Empty>::new(&[]).raw_query(request));
@@ -114,8 +120,10 @@ impl DefaultQuerier {
                     .contract(context, contract_addr)
                     .and_then(|address| context.smart?.smart(&address, msg, context));
                 match answer {
-                    Some((Ok(result), _)) => SystemResult::Ok(result),
-                    Some((Err(fault), _)) => return Err(fault),
+                    Some((answer, used)) => {
+                        *nested = Some(used);
+                        SystemResult::Ok(answer?)
+                    }
                     None => SystemResult::Err(SystemError::NoSuchContract { addr: contract_addr.clone() }),
                 }
             }
@@ -156,12 +164,18 @@ impl Default for DefaultQuerier {
 
 impl Querier for DefaultQuerier {
     fn query(&self, request: &[u8], context: &mut QueryContext<'_>) -> QueryAnswer {
-        let response = match self.answer(request, context) {
+        let mut nested = None;
+        let response = match self.answer(request, context, &mut nested) {
             Ok(response) => response,
-            Err(fault) => return (Err(fault), 0),
+            // A smart query that failed (out of gas: it had all its
+            // caller's gas) still costs its price and its work.
+            Err(fault) => return (Err(fault), nested.map_or(0, |work| self.flat_cost.saturating_add(work))),
         };
         let json = to_json_vec(&response).expect("a SystemResult serializes");
-        let used = self.flat_cost.saturating_add(self.per_response_byte.saturating_mul(json.len() as u64));
+        let used = self
+            .flat_cost
+            .saturating_add(self.per_response_byte.saturating_mul(json.len() as u64))
+            .saturating_add(nested.unwrap_or(0));
         if used > context.gas_limit {
             return (Err("Ran out of gas during contract execution".into()), used);
         }

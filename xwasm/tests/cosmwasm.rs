@@ -431,6 +431,70 @@ fn nested_smart_queries_are_cut_at_the_depth_limit() {
     assert_eq!(onion(limit + 1)["ok"]["error"], "deep");
 }
 
+/// A smart query charges its caller for the queried contract's work, as a
+/// chain does: on top of the querier's flat and per-byte price, the gas
+/// the nested `query` used. (It once charged only the price: one query of
+/// 100,000 gas could run a contract for all the gas its caller had left,
+/// again and again.) A nested query that needs more than its caller has
+/// left runs its caller out of gas.
+#[test]
+fn a_smart_query_charges_its_caller_for_the_queried_contracts_work() {
+    let vm = Vm::builder().build().unwrap();
+    let ok = r#"{"ok":"e30="}"#;
+    let imports = format!(
+        r#"(import "env" "query_chain" (func $query (param i32) (result i32)))
+        (import "env" "db_write" (func $write (param i32 i32)))
+        (data (i32.const 32) "\00\04\00\00\{len:02x}\00\00\00\{len:02x}\00\00\00")
+        (data (i32.const 1024) "{text}")"#,
+        len = ok.len(),
+        text = ok.replace('"', "\\\""),
+    );
+    // `query` counts to `rounds`, then answers ok; `execute` forwards its
+    // message to `query_chain` and stores the answer.
+    let counting = |rounds: u32| {
+        format!(
+            "(local.set 0 (i32.const 0))
+             (block (loop (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+                          (br_if 0 (i32.lt_u (local.get 0) (i32.const {rounds})))))
+             (i32.const 32)"
+        )
+    };
+    let body = "(call $write (i32.const 16) (call $query (local.get 2))) (i32.const 16)";
+    let light = deployed(&vm, &contract_with_query(&imports, body, &counting(1), ""));
+    let heavy = deployed(&vm, &contract_with_query(&imports, body, &counting(200_000), ""));
+    let direct = |address| {
+        let done = vm.cosmwasm_query(address, b"{}", &Default::default(), GAS).unwrap();
+        assert_eq!(done.outcome.status, Status::Ok, "{:?}", done.outcome.error);
+        done.gas_report.used_internally + done.gas_report.used_externally
+    };
+    let (light_work, heavy_work) = (direct(&light), direct(&heavy));
+    assert!(heavy_work > light_work + 1_000_000, "{heavy_work} vs {light_work}");
+    // The caller asks each through a smart query: equal answers (so equal
+    // flat and per-byte prices); the difference in gas is the work.
+    let asking = |of: &xwasm::Address, gas_limit| {
+        let request = format!(
+            r#"{{"wasm":{{"smart":{{"contract_addr":"{}","msg":"e30="}}}}}}"#,
+            vm.cosmwasm_address(of)
+        );
+        let mut message = message(&addr("creator"), &request);
+        message.gas_limit = gas_limit;
+        vm.cosmwasm_call(&light, EntryPoint::Execute, &message).unwrap()
+    };
+    let (of_light, of_heavy) = (asking(&light, GAS), asking(&heavy, GAS));
+    for done in [&of_light, &of_heavy] {
+        assert_eq!(done.outcome.status, Status::Ok, "{:?}", done.outcome.error);
+    }
+    assert_eq!(
+        of_heavy.gas_report.used_externally - of_light.gas_report.used_externally,
+        heavy_work - light_work
+    );
+    assert_eq!(of_heavy.gas_report.used_internally, of_light.gas_report.used_internally);
+    // A caller that can pay the query's price but not the work runs out.
+    let short = of_light.gas_report.used_internally + of_light.gas_report.used_externally + heavy_work / 2;
+    let cut = asking(&heavy, short);
+    assert_eq!((cut.outcome.status, cut.gas_report.remaining), (Status::OutOfGas, 0), "{:?}", cut.outcome.error);
+}
+
 /// The meter's boundary, as cosmwasm-vm's: a call given exactly the gas it
 /// uses succeeds with none left; one unit less runs out of gas (the last
 /// charge finds too little), under both compilers.
