@@ -5,9 +5,10 @@
 //! it first), and OraiDEX's concentrated-liquidity swap contract. Each is driven through cosmwasm-vm 3.0.10 and xwasm with the
 //! same messages (successes, contract errors, unauthorized senders,
 //! invalid addresses, iteration in both orders): equal results, gas and
-//! storage. Then blocks of cw20, cw721 and swap transactions equal the
-//! same transactions run one by one, and so does a cw3-flex-multisig that
-//! weighs votes by smart queries of a cw4-group.
+//! storage. A cw3-flex-multisig weighs votes by smart and raw queries of
+//! a cw4-group, against cosmwasm-vm running the group's code for its
+//! querier. Then blocks of cw20, cw721 and swap transactions equal the
+//! same transactions run one by one, and so does that multisig.
 
 use cosmwasm_std::{Coin, coins};
 use xwasm::cosmwasm::Bech32Api;
@@ -231,6 +232,195 @@ fn oraiswap_v3_agrees_with_cosmwasm_vm() {
     ];
     let executions = executions.map(|(sender, msg)| (sender.clone(), msg));
     scripted("oraiswap-v3.wasm", r#"{"protocol_fee":100000000000}"#, &[], &executions, &queries);
+}
+
+/// Smart and raw queries between two contracts, with cosmwasm-vm as the
+/// judge: a cw3-flex-multisig that weighs votes by querying its
+/// cw4-group, in one xwasm VM, against cosmwasm-vm whose querier answers
+/// the multisig's queries by running the group's code over the group's
+/// storage, in the environment xwasm gives a nested query. Members
+/// change between a proposal and its votes, so the votes are weighed at
+/// the proposal's height (the group's snapshots). Results, gas (the
+/// caller's own, and the mock's price plus the group's gas, which a chain
+/// charges to the caller) and both contracts' storage are equal.
+#[test]
+fn cw3_flex_multisig_queries_its_cw4_group_as_in_cosmwasm_vm() {
+    use cosmwasm_std::{Binary, ContractResult, SystemResult, WasmQuery};
+    use cosmwasm_vm::testing::{MockApi, MockQuerier, MockStorage};
+    use cosmwasm_vm::{Backend, Instance, InstanceOptions, Size, Storage};
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    use xwasm::cosmwasm::{BlockEnv, EntryPoint};
+    use xwasm::{CosmwasmMessage, Status};
+    use xwasm_peers::{CW_GAS, DEPLOY_GAS, records};
+
+    type Records = Vec<(Vec<u8>, Vec<u8>)>;
+    let (a, b, c) = users();
+    let (group_wasm, flex_wasm) = (contract("cw4-group.wasm"), contract("cw3-flex-multisig.wasm"));
+    let vm = xwasm_peers::vm();
+    let env_at = |height: u64| BlockEnv { height, ..BlockEnv::default() };
+    let message = |sender: &str, msg: &str, height: u64, gas: u64| {
+        let mut message = CosmwasmMessage::new(sender, msg.as_bytes(), gas);
+        message.env = env_at(height);
+        message
+    };
+    // The peer's side: each contract's storage, and what the group's
+    // nested queries used.
+    let group_storage: Rc<RefCell<Records>> = Rc::default();
+    let mut flex_storage = Records::new();
+    let nested_gas = Rc::new(Cell::new(0u64));
+    let nested_env: Rc<RefCell<Vec<u8>>> = Rc::default();
+    // Runs `call` on a fresh cosmwasm-vm instance of `wasm` over
+    // `storage`; keeps the writes only if the contract returned ok.
+    fn run(
+        wasm: &[u8],
+        storage: &mut Records,
+        querier: MockQuerier,
+        call: impl FnOnce(&mut Instance<MockApi, MockStorage, MockQuerier>) -> cosmwasm_vm::VmResult<Vec<u8>>,
+    ) -> (Option<Vec<u8>>, (u64, u64)) {
+        let mut backend = Backend { api: MockApi::default(), storage: MockStorage::default(), querier };
+        for (key, value) in storage.iter() {
+            backend.storage.set(key, value).0.unwrap();
+        }
+        let options = InstanceOptions { gas_limit: CW_GAS };
+        let mut instance = Instance::from_code(wasm, backend, options, Some(Size::mebi(16))).unwrap();
+        let result = call(&mut instance).ok();
+        let report = instance.create_gas_report();
+        let mut backend = instance.recycle().unwrap();
+        if result.as_deref().is_some_and(|bytes| xwasm::cosmwasm::contract_error(bytes).is_none()) {
+            *storage = records(&mut backend.storage);
+        }
+        (result, (report.used_internally, report.used_externally))
+    }
+
+    // Deploy both in xwasm, then in the peer at the same addresses.
+    let members =
+        format!(r#"[{{"addr":"{a}","weight":1}},{{"addr":"{b}","weight":2}},{{"addr":"{c}","weight":1}}]"#);
+    let group_init = format!(r#"{{"admin":"{a}","members":{members}}}"#);
+    let deploy = |wasm: &[u8], init: &str| {
+        let done = vm.cosmwasm_instantiate(wasm, &message(&a, init, 100, DEPLOY_GAS), None).unwrap();
+        assert_eq!(done.outcome.status, Status::Ok, "{:?}", done.outcome.error);
+        (done.outcome.address.unwrap(), done.contract)
+    };
+    let (group, group_contract) = deploy(&group_wasm, &group_init);
+    let flex_init = format!(
+        r#"{{"group_addr":"{group_contract}","threshold":{{"absolute_count":{{"weight":3}}}},"max_voting_period":{{"height":100}},"executor":null,"proposal_deposit":null}}"#
+    );
+    let (flex, flex_contract) = deploy(&flex_wasm, &flex_init);
+    let info = |sender: &str| xwasm::cosmwasm::info_json(sender, &[]);
+    let env_json = |height: u64, contract: &str| xwasm::cosmwasm::env_json(&env_at(height).env(contract));
+    let (result, _) = run(&group_wasm, &mut group_storage.borrow_mut(), MockQuerier::new(&[]), |i| {
+        cosmwasm_vm::call_instantiate_raw(
+            i,
+            &env_json(100, &group_contract),
+            &info(&a),
+            group_init.as_bytes(),
+        )
+    });
+    assert!(result.is_some());
+    // The multisig's querier: the group's code over the group's storage.
+    let querier = || {
+        let mut querier = MockQuerier::new(&[]);
+        let (wasm, storage, gas, env) =
+            (group_wasm.clone(), group_storage.clone(), nested_gas.clone(), nested_env.clone());
+        let group = group_contract.clone();
+        querier.update_wasm(move |query| match query {
+            WasmQuery::Smart { contract_addr, msg } if *contract_addr == group => {
+                let (answer, used) = run(&wasm, &mut storage.borrow().clone(), MockQuerier::new(&[]), |i| {
+                    cosmwasm_vm::call_query_raw(i, &env.borrow(), msg)
+                });
+                gas.set(gas.get() + used.0 + used.1);
+                let answer = answer.expect("the group answers");
+                SystemResult::Ok(cosmwasm_std::from_json::<ContractResult<Binary>>(&answer).unwrap())
+            }
+            WasmQuery::Raw { contract_addr, key } if *contract_addr == group => {
+                let value =
+                    storage.borrow().iter().find(|(k, _)| k == key.as_slice()).map(|(_, v)| v.clone());
+                SystemResult::Ok(ContractResult::Ok(Binary::from(value.unwrap_or_default())))
+            }
+            other => panic!("the multisig asked for {other:?}"),
+        });
+        querier
+    };
+    // A nested query's environment in xwasm: the block's height, its
+    // time in whole milliseconds, the queried contract.
+    let nested_at = |height: u64| {
+        let mut env = env_at(height);
+        env.time_nanos = env.time_nanos / 1_000_000 * 1_000_000;
+        xwasm::cosmwasm::env_json(&env.env(&group_contract))
+    };
+    *nested_env.borrow_mut() = nested_at(100);
+    let (result, _) = run(&flex_wasm, &mut flex_storage, querier(), |i| {
+        cosmwasm_vm::call_instantiate_raw(i, &env_json(100, &flex_contract), &info(&a), flex_init.as_bytes())
+    });
+    assert!(result.is_some(), "the peer instantiates the multisig");
+
+    let send = format!(
+        r#"[{{"bank":{{"send":{{"to_address":"{c}","amount":[{{"denom":"earth","amount":"10"}}]}}}}}}]"#
+    );
+    let propose = format!(r#"{{"propose":{{"title":"t","description":"d","msgs":{send},"latest":null}}}}"#);
+    // (height, sender, contract, message): c leaves the group and d joins
+    // after the proposal; votes count the weights at its height.
+    let d = addr("dave");
+    let steps = [
+        (110, a.clone(), "flex", propose.clone()),
+        (110, addr("mallory"), "flex", propose),
+        (
+            111,
+            a.clone(),
+            "group",
+            format!(r#"{{"update_members":{{"remove":["{c}"],"add":[{{"addr":"{d}","weight":5}}]}}}}"#),
+        ),
+        (112, d.clone(), "flex", r#"{"vote":{"proposal_id":1,"vote":"yes"}}"#.to_string()),
+        (112, c.clone(), "flex", r#"{"vote":{"proposal_id":1,"vote":"yes"}}"#.to_string()),
+        (113, a.clone(), "flex", r#"{"execute":{"proposal_id":1}}"#.to_string()),
+        (113, b.clone(), "flex", r#"{"vote":{"proposal_id":1,"vote":"no"}}"#.to_string()),
+        (114, b.clone(), "flex", propose_of(&send)),
+        (114, d.clone(), "flex", r#"{"vote":{"proposal_id":2,"vote":"yes"}}"#.to_string()),
+        (115, c.clone(), "flex", r#"{"execute":{"proposal_id":2}}"#.to_string()),
+    ];
+    fn propose_of(send: &str) -> String {
+        format!(r#"{{"propose":{{"title":"u","description":"e","msgs":{send},"latest":null}}}}"#)
+    }
+    let mut ok = 0;
+    for (height, sender, target, msg) in &steps {
+        let step = format!("height {height}: {target} {msg}");
+        let (address, contract, wasm) = match *target {
+            "flex" => (&flex, &flex_contract, &flex_wasm),
+            _ => (&group, &group_contract, &group_wasm),
+        };
+        let done =
+            vm.cosmwasm_call(address, EntryPoint::Execute, &message(sender, msg, *height, CW_GAS)).unwrap();
+        nested_gas.set(0);
+        *nested_env.borrow_mut() = nested_at(*height);
+        let env = env_json(*height, contract);
+        let execute =
+            |i: &mut Instance<_, _, _>| cosmwasm_vm::call_execute_raw(i, &env, &info(sender), msg.as_bytes());
+        let (theirs, gas) = match *target {
+            "flex" => run(wasm, &mut flex_storage, querier(), execute),
+            _ => run(wasm, &mut group_storage.borrow_mut(), MockQuerier::new(&[]), execute),
+        };
+        assert_eq!(done.result, theirs, "{step}: results differ");
+        let ours = (done.gas_report.used_internally, done.gas_report.used_externally);
+        assert_eq!(ours, (gas.0, gas.1 + nested_gas.get()), "{step}: gas differs");
+        ok += usize::from(theirs.as_deref().is_some_and(|r| xwasm::cosmwasm::contract_error(r).is_none()));
+    }
+    // Successes and refusals both: d's first vote (it joined after the
+    // proposal), the outsider's proposal and the first execution fail.
+    assert_eq!(ok, steps.len() - 3);
+    for query in
+        [r#"{"proposal":{"proposal_id":1}}"#, r#"{"list_votes":{"proposal_id":1}}"#, r#"{"list_voters":{}}"#]
+    {
+        let done = vm.cosmwasm_query(&flex, query.as_bytes(), &env_at(116), CW_GAS).unwrap();
+        *nested_env.borrow_mut() = nested_at(116);
+        let (theirs, _) = run(&flex_wasm, &mut flex_storage.clone(), querier(), |i| {
+            cosmwasm_vm::call_query_raw(i, &env_json(116, &flex_contract), query.as_bytes())
+        });
+        assert!(theirs.is_some(), "query {query}");
+        assert_eq!(done.result, theirs, "query {query}");
+    }
+    assert_eq!(vm.storage(&group).unwrap(), *group_storage.borrow(), "the group's storage");
+    assert_eq!(vm.storage(&flex).unwrap(), flex_storage, "the multisig's storage");
 }
 
 mod block {
