@@ -1,7 +1,10 @@
 //! The race: xwasm against cosmwasm-vm 3.0.10 on the same contracts and
 //! messages, measured in alternation in one process.
 //!
-//! `cargo run --release --manifest-path peers/Cargo.toml [-- --quick]`
+//! `cargo run --release --manifest-path peers/Cargo.toml [-- --quick]
+//! [--explicit-bounds-checks]`: the second runs xwasm with
+//! `EngineConfig::explicit_bounds_checks` (the setting for parallel
+//! blocks on many cores).
 //!
 //! Each row times the same work in both VMs, one sample of each in turn,
 //! and compares medians; every sample's result bytes and gas are compared
@@ -117,6 +120,7 @@ fn same(what: &str, ours: &xwasm::CosmwasmOutcome, theirs: &[u8], their_gas: u64
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let explicit_bounds_checks = std::env::args().any(|a| a == "--explicit-bounds-checks");
     let (fast, slow, argon) = if quick { (40, 5, 3) } else { (300, 21, 7) };
     let dir = tempfile::tempdir().expect("a temporary folder");
     let api = Bech32Api::default();
@@ -135,6 +139,7 @@ fn main() {
 
     // xwasm: the code deployed once, in memory and on disk.
     let mut config = VmConfig::default();
+    config.engine.explicit_bounds_checks = explicit_bounds_checks;
     config.cosmwasm.capabilities.insert("stargate".into());
     let vm = Vm::builder().config(config.clone()).cache_dir(dir.path().join("xwasm")).build().unwrap();
     let mut deploy = CosmwasmMessage::new(&creator, init.as_bytes(), 1_000_000_000_000);
@@ -470,7 +475,7 @@ fn main() {
         target_text: ">= 3x faster",
     });
 
-    print(&rows, quick);
+    print(&rows, quick, explicit_bounds_checks);
 }
 
 fn human(d: Duration) -> String {
@@ -484,10 +489,11 @@ fn human(d: Duration) -> String {
     }
 }
 
-fn print(rows: &[Row], quick: bool) {
+fn print(rows: &[Row], quick: bool, explicit_bounds_checks: bool) {
     println!(
-        "xwasm vs cosmwasm-vm 3.0.10 ({}; medians, measured in alternation)\n",
-        if quick { "--quick" } else { "full run" }
+        "xwasm vs cosmwasm-vm 3.0.10 ({}{}; medians, measured in alternation)\n",
+        if quick { "--quick" } else { "full run" },
+        if explicit_bounds_checks { ", explicit bounds checks" } else { "" }
     );
     println!("| row | xwasm | cosmwasm-vm | xwasm is | target | met |");
     println!("|---|---|---|---|---|---|");

@@ -193,8 +193,9 @@ pub struct EngineConfig {
     /// grown memory inaccessible again (an `mprotect` whose TLB shootdown
     /// stops every other thread of the process), so parallel blocks of
     /// contracts that grow their memory (cw20-base does, on every call) do
-    /// not scale. Costs 10-17% on a single cw20-base transfer, and rules
-    /// out Winch (and so the tiered VM's baseline). Off by default.
+    /// not scale. Costs 10-17% on a single cw20-base transfer. Winch
+    /// cannot check bounds this way: a Winch engine with it is refused,
+    /// and a tiered VM's baseline keeps guard pages. Off by default.
     pub explicit_bounds_checks: bool,
 }
 
@@ -238,13 +239,15 @@ impl EngineConfig {
     /// Winch. Cranelift still compiles the trampolines between the host
     /// and Winch's code; unoptimized, a cold compile of hackatom takes
     /// about 8% less time, and the baseline code lives only until the
-    /// optimizing tier replaces it. None where there is no baseline: this
-    /// one is Winch already, or Winch cannot run its code
-    /// ([`EngineConfig::explicit_bounds_checks`]).
+    /// optimizing tier replaces it. Winch needs guard pages, so the
+    /// baseline keeps them even where this engine checks bounds
+    /// explicitly: a separate engine, with its own pool. None where this
+    /// one is Winch already.
     pub fn baseline(&self) -> Option<EngineConfig> {
-        (self.strategy != Strategy::Winch && !self.explicit_bounds_checks).then(|| EngineConfig {
+        (self.strategy != Strategy::Winch).then(|| EngineConfig {
             strategy: Strategy::Winch,
             opt_level: OptLevel::None,
+            explicit_bounds_checks: false,
             ..self.clone()
         })
     }
@@ -525,8 +528,8 @@ mod tests {
     /// With explicit bounds checks the pool never takes back a grown
     /// memory's pages: a later instance in the slot still starts at the
     /// module's size, traps past it, and finds grown pages zeroed. Winch
-    /// cannot run such code: the configuration is refused, and there is no
-    /// baseline tier.
+    /// cannot run such code: the configuration is refused, and the
+    /// baseline tier keeps guard pages.
     #[test]
     fn explicit_bounds_checks_keep_each_instance_to_its_own_memory() {
         let wasm = br#"(module (memory 1)
@@ -556,8 +559,10 @@ mod tests {
         }
         let winch = EngineConfig { strategy: Strategy::Winch, ..config.clone() };
         assert!(matches!(build_engine(&winch), Err(EngineError::InvalidConfig { .. })));
-        assert_eq!(config.baseline(), None);
-        assert!(EngineConfig::default().baseline().is_some());
+        let baseline = config.baseline().unwrap();
+        assert_eq!((baseline.strategy, baseline.explicit_bounds_checks), (Strategy::Winch, false));
+        build_engine(&baseline).unwrap();
+        assert_eq!(baseline.baseline(), None);
     }
 
     #[test]

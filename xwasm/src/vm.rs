@@ -51,8 +51,7 @@ pub struct VmConfig {
     /// Tiered compilation: a new contract first runs on Winch (fast to
     /// compile) while Cranelift compiles it in the background; calls switch
     /// once it is ready. Gas and results are the same in both tiers. No
-    /// effect where the engine leaves no baseline (a Winch engine, or
-    /// `engine.explicit_bounds_checks`).
+    /// effect on a Winch engine.
     pub tiered: bool,
     /// The `cosmwasm` profile: its gas table, bech32 prefix, capabilities
     /// and upload limits. Consensus-relevant.

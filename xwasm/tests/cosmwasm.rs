@@ -492,7 +492,12 @@ fn a_smart_query_charges_its_caller_for_the_queried_contracts_work() {
     // A caller that can pay the query's price but not the work runs out.
     let short = of_light.gas_report.used_internally + of_light.gas_report.used_externally + heavy_work / 2;
     let cut = asking(&heavy, short);
-    assert_eq!((cut.outcome.status, cut.gas_report.remaining), (Status::OutOfGas, 0), "{:?}", cut.outcome.error);
+    assert_eq!(
+        (cut.outcome.status, cut.gas_report.remaining),
+        (Status::OutOfGas, 0),
+        "{:?}",
+        cut.outcome.error
+    );
 }
 
 /// The meter's boundary, as cosmwasm-vm's: a call given exactly the gas it

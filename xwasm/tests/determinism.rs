@@ -514,9 +514,18 @@ fn vals(values: &[Val]) -> Vec<String> {
         .collect()
 }
 
+/// Also where the optimizing tier checks bounds explicitly: its baseline
+/// (Winch) keeps guard pages.
 #[test]
 fn tiered_compilation_switches_tiers_with_the_same_results_and_gas() {
-    let tiered = Vm::builder().config(VmConfig { tiered: true, ..Default::default() }).build().unwrap();
+    for explicit_bounds_checks in [false, true] {
+        let mut config = VmConfig { tiered: true, ..Default::default() };
+        config.engine.explicit_bounds_checks = explicit_bounds_checks;
+        switches_tiers(Vm::builder().config(config).build().unwrap());
+    }
+}
+
+fn switches_tiers(tiered: Vm) {
     let plain = vm(Strategy::Cranelift, None);
     let (a, b) = (deploy(&tiered, RECURSION), deploy(&plain, RECURSION));
     let first = call(&tiered, &a, "down", &300u32.to_le_bytes());
