@@ -358,13 +358,15 @@ fn cw3_flex_multisig_queries_its_cw4_group_as_in_cosmwasm_vm() {
     let send = format!(
         r#"[{{"bank":{{"send":{{"to_address":"{c}","amount":[{{"denom":"earth","amount":"10"}}]}}}}}}]"#
     );
-    let propose = format!(r#"{{"propose":{{"title":"t","description":"d","msgs":{send},"latest":null}}}}"#);
+    let propose = |title: &str| {
+        format!(r#"{{"propose":{{"title":"{title}","description":"d","msgs":{send},"latest":null}}}}"#)
+    };
     // (height, sender, contract, message): c leaves the group and d joins
     // after the proposal; votes count the weights at its height.
     let d = addr("dave");
     let steps = [
-        (110, a.clone(), "flex", propose.clone()),
-        (110, addr("mallory"), "flex", propose),
+        (110, a.clone(), "flex", propose("t")),
+        (110, addr("mallory"), "flex", propose("t")),
         (
             111,
             a.clone(),
@@ -375,13 +377,10 @@ fn cw3_flex_multisig_queries_its_cw4_group_as_in_cosmwasm_vm() {
         (112, c.clone(), "flex", r#"{"vote":{"proposal_id":1,"vote":"yes"}}"#.to_string()),
         (113, a.clone(), "flex", r#"{"execute":{"proposal_id":1}}"#.to_string()),
         (113, b.clone(), "flex", r#"{"vote":{"proposal_id":1,"vote":"no"}}"#.to_string()),
-        (114, b.clone(), "flex", propose_of(&send)),
+        (114, b.clone(), "flex", propose("u")),
         (114, d.clone(), "flex", r#"{"vote":{"proposal_id":2,"vote":"yes"}}"#.to_string()),
         (115, c.clone(), "flex", r#"{"execute":{"proposal_id":2}}"#.to_string()),
     ];
-    fn propose_of(send: &str) -> String {
-        format!(r#"{{"propose":{{"title":"u","description":"e","msgs":{send},"latest":null}}}}"#)
-    }
     let mut ok = 0;
     for (height, sender, target, msg) in &steps {
         let step = format!("height {height}: {target} {msg}");
