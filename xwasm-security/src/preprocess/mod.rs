@@ -52,7 +52,7 @@ use wasmparser::{Operator, Parser, Validator, WasmFeatures};
 use analysis::{Analysis, analyze};
 
 /// Bumped whenever the rewrite changes (it changes gas).
-pub const PREPROCESS_VERSION: u32 = 5;
+pub const PREPROCESS_VERSION: u32 = 6;
 /// The names the rewrite exports: a module may not export them itself
 /// (the policy refuses it), and no call may enter them.
 pub const RESERVED_NAMES: [&str; 2] = [GAS_GLOBAL, STACK_EXPORT];
@@ -371,10 +371,24 @@ impl Rewriter<'_> {
             other => other,
         };
         let mut f = self.new_function_with_parsed_locals(func)?;
+        // Metered, the body runs in a block of its own (the function's
+        // results), inside the out-of-gas block: a charge that finds too
+        // little gas branches out of both, to a trap. One trap per
+        // function, not one `if` per charge.
+        if self.meter {
+            f.instruction(&Instruction::Block(BlockType::Empty)).instruction(&Instruction::Block(block));
+        }
         if self.meter && self.options.meter == Meter::Cosmwasm {
             self.accounting_body(&mut f, func, claim, block)?;
         } else {
             self.operators_body(&mut f, func, claim, block)?;
+        }
+        if self.meter {
+            // The body's own `end` closed its block.
+            f.instruction(&Instruction::Return)
+                .instruction(&Instruction::End)
+                .instruction(&Instruction::Unreachable)
+                .instruction(&Instruction::End);
         }
         Ok(f)
     }
