@@ -168,7 +168,9 @@ impl Rewriter<'_> {
                         // The function's own end: close the wrapper,
                         // release the claim.
                         segment.push(Instruction::End, 0);
-                        segment.flush(f, 0);
+                        // Left inside the body's block: the out-of-gas
+                        // block is the next label out.
+                        segment.flush(f, 1);
                         // Paid for on entry.
                         for instruction in epilogue(global, claim) {
                             segment.push(instruction, 0);
