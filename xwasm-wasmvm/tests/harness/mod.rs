@@ -276,8 +276,8 @@ pub const CALLS_2: [&str; 16] = [
 
 static LIB: OnceLock<Lib> = OnceLock::new();
 
-/// The built `libwasmvm.so` beside the test binary's folder
-/// (`target/<profile>/`), loaded once per process.
+/// The built `libwasmvm.so` (see [`library_path`]), loaded once per
+/// process.
 pub fn lib() -> &'static Lib {
     LIB.get_or_init(|| {
         let path = library_path();
@@ -285,9 +285,14 @@ pub fn lib() -> &'static Lib {
     })
 }
 
-/// `target/<profile>/libwasmvm.so`, built now: `cargo test` builds only
-/// the rlib of a library its tests use, and a stale shared library would
-/// test old code. Cargo releases the build lock before tests run.
+/// `target/<profile>/deps/libwasmvm.so`. Cargo writes it whenever it
+/// builds the crate's library, tests included (the crate types are
+/// cdylib, staticlib and rlib), so xwasm-wasmvm's own tests find it fresh.
+/// Anyone else (peers/) asks cargo for it first, with the arguments CI's
+/// workspace test uses, so a build already done is not done again: a
+/// `-p xwasm-wasmvm` build would resolve features for that package alone
+/// and compile wasmtime a second time. Cargo releases its build lock
+/// before tests run.
 pub fn library_path() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/<test>, or target/<profile>/<binary>
@@ -297,20 +302,31 @@ pub fn library_path() -> PathBuf {
     } else {
         folder
     };
+    if env!("CARGO_PKG_NAME") != "xwasm-wasmvm" {
+        build_library(profile);
+    }
+    let path = profile.join("deps").join("libwasmvm.so");
+    assert!(path.exists(), "{} is missing after the build", path.display());
+    path
+}
+
+/// Builds the library into `profile`'s folder: as `cargo test --workspace`
+/// does in a debug build, as `cargo build -p xwasm-wasmvm` in a release one
+/// (the race's examples), where no workspace test build is there to share.
+fn build_library(profile: &Path) {
     let target = profile.parent().expect("target");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = std::process::Command::new(cargo);
-    build.args(["build", "--quiet", "--locked", "-p", "xwasm-wasmvm", "--lib"]);
-    build.arg("--manifest-path").arg(root.join("Cargo.toml")).arg("--target-dir").arg(target);
     if profile.file_name().is_some_and(|name| name == "release") {
-        build.arg("--release");
+        build.args(["build", "--release", "-p", "xwasm-wasmvm", "--lib"]);
+    } else {
+        build.args(["test", "--workspace", "--no-run"]);
     }
-    let status = build.status().expect("running cargo build");
-    assert!(status.success(), "cargo build -p xwasm-wasmvm failed");
-    let path = profile.join("libwasmvm.so");
-    assert!(path.exists(), "{} is missing after the build", path.display());
-    path
+    build.args(["--quiet", "--locked"]);
+    build.arg("--manifest-path").arg(root.join("Cargo.toml")).arg("--target-dir").arg(target);
+    let status = build.status().expect("running cargo");
+    assert!(status.success(), "building libwasmvm failed");
 }
 
 impl Lib {
