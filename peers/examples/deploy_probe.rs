@@ -1,7 +1,8 @@
 //! Where a cold deployment of hackatom (tiered) spends its time: the
 //! checks, the rewrite, Winch's compile of the rewritten code and of the
-//! code as it came, and a whole deployment. `LOOP=check|rewrite N=..`
-//! repeats one step, for a profiler.
+//! code as it came, and a whole deployment.
+//! `LOOP=check|rewrite|winch N=..` repeats one step (`winch`: the rewrite
+//! and Winch's compile of its output), for a profiler.
 use std::time::Instant;
 use xwasm::cosmwasm::CosmwasmMessage;
 fn main() {
@@ -21,16 +22,24 @@ fn main() {
     let limits = xwasm::cosmwasm::WasmLimits::default();
     let mut config = xwasm::VmConfig::default();
     config.tiered = true;
-    let vm = xwasm::Vm::builder().config(config.clone()).build().unwrap();
     if let Ok(what) = std::env::var("LOOP") {
+        // No pool: valgrind cannot reserve its address space.
+        config.engine.pooling = None;
+        let vm = xwasm::Vm::builder().config(config.clone()).build().unwrap();
+        let winch = xwasm::engine::build_engine(&config.engine.baseline().unwrap()).unwrap();
         for _ in 0..std::env::var("N").map_or(200, |n| n.parse().unwrap()) {
             match what.as_str() {
                 "check" => drop(xwasm::cosmwasm::check_wasm(wasm, &caps, &limits)),
+                "winch" => {
+                    let rewritten = vm.rewrite_for_compile(wasm).unwrap();
+                    drop(wasmtime::Module::new(&winch, &rewritten).unwrap());
+                }
                 _ => drop(vm.rewrite_for_compile(wasm)),
             }
         }
         return;
     }
+    let vm = xwasm::Vm::builder().config(config.clone()).build().unwrap();
     t("sha256", &mut || drop(std::hint::black_box(xwasm::security::code_hash(wasm))));
     t("check_wasm", &mut || drop(xwasm::cosmwasm::check_wasm(wasm, &caps, &limits)));
     t("rewrite (check+rewrite)", &mut || drop(vm.rewrite_for_compile(wasm)));

@@ -119,6 +119,8 @@ pub struct Pair {
     wasm: Vec<u8>,
     backend: Option<PeerBackend>,
     pub env: BlockEnv,
+    /// The gas limit of each later call, in both (CosmWasm gas).
+    pub gas: u64,
 }
 
 /// The VM of the differential tests: the defaults, whose capabilities
@@ -164,6 +166,7 @@ impl Pair {
             wasm: wasm.to_vec(),
             backend: Some(backend),
             env: BlockEnv::default(),
+            gas: GAS,
         };
         pair.credit(funds);
         let env = pair.env_json();
@@ -210,7 +213,7 @@ impl Pair {
         // failed; a chain (wasmd's cached context) drops them, as xwasm
         // does. The harness does what the chain would.
         let before = records(&mut backend.storage);
-        let options = InstanceOptions { gas_limit: CW_GAS };
+        let options = InstanceOptions { gas_limit: self.gas };
         let mut instance = Instance::from_code(&self.wasm, backend, options, Some(Size::mebi(16)))
             .expect("cosmwasm-vm instantiates the contract");
         let debug = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
@@ -250,7 +253,7 @@ impl Pair {
         let env = self.env_json();
         let info = xwasm::cosmwasm::info_json(sender, funds);
         let (peer, peer_debug, peer_gas) = self.peer(|i| cosmwasm_vm::call_execute_raw(i, &env, &info, msg));
-        let mut message = CosmwasmMessage::new(sender, msg, GAS);
+        let mut message = CosmwasmMessage::new(sender, msg, self.gas);
         message.env = self.env.clone();
         message.funds = funds.to_vec();
         let done =
@@ -263,8 +266,10 @@ impl Pair {
         let env = self.env_json();
         let (peer, peer_debug, peer_gas) =
             self.peer(|i| cosmwasm_vm::call_query_raw(i, &env, msg.as_bytes()));
-        let done =
-            self.vm.cosmwasm_query(&self.address, msg.as_bytes(), &self.env, GAS).unwrap_or_else(refused);
+        let done = self
+            .vm
+            .cosmwasm_query(&self.address, msg.as_bytes(), &self.env, self.gas)
+            .unwrap_or_else(refused);
         compared(&done, peer, peer_debug, peer_gas)
     }
 
@@ -318,7 +323,7 @@ impl Pair {
     }
 
     fn message(&self, sender: &str, msg: &str) -> CosmwasmMessage {
-        let mut message = CosmwasmMessage::new(sender, msg.as_bytes(), GAS);
+        let mut message = CosmwasmMessage::new(sender, msg.as_bytes(), self.gas);
         message.env = self.env.clone();
         message
     }

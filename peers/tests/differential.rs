@@ -163,3 +163,93 @@ fn ibc_contracts_scripted() {
         pair.assert_storage_equal();
     }
 }
+
+/// A hand-written contract whose `execute` loops with forward branches
+/// inside, then, by the first byte of its message, traps (`0`:
+/// `unreachable`, `1`: a load out of bounds, `2`: a division by zero) or
+/// returns (`3`, through a call).
+const EDGES: &str = r#"(module
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 4096))
+  (data (i32.const 64) "{\"ok\":{\"messages\":[],\"attributes\":[],\"events\":[],\"data\":null}}")
+  (func (export "interface_version_8"))
+  (func $allocate (export "allocate") (param $size i32) (result i32)
+    (local $region i32)
+    (local.set $region (global.get $heap))
+    (i32.store (local.get $region) (i32.add (local.get $region) (i32.const 12)))
+    (i32.store offset=4 (local.get $region) (local.get $size))
+    (i32.store offset=8 (local.get $region) (i32.const 0))
+    (global.set $heap (i32.add (i32.add (local.get $region) (i32.const 12)) (local.get $size)))
+    (local.get $region))
+  (func (export "deallocate") (param i32))
+  (func $ok (result i32)
+    (local $region i32)
+    (local.set $region (call $allocate (i32.const 0)))
+    (i32.store (local.get $region) (i32.const 64))
+    (i32.store offset=4 (local.get $region) (i32.const 61))
+    (i32.store offset=8 (local.get $region) (i32.const 61))
+    (local.get $region))
+  (func (export "instantiate") (param i32 i32 i32) (result i32) (call $ok))
+  (func (export "execute") (param $env i32) (param $info i32) (param $msg i32) (result i32)
+    (local $i i32) (local $acc i32) (local $kind i32)
+    (local.set $kind (i32.and (i32.load8_u (i32.load (local.get $msg))) (i32.const 3)))
+    (loop $again
+      (block $odd
+        (br_if $odd (i32.and (local.get $i) (i32.const 1)))
+        (local.set $acc (i32.add (local.get $acc) (local.get $i))))
+      (if (i32.gt_u (local.get $i) (i32.const 1))
+        (then (local.set $acc (i32.xor (local.get $acc) (i32.const 7))))
+        (else (local.set $acc (i32.sub (local.get $acc) (i32.const 3)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.lt_u (local.get $i) (i32.const 3))))
+    (block $returns
+      (block $divides
+        (block $loads
+          (block $unreachable
+            (br_table $unreachable $loads $divides $returns (local.get $kind)))
+          (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+          unreachable)
+        (local.set $acc (i32.load (i32.const -16)))
+        unreachable)
+      (local.set $acc (i32.div_u (local.get $acc) (i32.sub (local.get $i) (i32.const 3))))
+      unreachable)
+    (block $done
+      (br_if $done (i32.eqz (local.get $acc)))
+      (local.set $acc (i32.mul (local.get $acc) (i32.const 3))))
+    (call $ok))
+)"#;
+
+/// Out of gas at every charge, and traps just after charges that ran out:
+/// for each gas limit one unit short of a multiple of cosmwasm-vm's
+/// operator cost (every charge is one) up to what the call needs, and for
+/// exactly what it needs, both VMs end the same
+/// way (out of gas where cosmwasm-vm runs out, the same trap otherwise, or
+/// the same result) with the same gas.
+#[test]
+fn gas_runs_out_where_cosmwasm_vm_says() {
+    let wasm = wat::parse_str(EDGES).unwrap();
+    let (creator, user) = (addr("creator"), addr("user"));
+    let (mut pair, deployed) = Pair::instantiate(&wasm, &creator, "{}", &[]);
+    deployed.assert_agree("instantiate").returned();
+    for kind in ["0", "1", "2", "3"] {
+        pair.gas = xwasm_peers::GAS;
+        let needed = pair.execute(&user, kind, &[]).assert_agree(kind).peer_gas.0;
+        let (mut out_of_gas, mut ended) = (0, 0);
+        let units = xwasm::security::preprocess::COSMWASM_OPERATOR_COST;
+        for limit in (0..=needed / units + 1).map(|k| (k * units).saturating_sub(1)).chain([needed]) {
+            pair.gas = limit;
+            let step = format!("message {kind}, gas limit {limit}");
+            let compared = pair.execute(&user, kind, &[]);
+            compared.assert_agree(&step);
+            let peer_ran_out = compared.peer.text().contains("Ran out of gas");
+            assert_eq!(
+                compared.xwasm_status == xwasm::Status::OutOfGas,
+                peer_ran_out,
+                "{step}: {compared:?}"
+            );
+            if peer_ran_out { out_of_gas += 1 } else { ended += 1 }
+        }
+        // Both ways of ending were tried: the sweep crossed the boundary.
+        assert!(out_of_gas > 10 && ended >= 1, "message {kind}: {out_of_gas} out of gas, {ended} ended");
+    }
+}

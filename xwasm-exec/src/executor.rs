@@ -237,11 +237,13 @@ impl Executor {
         let started = budget.timed.then(Instant::now);
         let result = self.call_entry(store, &instance, entry, results);
         if result.is_err() && store.data().halt.is_none() {
-            if stack_exhausted(store, &instance) {
-                store.data_mut().halt = Some(Halt::StackExhausted);
-            } else if gas.get(&mut *store).i64().is_some_and(|left| left < 0) {
-                // A basic block's charge found too little gas.
+            if gas.get(&mut *store).i64().is_some_and(|left| left < 0) {
+                // A charge found too little gas: the trap, or whatever
+                // trapped after a charge that does not check (the
+                // cosmwasm meter), came after the gas ran out.
                 store.data_mut().halt = Some(Halt::OutOfGas);
+            } else if stack_exhausted(store, &instance) {
+                store.data_mut().halt = Some(Halt::StackExhausted);
             }
         }
         if let Some(started) = started {

@@ -52,7 +52,7 @@ use wasmparser::{Operator, Parser, Validator, WasmFeatures};
 use analysis::{Analysis, analyze};
 
 /// Bumped whenever the rewrite changes (it changes gas).
-pub const PREPROCESS_VERSION: u32 = 6;
+pub const PREPROCESS_VERSION: u32 = 7;
 /// The names the rewrite exports: a module may not export them itself
 /// (the policy refuses it), and no call may enter them.
 pub const RESERVED_NAMES: [&str; 2] = [GAS_GLOBAL, STACK_EXPORT];
