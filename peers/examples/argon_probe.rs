@@ -6,7 +6,12 @@ use xwasm::{CosmwasmMessage, Vm};
 fn main() {
     let cyberpunk = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/cyberpunk.wasm"))
         .expect("the corpus beside the repository");
-    let vm = Vm::builder().build().unwrap();
+    let mut config = xwasm::VmConfig::default();
+    if std::env::var("NO_POOL").is_ok() {
+        // For valgrind, which cannot reserve the pool's address space.
+        config.engine.pooling = None;
+    }
+    let vm = Vm::builder().config(config).build().unwrap();
     let admin = Bech32Api::default().addr_make("admin");
     let deploy = CosmwasmMessage::new(&admin, b"{}".as_slice(), 1_000_000_000_000);
     let punk = vm.cosmwasm_instantiate(&cyberpunk, &deploy, None).unwrap();
