@@ -81,20 +81,24 @@ fn is_accounting(op: &Operator<'_>) -> bool {
 }
 
 /// cosmwasm-vm's check and charge of `cost` (its `gas_check_wasm_code`):
-/// subtract, and leave for the function's out-of-gas block (label `oog`)
-/// if the global went below zero, which is below `cost` left (the global
-/// holds at most `i64::MAX`; `cost` is below `2^62`). Eight operators
-/// where cosmwasm-vm's middleware has twelve (check, mark, trap, then
-/// subtract), and no block of its own: Winch compiled rewritten hackatom
-/// in half again the time of the code as it came while each charge opened
-/// an `if` to trap in.
-fn accounting_charge(f: &mut wasm_encoder::Function, gas: u32, cost: u64, oog: u32) {
+/// subtract, and where `oog` is given, leave for the function's
+/// out-of-gas block (that label) if the global went below zero, which is
+/// below `cost` left (the global holds at most `i64::MAX`; `cost` is below
+/// `2^62`); without it, the next charge that checks tests it (see
+/// [`Checks`]). Eight operators where cosmwasm-vm's middleware has twelve
+/// (check, mark, trap, then subtract), and no block of its own: Winch
+/// compiled rewritten hackatom in half again the time of the code as it
+/// came while each charge opened an `if` to trap in.
+fn accounting_charge(f: &mut wasm_encoder::Function, gas: u32, cost: u64, oog: Option<u32>) {
     debug_assert!(cost < 1 << 62, "a charge of {cost}");
     // Encoded here rather than instruction by instruction: it comes before
     // nearly every branch and call, and the encoder's match over every
     // instruction cost a quarter of the rewrite.
     let mut bytes = Vec::with_capacity(32);
-    charge_bytes(&mut bytes, gas, cost as i64, oog);
+    match oog {
+        Some(oog) => charge_bytes(&mut bytes, gas, cost as i64, oog),
+        None => subtract_bytes(&mut bytes, gas, cost as i64),
+    }
     f.raw(bytes);
 }
 
@@ -311,12 +315,12 @@ impl Rewriter<'_> {
         let mut surcharge = locals.saturating_sub(COSMWASM_LOCALS_THRESHOLD - 1) * COSMWASM_OPERATOR_COST;
         let mut accumulated = 0u64;
         let mut checks = Checks { loops: Vec::new(), imported: self.analysis.imported_functions };
-        let mut depth = 0u32;
         // Labels between a charge and the out-of-gas block (see
         // `Rewriter::function_body`): the body's own, the claim's wrapper.
         let oog = |depth: u32| depth + u32::from(claim.is_some()) + 1;
         for item in operators(self.wasm, func)? {
             let (op, raw) = item?;
+            let depth = checks.loops.len() as u32;
             let accounting = is_accounting(&op);
             if surcharge > 0 {
                 // Merged into the first operator's charge when it is an
@@ -324,28 +328,16 @@ impl Rewriter<'_> {
                 if accounting {
                     accumulated += surcharge;
                 } else {
-                    accounting_charge(f, gas, surcharge, oog(depth));
+                    accounting_charge(f, gas, surcharge, Some(oog(depth)));
                 }
                 surcharge = 0;
             }
             accumulated += if accounting { COSMWASM_ACCOUNTING_COST } else { COSMWASM_OPERATOR_COST };
             if accounting && accumulated > 0 {
-                if checks.before(&op) {
-                    accounting_charge(f, gas, accumulated, oog(depth));
-                } else {
-                    let mut bytes = Vec::with_capacity(16);
-                    subtract_bytes(&mut bytes, gas, accumulated as i64);
-                    f.raw(bytes);
-                }
+                accounting_charge(f, gas, accumulated, checks.before(&op).then(|| oog(depth)));
                 accumulated = 0;
             }
-            checks.follow(&op);
             match &op {
-                Operator::Block { .. }
-                | Operator::Loop { .. }
-                | Operator::If { .. }
-                | Operator::Try { .. }
-                | Operator::TryTable { .. } => depth += 1,
                 Operator::End if depth == 0 => {
                     if let Some(claim) = claim {
                         // The function's own end: close the wrapper,
@@ -357,7 +349,6 @@ impl Rewriter<'_> {
                         continue;
                     }
                 }
-                Operator::End | Operator::Delegate { .. } => depth -= 1,
                 Operator::Return if claim.is_some() => {
                     f.instruction(&Instruction::Br(depth));
                     continue;
@@ -372,6 +363,7 @@ impl Rewriter<'_> {
                 }
                 _ => {}
             }
+            checks.follow(&op);
             match self.kept(op, raw)? {
                 Kept::Encoded(instruction) => f.instruction(&instruction),
                 Kept::Raw(bytes) => f.raw(bytes.iter().copied()),
@@ -484,7 +476,7 @@ mod tests {
             for cost in [0, 1, 63, 64, 115, 150, 8_191, 8_192, 1 << 40, (1 << 62) - 1] {
                 for oog in [0, 1, 127, 128, 20_000] {
                     let mut f = wasm_encoder::Function::new([]);
-                    accounting_charge(&mut f, gas, cost, oog);
+                    accounting_charge(&mut f, gas, cost, Some(oog));
                     let expected = encoded(gas, cost, oog).into_raw_body();
                     assert_eq!(f.into_raw_body(), expected, "gas {gas}, cost {cost}, label {oog}");
                 }
