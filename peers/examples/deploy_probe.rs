@@ -43,6 +43,9 @@ fn main() {
     t("sha256", &mut || drop(std::hint::black_box(xwasm::security::code_hash(wasm))));
     t("check_wasm", &mut || drop(xwasm::cosmwasm::check_wasm(wasm, &caps, &limits)));
     t("rewrite (check+rewrite)", &mut || drop(vm.rewrite_for_compile(wasm)));
+    let policy = vm.loader().cosmwasm_policy().clone();
+    t("describe (check_stored)", &mut || drop(policy.check_stored(wasm)));
+    t("preprocess (analysis+rw)", &mut || drop(policy.preprocess(wasm)));
     let rewritten = vm.rewrite_for_compile(wasm).unwrap();
     let winch = xwasm::engine::build_engine(&config.engine.baseline().unwrap()).unwrap();
     t("winch compile rewritten", &mut || drop(wasmtime::Module::new(&winch, &rewritten).unwrap()));

@@ -155,7 +155,22 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
     /// entries until the bounds hold. A value larger than the byte bound is
     /// not kept.
     pub fn insert(&self, key: K, value: V, bytes: usize) {
+        self.insert_into(&mut self.write(), key, value, bytes);
+    }
+
+    /// Replaces the value of `key` with `value` (of `bytes` bytes) if the
+    /// tier holds `key`; leaves the tier as it was if not (an entry evicted
+    /// or never loaded stays out). Whether it replaced one.
+    pub fn replace(&self, key: K, value: V, bytes: usize) -> bool {
         let mut inner = self.write();
+        if !inner.slots.contains_key(&key) {
+            return false;
+        }
+        self.insert_into(&mut inner, key, value, bytes);
+        true
+    }
+
+    fn insert_into(&self, inner: &mut Inner<K, V>, key: K, value: V, bytes: usize) {
         if let Some(old) = inner.slots.remove(&key) {
             inner.bytes -= old.bytes;
         }
@@ -309,6 +324,19 @@ mod tests {
         t.insert(3, "c", 1);
         assert_eq!(t.keys_by_recency(), vec![1, 3]);
         assert_eq!(t.stats().evictions, 1);
+    }
+
+    #[test]
+    fn replaces_only_what_it_holds() {
+        let t = tier(10, 100);
+        assert!(!t.replace(1, "optimized", 5), "never loaded: stays out");
+        assert_eq!(t.len(), 0);
+        t.insert(1, "baseline", 3);
+        assert!(t.replace(1, "optimized", 5));
+        assert_eq!((t.get(&1), t.bytes()), (Some("optimized"), 5));
+        t.remove(&1);
+        assert!(!t.replace(1, "again", 5), "evicted: stays out");
+        assert_eq!((t.len(), t.bytes()), (0, 0));
     }
 
     #[test]

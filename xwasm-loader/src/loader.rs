@@ -2,7 +2,8 @@
 //! order, and the tier-up of baseline code.
 
 use crate::{CodeSource, HexHash, LoadError, LoadedCode};
-use std::collections::BTreeSet;
+use parking_lot::{Condvar, Mutex};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::{Engine, Linker, Module};
@@ -113,6 +114,37 @@ enum Origin {
     Compiled,
 }
 
+/// Linked code and its bytes in the memory tier.
+type Linked = (Arc<LoadedCode>, usize);
+
+/// The optimizing compiles running in the background of a tiered loader,
+/// by code hash, for those who must wait for their artifacts on disk.
+#[derive(Default)]
+struct Background {
+    running: Mutex<HashSet<CodeHash>>,
+    finished: Condvar,
+}
+
+impl Background {
+    fn start(&self, code_hash: CodeHash) {
+        self.running.lock().insert(code_hash);
+    }
+
+    fn finish(&self, code_hash: &CodeHash) {
+        self.running.lock().remove(code_hash);
+        self.finished.notify_all();
+    }
+
+    /// Waits until no compile of `code_hash` (of any code, if `None`)
+    /// runs.
+    fn wait(&self, code_hash: Option<&CodeHash>) {
+        let mut running = self.running.lock();
+        while code_hash.map_or(!running.is_empty(), |hash| running.contains(hash)) {
+            self.finished.wait(&mut running);
+        }
+    }
+}
+
 /// Loads code once per code hash into a bounded memory tier, through the
 /// disk tier or the compiler. Share it as an `Arc`: a tiered loader's
 /// background compile holds one.
@@ -127,6 +159,11 @@ pub struct Loader {
     limits: WasmLimits,
     code: MemoryTier<CodeHash, Arc<LoadedCode>>,
     artifacts: Option<Arc<dyn ArtifactCache>>,
+    /// Baseline code [`Loader::precompile`] compiled and kept out of the
+    /// memory tier, until a load takes it or its optimizing compile is on
+    /// disk.
+    staged: Mutex<HashMap<CodeHash, Linked>>,
+    background: Background,
 }
 
 impl Loader {
@@ -142,6 +179,8 @@ impl Loader {
             limits: WasmLimits::default(),
             code: MemoryTier::new(memory),
             artifacts: None,
+            staged: Mutex::default(),
+            background: Background::default(),
         }
     }
 
@@ -206,8 +245,12 @@ impl Loader {
     }
 
     /// Drops `code_hash`'s artifact from the disk tier (its code was
-    /// removed from the chain; the memory tier keeps what it holds).
+    /// removed from the chain; the memory tier keeps what it holds), and
+    /// its staged code, after any compile of it in the background has
+    /// stored what it would store.
     pub fn forget_artifact(&self, code_hash: &CodeHash) {
+        self.wait_for_tier_up(Some(code_hash));
+        self.staged.lock().remove(code_hash);
         if let Some(artifacts) = &self.artifacts {
             artifacts.remove(code_hash);
         }
@@ -242,6 +285,13 @@ impl Loader {
                 ms = tracing::field::Empty,
             );
             let _entered = span.enter();
+            // Code compiled ahead (`precompile`) is taken as an artifact
+            // read from disk would be: it stands for one.
+            if let Some(staged) = self.staged.lock().remove(&code_hash) {
+                source = CodeSource::Disk(started.elapsed());
+                span.record("tier", "staged").record("ms", source.load_time().as_secs_f64() * 1e3);
+                return Ok(staged);
+            }
             // Stored code whose artifact has its description beside it
             // links without reading its bytes or its operators.
             let mut on_disk = None;
@@ -420,19 +470,8 @@ impl Loader {
         wasm: Arc<[u8]>,
         check: Check,
         on_disk: Option<Module>,
-    ) -> Result<((Arc<LoadedCode>, usize), Origin), LoadError> {
-        let (profile, cosmwasm, info) = match check {
-            Check::Done(checked) => {
-                let Checked { info, cosmwasm } = *checked;
-                let profile = if cosmwasm.is_some() { &self.cosmwasm } else { &self.native };
-                (profile, cosmwasm.map(Arc::new), info)
-            }
-            Check::Full => self.check_full(&wasm)?,
-            Check::Stored => {
-                let (profile, info, contract) = self.describe_stored(&wasm)?;
-                (profile, contract.map(Arc::new), info)
-            }
-        };
+    ) -> Result<(Linked, Origin), LoadError> {
+        let (profile, cosmwasm, info) = self.checked(&wasm, check)?;
         let info = Arc::new(info);
         // A verified artifact on disk needs no rewrite: the rewrite runs
         // only for what is compiled.
@@ -446,20 +485,92 @@ impl Loader {
         if let Some(baseline) = &self.baseline {
             let module = compile(baseline, &wasm, "baseline")?;
             let code = self.link(code_hash, module, info.clone(), cosmwasm.clone(), true)?;
-            let loader = self.clone();
-            std::thread::Builder::new()
-                .name("xwasm-tier-up".into())
-                .spawn(move || loader.tier_up(code_hash, &wasm, info, cosmwasm))
-                .map_err(|e| LoadError::Link { reason: format!("cannot start the tier-up thread: {e}") })?;
+            self.spawn_tier_up(code_hash, wasm, info, cosmwasm)?;
             return Ok((code, Origin::Compiled));
         }
         let module = self.compile_and_store(&code_hash, &wasm, &info, cosmwasm.as_deref())?;
         Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Compiled))
     }
 
-    /// Compiles `wasm` with the optimizing tier and replaces the baseline
-    /// code in the memory tier (and stores the artifact). A failure leaves
-    /// the baseline code in place: it is correct, only slower.
+    /// `wasm`'s profile and descriptions, checked as `check` says.
+    fn checked(&self, wasm: &[u8], check: Check) -> Result<FullyChecked<'_>, LoadError> {
+        Ok(match check {
+            Check::Done(checked) => {
+                let Checked { info, cosmwasm } = *checked;
+                let profile = if cosmwasm.is_some() { &self.cosmwasm } else { &self.native };
+                (profile, cosmwasm.map(Arc::new), info)
+            }
+            Check::Full => self.check_full(wasm)?,
+            Check::Stored => {
+                let (profile, info, contract) = self.describe_stored(wasm)?;
+                (profile, contract.map(Arc::new), info)
+            }
+        })
+    }
+
+    /// Compiles new code ahead of its first call, as libwasmvm's
+    /// `store_code` does: checked as `check` says, compiled (unless a tier
+    /// holds it already), its artifact stored in the disk tier, and the
+    /// memory tier left as it was. A tiered loader compiles the baseline
+    /// now and keeps it aside, staged: the first load takes it as it would
+    /// read an artifact from disk, while the optimizing compile stores the
+    /// artifact in the background ([`Loader::wait_for_tier_up`]).
+    pub fn precompile(
+        self: &Arc<Self>,
+        code_hash: CodeHash,
+        wasm: &[u8],
+        check: Check,
+    ) -> Result<(), LoadError> {
+        let held = self.code.meta(&code_hash).is_some() || self.staged.lock().contains_key(&code_hash);
+        if held || self.disk_module(&code_hash).is_some() {
+            return Ok(());
+        }
+        let (profile, cosmwasm, info) = self.checked(wasm, check)?;
+        let info = Arc::new(info);
+        let rewritten = profile.policy.preprocess(wasm)?;
+        match &self.baseline {
+            Some(baseline) => {
+                let module = compile(baseline, &rewritten, "baseline")?;
+                let code = self.link(code_hash, module, info.clone(), cosmwasm.clone(), true)?;
+                self.staged.lock().insert(code_hash, code);
+                self.spawn_tier_up(code_hash, rewritten, info, cosmwasm)
+            }
+            None => self.compile_and_store(&code_hash, &rewritten, &info, cosmwasm.as_deref()).map(drop),
+        }
+    }
+
+    /// Waits until the optimizing compile of `code_hash` running in the
+    /// background (of every code, if `None`) has finished and stored its
+    /// artifact: before reading it from disk, or before a shutdown.
+    pub fn wait_for_tier_up(&self, code_hash: Option<&CodeHash>) {
+        self.background.wait(code_hash);
+    }
+
+    /// Starts the optimizing compile of rewritten `wasm` in the background.
+    fn spawn_tier_up(
+        self: &Arc<Self>,
+        code_hash: CodeHash,
+        wasm: Vec<u8>,
+        info: Arc<ModuleInfo>,
+        cosmwasm: Option<Arc<ContractInfo>>,
+    ) -> Result<(), LoadError> {
+        self.background.start(code_hash);
+        let loader = self.clone();
+        let spawned = std::thread::Builder::new().name("xwasm-tier-up".into()).spawn(move || {
+            loader.tier_up(code_hash, &wasm, info, cosmwasm);
+            loader.background.finish(&code_hash);
+        });
+        spawned.map(drop).map_err(|e| {
+            self.background.finish(&code_hash);
+            LoadError::Link { reason: format!("cannot start the tier-up thread: {e}") }
+        })
+    }
+
+    /// Compiles `wasm` with the optimizing tier, stores the artifact, and
+    /// replaces the baseline code in the memory tier or drops it where it
+    /// is staged. Code the memory tier no longer holds stays out (its
+    /// artifact is on disk). A failure leaves the baseline code in place:
+    /// it is correct, only slower.
     fn tier_up(
         &self,
         code_hash: CodeHash,
@@ -469,7 +580,8 @@ impl Loader {
     ) {
         let Ok(module) = self.compile_and_store(&code_hash, wasm, &info, cosmwasm.as_deref()) else { return };
         if let Ok((code, bytes)) = self.link(code_hash, module, info, cosmwasm, false) {
-            self.code.insert(code_hash, code, bytes);
+            self.staged.lock().remove(&code_hash);
+            self.code.replace(code_hash, code, bytes);
         }
     }
 
@@ -483,7 +595,7 @@ impl Loader {
         info: Arc<ModuleInfo>,
         cosmwasm: Option<Arc<ContractInfo>>,
         baseline: bool,
-    ) -> Result<(Arc<LoadedCode>, usize), LoadError> {
+    ) -> Result<Linked, LoadError> {
         let profile = if cosmwasm.is_some() { &self.cosmwasm } else { &self.native };
         let (linker, read_only) = profile.linkers(baseline && self.baseline.is_some());
         let link = |linker: &Linker<WasmContext>| {

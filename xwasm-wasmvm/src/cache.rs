@@ -114,6 +114,9 @@ impl Cache {
         vm_config.cache_entries = usize::MAX;
         vm_config.cache_dir = Some(base.join("xwasm").join("modules"));
         vm_config.engine.max_memory_bytes = config.cache.instance_memory_limit_bytes;
+        // New code runs first on Winch while Cranelift compiles it in the
+        // background: `store_code` waits for the baseline compile only.
+        vm_config.tiered = true;
         let vm = Vm::builder().config(vm_config).build().map_err(Error::cache)?;
         Ok(Self { vm, wasm_dir, pinned: RwLock::default(), counters: Counters::default() })
     }
@@ -124,26 +127,27 @@ impl Cache {
 
     /// `store_code`: checks (if `checked`) and compiles `wasm`, and keeps
     /// it under `base_dir` (if `persist`).
+    ///
+    /// As cosmwasm-vm's: no hit or miss is counted, and the memory tier is
+    /// left as it was (the first call finds the module as if read back from
+    /// the disk tier). The caller waits for the checks and Winch's compile;
+    /// Cranelift's compile and its artifact on disk follow in the
+    /// background.
     pub fn store_code(&self, wasm: &[u8], checked: bool, persist: bool) -> Result<Checksum, Error> {
         let checksum = xwasm::security::code_hash(wasm);
         let loader = self.vm.loader();
-        if checked {
-            loader.cosmwasm_check(wasm).map_err(|e| Error::Vm(e.to_string()))?;
+        let check = if checked {
+            let checked = loader.check_new(wasm, true).map_err(|e| Error::Vm(e.to_string()))?;
+            xwasm::loader::Check::Done(Box::new(checked))
         } else if xwasm::cosmwasm::detect(wasm).is_none() {
             return Err(Error::Vm(
                 "Error during static Wasm validation: Wasm contract missing a required marker export: interface_version_*"
                     .into(),
             ));
-        }
-        let check = if checked { xwasm::loader::Check::Full } else { xwasm::loader::Check::Stored };
-        let bytes = || Ok::<_, xwasm::VmError>(Arc::from(wasm));
-        // As cosmwasm-vm's `store_code`: no hit or miss is counted, and the
-        // memory tier is left as it was (the first call reads the module
-        // back from the disk tier).
-        let (_, source) = loader.load(checksum, bytes, check).map_err(|e| Error::Vm(e.to_string()))?;
-        if source != CodeSource::Memory {
-            loader.evict(&checksum);
-        }
+        } else {
+            xwasm::loader::Check::Stored
+        };
+        loader.precompile(checksum, wasm, check).map_err(|e| Error::Vm(e.to_string()))?;
         if persist {
             write_atomically(&self.wasm_path(&checksum), wasm)?;
         }
@@ -207,6 +211,9 @@ impl Cache {
         // the one or a miss), the memory tier left out. Compiled (or read)
         // without the lock: calls on other code go on.
         let loader = self.vm.loader();
+        // Code stored moments ago is read back once its optimizing
+        // compile is on disk, not compiled a second time.
+        loader.wait_for_tier_up(Some(checksum));
         loader.evict(checksum);
         let code = self.load(checksum)?;
         loader.evict(checksum);
@@ -271,6 +278,15 @@ impl Cache {
     pub fn analyze(&self, checksum: &Checksum) -> Result<xwasm::cosmwasm::Analysis, Error> {
         let wasm = self.load_wasm(checksum)?;
         xwasm::cosmwasm::analyze(&wasm).map_err(|e| Error::Vm(format!("Error parsing Wasm: {e}")))
+    }
+}
+
+impl Drop for Cache {
+    /// `release_cache`: the optimizing compiles still running finish first,
+    /// so that their artifacts are on disk for the next cache on the same
+    /// folder.
+    fn drop(&mut self) {
+        self.vm.loader().wait_for_tier_up(None);
     }
 }
 

@@ -176,3 +176,39 @@ fn a_precompiled_artifact_loads_without_reading_the_code() {
     assert_eq!(node.cache_stats().disk_hits, 1);
     assert!(backend.1.load(Ordering::SeqCst) > reads);
 }
+
+/// libwasmvm's `store_code` on a tiered VM: the caller waits for the
+/// checks and the baseline compile only. The baseline waits aside (the
+/// memory tier stays as it was) until the first load takes it, as it
+/// would an artifact from disk; the optimizing compile's artifact lands
+/// on disk in the background and replaces the baseline in memory. Without
+/// a baseline tier, the artifact is on disk when the call returns.
+#[test]
+fn precompiled_code_waits_aside_until_its_first_load() {
+    use xwasm::loader::{Check, LoadError};
+    let wasm: Arc<[u8]> = corpus("hackatom.wasm").into();
+    let hash = xwasm::security::code_hash(&wasm);
+    let unread = || -> Result<Arc<[u8]>, LoadError> { panic!("the code was read again") };
+    for tiered in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = xwasm::VmConfig { tiered, ..Default::default() };
+        let build = || Vm::builder().config(config.clone()).cache_dir(dir.path()).build().unwrap();
+        let vm = build();
+        let loader = vm.loader();
+        loader.precompile(hash, &wasm, Check::Full).unwrap();
+        assert_eq!(loader.memory_usage(), (0, 0), "the memory tier is left as it was");
+        let (code, source) = loader.load(hash, unread, Check::Stored).unwrap();
+        assert!(matches!(source, CodeSource::Disk(_)), "{source:?}");
+        assert_eq!(code.baseline, tiered, "the staged baseline, or the artifact on disk");
+        loader.wait_for_tier_up(None);
+        let (code, source) = loader.load(hash, unread, Check::Stored).unwrap();
+        assert_eq!((source, code.baseline), (CodeSource::Memory, false), "optimized in place");
+        // Stored again: nothing compiles, and nothing is staged.
+        loader.precompile(hash, &wasm, Check::Full).unwrap();
+        assert_eq!(loader.memory_usage().0, 1);
+        // The artifact is on disk for a node restarting on the folder.
+        let restarted = build();
+        let (code, source) = restarted.loader().load(hash, unread, Check::Stored).unwrap();
+        assert!(matches!(source, CodeSource::Disk(_)) && !code.baseline, "{source:?}");
+    }
+}
