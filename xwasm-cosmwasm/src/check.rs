@@ -162,7 +162,8 @@ fn refuse(message: impl Into<String>) -> CheckError {
     CheckError(message.into())
 }
 
-fn unreadable(error: wasmparser::BinaryReaderError) -> CheckError {
+/// cosmwasm-vm's refusal of a module it cannot deserialize or validate.
+pub fn unreadable(error: wasmparser::BinaryReaderError) -> CheckError {
     refuse(format!("Wasm bytecode could not be deserialized. Deserialization error: \"{error}\""))
 }
 

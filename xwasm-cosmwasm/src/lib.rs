@@ -53,6 +53,7 @@ pub use call::{
 };
 pub use check::{
     Analysis, CheckError, ContractInfo, FEATURES, WasmLimits, analyze, check_stored, check_wasm, detect,
+    unreadable,
 };
 pub use imports::{NAMESPACE, imports};
 pub use outcome::{CosmwasmMessage, CosmwasmOutcome, GasReport, entry_args, finish};

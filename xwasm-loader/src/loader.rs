@@ -10,7 +10,8 @@ use wasmtime::{Engine, Linker, Module};
 use xwasm_cache::{Artifact, ArtifactCache, CacheStats, MemoryTier, MemoryTierConfig};
 use xwasm_cosmwasm::{ContractInfo, WasmLimits};
 use xwasm_linker::{HostFnDescriptor, HostRegistry};
-use xwasm_security::{ModuleInfo, ModulePolicy};
+use xwasm_security::preprocess::{Analysis, AnalysisError};
+use xwasm_security::{ModuleInfo, ModulePolicy, PolicyViolation};
 use xwasm_store::{CodeHash, WasmContext};
 
 /// One profile's policy and linkers: how its code is checked, rewritten
@@ -27,6 +28,16 @@ pub struct ProfileCode {
 impl ProfileCode {
     pub fn new(policy: ModulePolicy, linker: Linker<WasmContext>, read_only: Linker<WasmContext>) -> Self {
         Self { policy, linker, read_only, baseline: None }
+    }
+
+    /// What the compiler gets for `wasm`, which passed this profile's
+    /// checks: rewritten by its policy, from `analysis` where the checks
+    /// made one.
+    fn rewrite(&self, wasm: &[u8], analysis: Option<&Analysis>) -> Result<Vec<u8>, LoadError> {
+        Ok(match analysis {
+            Some(analysis) => self.policy.preprocess_analyzed(wasm, analysis)?,
+            None => self.policy.preprocess(wasm)?,
+        })
     }
 
     /// The profile of `policy`, linked with the functions of `registry`
@@ -83,18 +94,33 @@ impl ProfileCode {
 }
 
 /// What a deployment already checked of new code: the policy's
-/// description, and cosmwasm-vm's for a CosmWasm contract.
+/// description, cosmwasm-vm's for a CosmWasm contract, and the analysis
+/// that validated it, where one did (its rewrite reads no operator twice).
 pub struct Checked {
     pub info: ModuleInfo,
     pub cosmwasm: Option<ContractInfo>,
+    pub analysis: Option<Arc<Analysis>>,
 }
 
 /// Code rewritten for the compiler, with its descriptions: the policy's,
 /// and cosmwasm-vm's for a CosmWasm contract.
 type Rewritten = (Vec<u8>, ModuleInfo, Option<Arc<ContractInfo>>);
 
-/// Code that passed every check: its profile and descriptions.
-type FullyChecked<'a> = (&'a ProfileCode, Option<Arc<ContractInfo>>, ModuleInfo);
+/// Code that passed the checks: its profile, its descriptions, and the
+/// analysis that validated it, where one did.
+struct Passed<'a> {
+    profile: &'a ProfileCode,
+    cosmwasm: Option<Arc<ContractInfo>>,
+    info: ModuleInfo,
+    analysis: Option<Arc<Analysis>>,
+}
+
+impl Passed<'_> {
+    /// What the compiler gets for `wasm`, the code that passed.
+    fn rewrite(&self, wasm: &[u8]) -> Result<Vec<u8>, LoadError> {
+        self.profile.rewrite(wasm, self.analysis.as_deref())
+    }
+}
 
 /// How much checking code needs on a memory-tier miss.
 pub enum Check {
@@ -359,10 +385,10 @@ impl Loader {
     /// contract, then the policy of its profile.
     pub fn check_new(&self, wasm: &[u8], cosmwasm: bool) -> Result<Checked, LoadError> {
         if cosmwasm {
-            let contract = self.cosmwasm_check(wasm)?;
-            return Ok(Checked { info: self.cosmwasm_policy_check(wasm)?, cosmwasm: Some(contract) });
+            let (contract, info, analysis) = self.cosmwasm_checks(wasm)?;
+            return Ok(Checked { info, cosmwasm: Some(contract), analysis });
         }
-        Ok(Checked { info: self.native.policy.check(wasm)?, cosmwasm: None })
+        Ok(Checked { info: self.native.policy.check(wasm)?, cosmwasm: None, analysis: None })
     }
 
     /// cosmwasm-vm's upload checks, with this loader's capabilities and
@@ -371,16 +397,28 @@ impl Loader {
         Ok(xwasm_cosmwasm::check_wasm(wasm, &self.capabilities, &self.limits)?)
     }
 
-    /// The `cosmwasm` profile's policy checks of a contract that passed
-    /// cosmwasm-vm's, which validated it whole: validating it again proves
-    /// nothing unless the policy allows fewer features.
-    fn cosmwasm_policy_check(&self, wasm: &[u8]) -> Result<ModuleInfo, LoadError> {
+    /// cosmwasm-vm's upload checks, then the `cosmwasm` profile's policy.
+    /// Where the policy allows every feature cosmwasm-vm validates under,
+    /// cosmwasm-vm's checks stop before the function bodies and one
+    /// analysis validates them (last, with cosmwasm-vm's error, as its
+    /// checks do), reading what the policy's description and the rewrite
+    /// need of them; elsewhere each validates the module itself.
+    fn cosmwasm_checks(
+        &self,
+        wasm: &[u8],
+    ) -> Result<(ContractInfo, ModuleInfo, Option<Arc<Analysis>>), LoadError> {
         let policy = &self.cosmwasm.policy;
-        if policy.features().contains(xwasm_cosmwasm::FEATURES) {
-            Ok(policy.check_stored(wasm)?)
-        } else {
-            Ok(policy.check(wasm)?)
+        if !policy.features().contains(xwasm_cosmwasm::FEATURES) {
+            let contract = self.cosmwasm_check(wasm)?;
+            return Ok((contract, policy.check(wasm)?, None));
         }
+        let contract = xwasm_cosmwasm::check_stored(wasm, &self.capabilities, &self.limits)?;
+        let analysis =
+            xwasm_security::preprocess::analyze(wasm, xwasm_cosmwasm::FEATURES).map_err(|e| match e {
+                AnalysisError::Invalid(e) => LoadError::from(xwasm_cosmwasm::unreadable(e)),
+                AnalysisError::Unsupported(reason) => LoadError::from(PolicyViolation::Preprocess(reason)),
+            })?;
+        Ok((contract, policy.check_analyzed(wasm, &analysis)?, Some(Arc::new(analysis))))
     }
 
     /// What this loader compiles for `wasm`: checked and rewritten by the
@@ -401,17 +439,25 @@ impl Loader {
     /// `wasm` checked as a load with [`Check::Full`] checks it, rewritten,
     /// and described.
     fn checked_for_compile(&self, wasm: &[u8]) -> Result<Rewritten, LoadError> {
-        let (profile, cosmwasm, info) = self.check_full(wasm)?;
-        Ok((profile.policy.preprocess(wasm)?, info, cosmwasm))
+        let passed = self.check_full(wasm)?;
+        Ok((passed.rewrite(wasm)?, passed.info, passed.cosmwasm))
     }
 
     /// Every check of bytes from outside ([`Check::Full`]): the profile's,
-    /// and for a CosmWasm contract cosmwasm-vm's first (it validates the
-    /// module whole, so the policy does not validate it again).
-    fn check_full(&self, wasm: &[u8]) -> Result<FullyChecked<'_>, LoadError> {
-        Ok(match self.profile_for(wasm)? {
-            (profile, None) => (profile, None, profile.policy.check(wasm)?),
-            (profile, cosmwasm) => (profile, cosmwasm, self.cosmwasm_policy_check(wasm)?),
+    /// and for a CosmWasm contract (detected by its marker export)
+    /// cosmwasm-vm's first.
+    fn check_full(&self, wasm: &[u8]) -> Result<Passed<'_>, LoadError> {
+        Ok(match xwasm_cosmwasm::detect(wasm) {
+            Some(_) => {
+                let (contract, info, analysis) = self.cosmwasm_checks(wasm)?;
+                Passed { profile: &self.cosmwasm, cosmwasm: Some(Arc::new(contract)), info, analysis }
+            }
+            None => Passed {
+                profile: &self.native,
+                cosmwasm: None,
+                info: self.native.policy.check(wasm)?,
+                analysis: None,
+            },
         })
     }
 
@@ -471,14 +517,14 @@ impl Loader {
         check: Check,
         on_disk: Option<Module>,
     ) -> Result<(Linked, Origin), LoadError> {
-        let (profile, cosmwasm, info) = self.checked(&wasm, check)?;
+        let Passed { profile, cosmwasm, info, analysis } = self.checked(&wasm, check)?;
         let info = Arc::new(info);
         // A verified artifact on disk needs no rewrite: the rewrite runs
         // only for what is compiled.
         if let Some(module) = on_disk.or_else(|| self.disk_module(&code_hash).map(|(module, _)| module)) {
             return Ok((self.link(code_hash, module, info, cosmwasm, false)?, Origin::Disk));
         }
-        let wasm = profile.policy.preprocess(&wasm)?;
+        let wasm = profile.rewrite(&wasm, analysis.as_deref())?;
         // Tiered: a new contract (no optimized artifact on disk) runs
         // first on the baseline compiler while the optimizing one works
         // in the background.
@@ -493,17 +539,17 @@ impl Loader {
     }
 
     /// `wasm`'s profile and descriptions, checked as `check` says.
-    fn checked(&self, wasm: &[u8], check: Check) -> Result<FullyChecked<'_>, LoadError> {
+    fn checked(&self, wasm: &[u8], check: Check) -> Result<Passed<'_>, LoadError> {
         Ok(match check {
             Check::Done(checked) => {
-                let Checked { info, cosmwasm } = *checked;
+                let Checked { info, cosmwasm, analysis } = *checked;
                 let profile = if cosmwasm.is_some() { &self.cosmwasm } else { &self.native };
-                (profile, cosmwasm.map(Arc::new), info)
+                Passed { profile, cosmwasm: cosmwasm.map(Arc::new), info, analysis }
             }
             Check::Full => self.check_full(wasm)?,
             Check::Stored => {
                 let (profile, info, contract) = self.describe_stored(wasm)?;
-                (profile, contract.map(Arc::new), info)
+                Passed { profile, cosmwasm: contract.map(Arc::new), info, analysis: None }
             }
         })
     }
@@ -525,9 +571,9 @@ impl Loader {
         if held || self.disk_module(&code_hash).is_some() {
             return Ok(());
         }
-        let (profile, cosmwasm, info) = self.checked(wasm, check)?;
-        let info = Arc::new(info);
-        let rewritten = profile.policy.preprocess(wasm)?;
+        let passed = self.checked(wasm, check)?;
+        let rewritten = passed.rewrite(wasm)?;
+        let (cosmwasm, info) = (passed.cosmwasm, Arc::new(passed.info));
         match &self.baseline {
             Some(baseline) => {
                 let module = compile(baseline, &rewritten, "baseline")?;

@@ -213,10 +213,13 @@ pub(crate) struct Counts {
     pub memories: u64,
 }
 
-/// Reads `bytes` (already validated) into a [`ModuleInfo`] and counts.
+/// Reads `bytes` (already validated) into a [`ModuleInfo`] and counts;
+/// its bodies' operators only when `shape`, what they hold (read by the
+/// analysis that validated them), is not given.
 pub(crate) fn describe(
     bytes: &[u8],
     policy: &str,
+    shape: Option<&BodyShape>,
 ) -> Result<(ModuleInfo, Counts), wasmparser::BinaryReaderError> {
     let mut types: Vec<Option<FuncSig>> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
@@ -333,7 +336,9 @@ pub(crate) fn describe(
                 counts.max_locals = counts.max_locals.max(locals);
                 info.locals = info.locals.saturating_add(locals);
                 counts.max_body_bytes = counts.max_body_bytes.max(body.range().len() as u64);
-                bodies.push(body);
+                if shape.is_none() {
+                    bodies.push(body);
+                }
             }
             Payload::CustomSection(reader) => info.custom_sections.push(reader.name().to_owned()),
             _ => {}
@@ -341,14 +346,15 @@ pub(crate) fn describe(
     }
 
     // The operators of every body, on every core (the first error in the
-    // module's order is the one reported).
-    let shapes: Vec<_> = bodies.par_iter().map(body_shape).collect();
-    for shape in shapes {
-        let shape = shape?;
-        info.uses_floats |= shape.uses_floats;
-        counts.max_br_table_targets = counts.max_br_table_targets.max(shape.max_br_table_targets);
-        counts.max_nesting = counts.max_nesting.max(shape.max_nesting);
+    // module's order is the one reported), unless the analysis read them.
+    let mut read = BodyShape::default();
+    for body in bodies.par_iter().map(body_shape).collect::<Vec<_>>() {
+        read.merge(&body?);
     }
+    let shape = shape.unwrap_or(&read);
+    info.uses_floats |= shape.uses_floats;
+    counts.max_br_table_targets = shape.max_br_table_targets;
+    counts.max_nesting = shape.max_nesting;
     for (name, kind, index) in raw_exports {
         let ty = match kind {
             ExternalKind::Func | ExternalKind::FuncExact => ItemType::Func {
@@ -378,40 +384,54 @@ pub(crate) fn describe(
     Ok((info, counts))
 }
 
-/// What one function body holds that the limits bound.
-#[derive(Default)]
-struct BodyShape {
-    uses_floats: bool,
-    max_br_table_targets: u64,
+/// What function bodies hold that the limits bound.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct BodyShape {
+    pub uses_floats: bool,
+    pub max_br_table_targets: u64,
     /// The deepest nesting of blocks, loops and ifs.
-    max_nesting: u64,
+    pub max_nesting: u64,
 }
 
-/// Reads `body`'s operators: its deepest nesting, its largest `br_table`,
-/// and whether it contains a float instruction (by the `F32`/`F64` prefix
-/// of wasmparser's operator names, which covers every float opcode).
-fn body_shape(body: &wasmparser::FunctionBody<'_>) -> Result<BodyShape, wasmparser::BinaryReaderError> {
-    use wasmparser::Operator;
-    let mut shape = BodyShape::default();
-    let mut depth = 0u64;
-    let mut reader = body.get_operators_reader()?;
-    while !reader.eof() {
-        let op = reader.read()?;
-        match &op {
+impl BodyShape {
+    /// Takes in one operator of a body, `depth` blocks deep before it:
+    /// whether it is a float instruction (by the `F32`/`F64` prefix of
+    /// wasmparser's operator names, which covers every float opcode), its
+    /// nesting, its `br_table`'s size.
+    pub fn read(&mut self, op: &wasmparser::Operator<'_>, depth: &mut u64) {
+        use wasmparser::Operator;
+        match op {
             Operator::Block { .. }
             | Operator::Loop { .. }
             | Operator::If { .. }
             | Operator::TryTable { .. } => {
-                depth += 1;
-                shape.max_nesting = shape.max_nesting.max(depth);
+                *depth += 1;
+                self.max_nesting = self.max_nesting.max(*depth);
             }
-            Operator::End => depth = depth.saturating_sub(1),
+            Operator::End => *depth = depth.saturating_sub(1),
             Operator::BrTable { targets } => {
-                shape.max_br_table_targets = shape.max_br_table_targets.max(u64::from(targets.len()));
+                self.max_br_table_targets = self.max_br_table_targets.max(u64::from(targets.len()));
             }
             _ => {}
         }
-        shape.uses_floats |= is_float(&op);
+        self.uses_floats |= is_float(op);
+    }
+
+    /// Both bodies' shapes as one.
+    pub fn merge(&mut self, other: &BodyShape) {
+        self.uses_floats |= other.uses_floats;
+        self.max_br_table_targets = self.max_br_table_targets.max(other.max_br_table_targets);
+        self.max_nesting = self.max_nesting.max(other.max_nesting);
+    }
+}
+
+/// Reads `body`'s operators into its shape.
+fn body_shape(body: &wasmparser::FunctionBody<'_>) -> Result<BodyShape, wasmparser::BinaryReaderError> {
+    let mut shape = BodyShape::default();
+    let mut depth = 0u64;
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        shape.read(&reader.read()?, &mut depth);
     }
     Ok(shape)
 }

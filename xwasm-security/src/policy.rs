@@ -1,7 +1,7 @@
 //! [`ModulePolicy`]: what a module must be to be deployed.
 
 use crate::info::{self, FuncSig, ItemType, ModuleInfo};
-use crate::preprocess::{RewriteOptions, StackLimit};
+use crate::preprocess::{Analysis, RewriteOptions, StackLimit};
 use serde::{Deserialize, Serialize};
 use wasmparser::{Validator, WasmFeatures};
 
@@ -185,7 +185,7 @@ impl ModulePolicy {
     /// Validates `bytes`, checks the limits and the profile, and describes
     /// the module.
     pub fn check(&self, bytes: &[u8]) -> Result<ModuleInfo, PolicyViolation> {
-        self.check_with(bytes, true)
+        self.check_with(bytes, true, None)
     }
 
     /// [`ModulePolicy::check`] for code already accepted on chain (loaded
@@ -193,10 +193,23 @@ impl ModulePolicy {
     /// validating the module again (it was validated when it was stored,
     /// and the compiler validates what it compiles).
     pub fn check_stored(&self, bytes: &[u8]) -> Result<ModuleInfo, PolicyViolation> {
-        self.check_with(bytes, false)
+        self.check_with(bytes, false, None)
     }
 
-    fn check_with(&self, bytes: &[u8], validate: bool) -> Result<ModuleInfo, PolicyViolation> {
+    /// [`ModulePolicy::check`] of a module `analysis` validated (under
+    /// features this policy allows), from what it read of the bodies:
+    /// no operator is read again. With [`ModulePolicy::preprocess_analyzed`],
+    /// a deployment reads each operator once before its rewrite.
+    pub fn check_analyzed(&self, bytes: &[u8], analysis: &Analysis) -> Result<ModuleInfo, PolicyViolation> {
+        self.check_with(bytes, false, Some(&analysis.shape))
+    }
+
+    fn check_with(
+        &self,
+        bytes: &[u8],
+        validate: bool,
+        shape: Option<&info::BodyShape>,
+    ) -> Result<ModuleInfo, PolicyViolation> {
         if bytes.is_empty() {
             return Err(PolicyViolation::Empty);
         }
@@ -213,7 +226,7 @@ impl ModulePolicy {
                 }
             })?;
         }
-        let (info, counts) = info::describe(bytes, self.profile.name()).map_err(|e| {
+        let (info, counts) = info::describe(bytes, self.profile.name(), shape).map_err(|e| {
             PolicyViolation::Invalid { message: e.message().to_owned(), offset: e.offset(), function: None }
         })?;
         self.check_limits(&info, &counts)?;
@@ -241,6 +254,19 @@ impl ModulePolicy {
             .map_err(|e| PolicyViolation::Preprocess(e.0))
     }
 
+    /// [`ModulePolicy::preprocess`] of a module `analysis` analyzed: its
+    /// operators are read once more, to be rewritten.
+    pub fn preprocess_analyzed(&self, bytes: &[u8], analysis: &Analysis) -> Result<Vec<u8>, PolicyViolation> {
+        crate::preprocess::preprocess_analyzed(
+            bytes,
+            analysis,
+            self.stack_limit,
+            self.rewrite,
+            self.features(),
+        )
+        .map_err(|e| PolicyViolation::Preprocess(e.0))
+    }
+
     /// Describes any valid WebAssembly module, with this policy's verdict
     /// beside the description: a module the policy refuses (a feature
     /// beyond WebAssembly 2.0, a limit, the profile's shape) is still
@@ -260,7 +286,7 @@ impl ModulePolicy {
             offset: e.offset(),
             function: function_at(bytes, e.offset()),
         })?;
-        let (mut info, _) = info::describe(bytes, self.profile.name()).map_err(|e| {
+        let (mut info, _) = info::describe(bytes, self.profile.name(), None).map_err(|e| {
             PolicyViolation::Invalid { message: e.message().to_owned(), offset: e.offset(), function: None }
         })?;
         info.features = features_used(bytes, all);

@@ -530,3 +530,67 @@ fn a_call_given_exactly_its_gas_succeeds_and_one_less_runs_out() {
         );
     }
 }
+
+/// A deployment reads a contract's function bodies once before its
+/// rewrite: one analysis validates them for cosmwasm-vm's checks (last,
+/// as they do) and reads what the policy's description and the rewrite
+/// need. It refuses what cosmwasm-vm's checks refuse, in their words and
+/// order, and describes and rewrites what they accept as the separate
+/// passes do.
+#[test]
+fn one_pass_over_the_bodies_refuses_and_describes_as_the_separate_checks() {
+    let vm = Vm::builder().build().unwrap();
+    let loader = vm.loader();
+    let (capabilities, limits) =
+        (xwasm::cosmwasm::default_capabilities(), xwasm::cosmwasm::WasmLimits::default());
+    let too_many_locals = format!("(func (local {}))", " i32".repeat(101));
+    let body = "Error during static Wasm validation: Wasm bytecode could not be deserialized";
+    let refused = [
+        // A type error in a body.
+        (contract("", "(i32.add (i32.const 1))", ""), body),
+        // Bulk memory: valid under the policy's features, not cosmwasm-vm's.
+        (contract("", "(memory.fill (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const 16)", ""), body),
+        // A body ending inside a block.
+        (contract("", "(i32.const 16) block", ""), body),
+        // An invalid body and a check before the bodies: the check speaks.
+        (
+            contract(&too_many_locals, "(i32.add (i32.const 1))", ""),
+            "Error during static Wasm validation: Wasm contract contains function with more than 100 locals",
+        ),
+    ];
+    for (wasm, words) in refused {
+        let expected = xwasm::cosmwasm::check_wasm(&wasm, &capabilities, &limits).expect_err("refused");
+        assert!(expected.to_string().starts_with(words), "{expected}");
+        let refusal = loader.check_new(&wasm, true).err().expect("refused by a deployment");
+        assert_eq!(refusal.to_string(), expected.to_string());
+    }
+    let mut accepted = 0;
+    for entry in
+        std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"))
+            .unwrap()
+    {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "wasm") {
+            continue;
+        }
+        let wasm = std::fs::read(&path).unwrap();
+        let checked = loader.check_new(&wasm, true);
+        match xwasm::cosmwasm::check_wasm(&wasm, &capabilities, &limits) {
+            Err(expected) => assert_eq!(checked.err().unwrap().to_string(), expected.to_string(), "{path:?}"),
+            Ok(contract) => {
+                let checked = checked.unwrap();
+                let policy = loader.cosmwasm_policy();
+                assert_eq!(checked.cosmwasm, Some(contract), "{path:?}");
+                assert_eq!(checked.info, policy.check(&wasm).unwrap(), "{path:?}");
+                assert!(checked.analysis.is_some(), "{path:?}");
+                assert_eq!(
+                    vm.rewrite_for_compile(&wasm).unwrap(),
+                    policy.preprocess(&wasm).unwrap(),
+                    "{path:?}"
+                );
+                accepted += 1;
+            }
+        }
+    }
+    assert!(accepted >= 5, "{accepted} corpus contracts accepted");
+}

@@ -1,6 +1,9 @@
 //! The analysis pass: what the rewrite must know of a module before it
 //! writes it (each function's frame cost and result type, which functions
-//! claim stack units, whether any uses a bulk instruction).
+//! claim stack units, whether any uses a bulk instruction), read while it
+//! validates every function body, with what the policy's description
+//! needs of the bodies, so that a deployment reads each operator once
+//! before the rewrite.
 
 use rayon::prelude::*;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
@@ -10,9 +13,12 @@ use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, Validator,
 use super::bulk::is_bulk;
 use super::{PreprocessError, RESERVED_NAMES};
 use crate::frames::{self, CallGraph};
+use crate::info::BodyShape;
 
-/// What the analysis pass learns.
-pub(super) struct Analysis {
+/// What the analysis pass learns of a valid module: what its rewrite
+/// needs ([`crate::ModulePolicy::preprocess_analyzed`]) and what its
+/// description needs of its bodies ([`crate::ModulePolicy::check_analyzed`]).
+pub struct Analysis {
     /// Per defined function: the block type of its results.
     pub(super) frames: Vec<BlockType>,
     /// Per defined function: the stack units it claims on entry, or `None`
@@ -26,14 +32,39 @@ pub(super) struct Analysis {
     pub(super) extra_types: Vec<Vec<ValType>>,
     /// Some function uses a bulk instruction: `charge_bulk` is imported.
     pub(super) bulk: bool,
+    /// An export the rewrite's own names would collide with.
+    pub(super) reserved_export: Option<String>,
+    /// The bodies' deepest nesting, largest `br_table` and floats.
+    pub(crate) shape: BodyShape,
+}
+
+/// Why a module could not be analyzed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AnalysisError {
+    /// It is not valid under the features it was read with.
+    #[error("{0}")]
+    Invalid(wasmparser::BinaryReaderError),
+    /// A construct the rewrite does not support.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl From<AnalysisError> for PreprocessError {
+    fn from(error: AnalysisError) -> Self {
+        PreprocessError(error.to_string())
+    }
 }
 
 fn slots(ty: wasmparser::ValType) -> u32 {
     if ty == wasmparser::ValType::V128 { 2 } else { 1 }
 }
 
-pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, PreprocessError> {
-    let err = |e: wasmparser::BinaryReaderError| PreprocessError(e.to_string());
+/// Validates `wasm` under `features` (its function bodies last, on every
+/// core; the first invalid one in the module's order is the error) and
+/// analyzes it.
+pub fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, AnalysisError> {
+    let err = AnalysisError::Invalid;
+    let unsupported = |message: &str| AnalysisError::Unsupported(message.to_owned());
     let mut validator = Validator::new_with_features(features);
     let mut types: Vec<Option<(u32, Vec<wasmparser::ValType>)>> = Vec::new();
     let mut defined_types: Vec<u32> = Vec::new();
@@ -45,6 +76,8 @@ pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, P
         imported_functions: 0,
         extra_types: Vec::new(),
         bulk: false,
+        reserved_export: None,
+        shape: BodyShape::default(),
     };
     let mut bodies = Vec::new();
     let mut graph = CallGraph::new(0);
@@ -98,10 +131,7 @@ pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, P
                 for export in reader.clone() {
                     let export = export.map_err(err)?;
                     if RESERVED_NAMES.contains(&export.name) {
-                        return Err(PreprocessError(format!(
-                            "the export name `{}` is reserved for the rewrite",
-                            export.name
-                        )));
+                        analysis.reserved_export.get_or_insert_with(|| export.name.to_owned());
                     }
                     if export.kind == wasmparser::ExternalKind::Func {
                         CallGraph::mark(&mut graph.entry, defined(export.index, analysis.imported_functions));
@@ -132,24 +162,20 @@ pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, P
         }
         if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload).map_err(err)? {
             let index = analysis.frames.len();
-            let ty =
-                *defined_types.get(index).ok_or_else(|| PreprocessError("function without a type".into()))?;
+            let ty = *defined_types.get(index).ok_or_else(|| unsupported("function without a type"))?;
             let (params, results) = types
                 .get(ty as usize)
                 .cloned()
                 .flatten()
-                .ok_or_else(|| PreprocessError("not a function type".into()))?;
+                .ok_or_else(|| unsupported("not a function type"))?;
+            let val_type = |t: &wasmparser::ValType| {
+                RoundtripReencoder.val_type(*t).map_err(|e| AnalysisError::Unsupported(e.to_string()))
+            };
             let block = match results.as_slice() {
                 [] => BlockType::Empty,
-                [one] => BlockType::Result(
-                    RoundtripReencoder.val_type(*one).map_err(|e| PreprocessError(e.to_string()))?,
-                ),
+                [one] => BlockType::Result(val_type(one)?),
                 many => {
-                    let many: Vec<ValType> = many
-                        .iter()
-                        .map(|t| RoundtripReencoder.val_type(*t))
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| PreprocessError(e.to_string()))?;
+                    let many: Vec<ValType> = many.iter().map(val_type).collect::<Result<_, _>>()?;
                     let position = match analysis.extra_types.iter().position(|t| *t == many) {
                         Some(position) => position,
                         None => {
@@ -168,10 +194,10 @@ pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, P
     // The bodies, each validated and read on its own, on every core; the
     // first error in the module's order is the one reported.
     let imported = analysis.imported_functions;
-    let read: Vec<Result<Body, PreprocessError>> = bodies
+    let read: Vec<Result<Body, AnalysisError>> = bodies
         .into_par_iter()
         .map_init(FuncValidatorAllocations::default, |allocations, (func, body, params)| {
-            read_body(func, &body, params, imported, allocations)
+            read_body(func, &body, params, imported, features, allocations).map_err(AnalysisError::Invalid)
         })
         .collect();
     let mut costs = Vec::with_capacity(read.len());
@@ -179,6 +205,7 @@ pub(super) fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, P
         let body = body?;
         costs.push(body.cost);
         analysis.bulk |= body.bulk;
+        analysis.shape.merge(&body.shape);
         graph.callees[index] = body.callees;
         graph.indirect[index] = body.indirect;
         for taken in body.taken {
@@ -200,35 +227,47 @@ struct Body {
     indirect: bool,
     /// The defined functions it takes by `ref.func`.
     taken: Vec<usize>,
+    shape: BodyShape,
 }
 
 /// Validates and reads one function body (its parameters taking `params`
-/// slots), reusing the validator's `allocations`.
+/// slots) under `features`, as wasmparser's `FuncValidator::validate`
+/// does (the same errors), reusing the validator's `allocations`.
 fn read_body(
     func: wasmparser::FuncToValidate<wasmparser::ValidatorResources>,
     body: &wasmparser::FunctionBody<'_>,
     params: u32,
     imported: u32,
+    features: WasmFeatures,
     allocations: &mut FuncValidatorAllocations,
-) -> Result<Body, PreprocessError> {
-    let err = |e: wasmparser::BinaryReaderError| PreprocessError(e.to_string());
+) -> Result<Body, wasmparser::BinaryReaderError> {
     let mut validator = func.into_validator(std::mem::take(allocations));
+    let mut reader = body.get_binary_reader();
+    validator.read_locals(&mut reader)?;
     let mut locals = 0u32;
-    for local in body.get_locals_reader().map_err(err)? {
-        let (count, ty) = local.map_err(err)?;
+    for local in body.get_locals_reader()? {
+        let (count, ty) = local?;
         locals = locals.saturating_add(count.saturating_mul(slots(ty)));
     }
-    let mut reader = body.get_binary_reader();
-    validator.read_locals(&mut reader).map_err(err)?;
-    let mut read = Body { cost: 0, bulk: false, callees: Vec::new(), indirect: false, taken: Vec::new() };
+    reader.set_features(features);
+    let mut read = Body {
+        cost: 0,
+        bulk: false,
+        callees: Vec::new(),
+        indirect: false,
+        taken: Vec::new(),
+        shape: BodyShape::default(),
+    };
     let mut max_height = 0;
-    let mut operators = body.get_operators_reader().map_err(err)?;
+    let mut depth = 0u64;
+    let mut operators = wasmparser::OperatorsReader::new(reader);
     while !operators.eof() {
         let offset = operators.original_position();
-        let op = operators.read().map_err(err)?;
-        validator.op(offset, &op).map_err(err)?;
+        let op = operators.read()?;
+        validator.op(offset, &op)?;
         max_height = max_height.max(validator.operand_stack_height());
         read.bulk |= is_bulk(&op);
+        read.shape.read(&op, &mut depth);
         match op {
             Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                 if let Some(callee) = defined(function_index, imported) {
@@ -243,6 +282,7 @@ fn read_body(
             _ => {}
         }
     }
+    operators.finish()?;
     read.cost =
         4u32.saturating_add(params).saturating_add(locals).saturating_add(max_height.saturating_mul(2));
     *allocations = validator.into_allocations();
@@ -259,9 +299,9 @@ fn taken_in(
     expression: &wasmparser::ConstExpr<'_>,
     graph: &mut CallGraph,
     imported: u32,
-) -> Result<(), PreprocessError> {
+) -> Result<(), AnalysisError> {
     for op in expression.get_operators_reader() {
-        if let Operator::RefFunc { function_index } = op.map_err(|e| PreprocessError(e.to_string()))? {
+        if let Operator::RefFunc { function_index } = op.map_err(AnalysisError::Invalid)? {
             CallGraph::mark(&mut graph.address_taken, defined(function_index, imported));
         }
     }

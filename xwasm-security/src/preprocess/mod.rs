@@ -49,7 +49,7 @@ use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{BlockType, ConstExpr, ExportKind, GlobalType, Instruction, SectionId, ValType};
 use wasmparser::{Operator, Parser, Validator, WasmFeatures};
 
-use analysis::{Analysis, analyze};
+pub use analysis::{Analysis, AnalysisError, analyze};
 
 /// Bumped whenever the rewrite changes (it changes gas).
 pub const PREPROCESS_VERSION: u32 = 7;
@@ -402,7 +402,19 @@ pub fn preprocess(
     options: RewriteOptions,
     features: WasmFeatures,
 ) -> Result<Vec<u8>, PreprocessError> {
-    rewrite(wasm, limit, options, features, true)
+    rewrite(wasm, None, limit, options, features, true)
+}
+
+/// [`preprocess`] of a module [`analyze`] read (under `features` or
+/// fewer): only the rewriting pass reads its operators again.
+pub fn preprocess_analyzed(
+    wasm: &[u8],
+    analysis: &Analysis,
+    limit: StackLimit,
+    options: RewriteOptions,
+    features: WasmFeatures,
+) -> Result<Vec<u8>, PreprocessError> {
+    rewrite(wasm, Some(analysis), limit, options, features, true)
 }
 
 /// [`preprocess`] without the gas charges: for checking the meter against
@@ -416,20 +428,31 @@ pub fn preprocess_unmetered(
     options: RewriteOptions,
     features: WasmFeatures,
 ) -> Result<Vec<u8>, PreprocessError> {
-    rewrite(wasm, limit, options, features, false)
+    rewrite(wasm, None, limit, options, features, false)
 }
 
 fn rewrite(
     wasm: &[u8],
+    analyzed: Option<&Analysis>,
     limit: StackLimit,
     options: RewriteOptions,
     features: WasmFeatures,
     meter: bool,
 ) -> Result<Vec<u8>, PreprocessError> {
-    let analysis = analyze(wasm, features)?;
+    let owned;
+    let analysis = match analyzed {
+        Some(analysis) => analysis,
+        None => {
+            owned = analyze(wasm, features)?;
+            &owned
+        }
+    };
+    if let Some(name) = &analysis.reserved_export {
+        return Err(PreprocessError(format!("the export name `{name}` is reserved for the rewrite")));
+    }
     let mut rewriter = Rewriter {
         wasm,
-        analysis: &analysis,
+        analysis,
         limit,
         options,
         meter,
