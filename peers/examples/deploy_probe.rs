@@ -40,7 +40,9 @@ fn main() {
         return;
     }
     let vm = xwasm::Vm::builder().config(config.clone()).build().unwrap();
-    t("sha256", &mut || drop(std::hint::black_box(xwasm::security::code_hash(wasm))));
+    t("sha256", &mut || {
+        std::hint::black_box(xwasm::security::code_hash(wasm));
+    });
     t("check_wasm", &mut || drop(xwasm::cosmwasm::check_wasm(wasm, &caps, &limits)));
     t("rewrite (check+rewrite)", &mut || drop(vm.rewrite_for_compile(wasm)));
     let policy = vm.loader().cosmwasm_policy().clone();
