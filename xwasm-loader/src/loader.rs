@@ -386,9 +386,10 @@ impl Loader {
     pub fn check_new(&self, wasm: &[u8], cosmwasm: bool) -> Result<Checked, LoadError> {
         if cosmwasm {
             let (contract, info, analysis) = self.cosmwasm_checks(wasm)?;
-            return Ok(Checked { info, cosmwasm: Some(contract), analysis });
+            return Ok(Checked { info, cosmwasm: Some(contract), analysis: Some(analysis) });
         }
-        Ok(Checked { info: self.native.policy.check(wasm)?, cosmwasm: None, analysis: None })
+        let (info, analysis) = self.native.policy.check_and_analyze(wasm)?;
+        Ok(Checked { info, cosmwasm: None, analysis: Some(Arc::new(analysis)) })
     }
 
     /// cosmwasm-vm's upload checks, with this loader's capabilities and
@@ -402,15 +403,14 @@ impl Loader {
     /// cosmwasm-vm's checks stop before the function bodies and one
     /// analysis validates them (last, with cosmwasm-vm's error, as its
     /// checks do), reading what the policy's description and the rewrite
-    /// need of them; elsewhere each validates the module itself.
-    fn cosmwasm_checks(
-        &self,
-        wasm: &[u8],
-    ) -> Result<(ContractInfo, ModuleInfo, Option<Arc<Analysis>>), LoadError> {
+    /// need of them; elsewhere cosmwasm-vm's checks validate it, then the
+    /// policy's analysis under its own features.
+    fn cosmwasm_checks(&self, wasm: &[u8]) -> Result<(ContractInfo, ModuleInfo, Arc<Analysis>), LoadError> {
         let policy = &self.cosmwasm.policy;
         if !policy.features().contains(xwasm_cosmwasm::FEATURES) {
             let contract = self.cosmwasm_check(wasm)?;
-            return Ok((contract, policy.check(wasm)?, None));
+            let (info, analysis) = policy.check_and_analyze(wasm)?;
+            return Ok((contract, info, Arc::new(analysis)));
         }
         let contract = xwasm_cosmwasm::check_stored(wasm, &self.capabilities, &self.limits)?;
         let analysis =
@@ -418,7 +418,7 @@ impl Loader {
                 AnalysisError::Invalid(e) => LoadError::from(xwasm_cosmwasm::unreadable(e)),
                 AnalysisError::Unsupported(reason) => LoadError::from(PolicyViolation::Preprocess(reason)),
             })?;
-        Ok((contract, policy.check_analyzed(wasm, &analysis)?, Some(Arc::new(analysis))))
+        Ok((contract, policy.check_analyzed(wasm, &analysis)?, Arc::new(analysis)))
     }
 
     /// What this loader compiles for `wasm`: checked and rewritten by the
@@ -450,14 +450,13 @@ impl Loader {
         Ok(match xwasm_cosmwasm::detect(wasm) {
             Some(_) => {
                 let (contract, info, analysis) = self.cosmwasm_checks(wasm)?;
-                Passed { profile: &self.cosmwasm, cosmwasm: Some(Arc::new(contract)), info, analysis }
+                let (cosmwasm, analysis) = (Some(Arc::new(contract)), Some(analysis));
+                Passed { profile: &self.cosmwasm, cosmwasm, info, analysis }
             }
-            None => Passed {
-                profile: &self.native,
-                cosmwasm: None,
-                info: self.native.policy.check(wasm)?,
-                analysis: None,
-            },
+            None => {
+                let (info, analysis) = self.native.policy.check_and_analyze(wasm)?;
+                Passed { profile: &self.native, cosmwasm: None, info, analysis: Some(Arc::new(analysis)) }
+            }
         })
     }
 

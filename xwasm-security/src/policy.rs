@@ -1,7 +1,7 @@
 //! [`ModulePolicy`]: what a module must be to be deployed.
 
 use crate::info::{self, FuncSig, ItemType, ModuleInfo};
-use crate::preprocess::{Analysis, RewriteOptions, StackLimit};
+use crate::preprocess::{Analysis, AnalysisError, RewriteOptions, StackLimit};
 use serde::{Deserialize, Serialize};
 use wasmparser::{Validator, WasmFeatures};
 
@@ -185,7 +185,25 @@ impl ModulePolicy {
     /// Validates `bytes`, checks the limits and the profile, and describes
     /// the module.
     pub fn check(&self, bytes: &[u8]) -> Result<ModuleInfo, PolicyViolation> {
-        self.check_with(bytes, true, None)
+        Ok(self.check_and_analyze(bytes)?.0)
+    }
+
+    /// [`ModulePolicy::check`], with the analysis that validated the
+    /// module (under this policy's features, as `Validator::validate_all`
+    /// does: the same errors) and read what the description needs of its
+    /// bodies. With [`ModulePolicy::preprocess_analyzed`], a deployment
+    /// reads each operator once before its rewrite.
+    pub fn check_and_analyze(&self, bytes: &[u8]) -> Result<(ModuleInfo, Analysis), PolicyViolation> {
+        self.check_size(bytes)?;
+        let analysis = crate::preprocess::analyze(bytes, self.features()).map_err(|e| match e {
+            AnalysisError::Invalid(e) => PolicyViolation::Invalid {
+                message: e.message().to_owned(),
+                offset: e.offset(),
+                function: function_at(bytes, e.offset()),
+            },
+            AnalysisError::Unsupported(reason) => PolicyViolation::Preprocess(reason),
+        })?;
+        Ok((self.check_analyzed(bytes, &analysis)?, analysis))
     }
 
     /// [`ModulePolicy::check`] for code already accepted on chain (loaded
@@ -193,7 +211,7 @@ impl ModulePolicy {
     /// validating the module again (it was validated when it was stored,
     /// and the compiler validates what it compiles).
     pub fn check_stored(&self, bytes: &[u8]) -> Result<ModuleInfo, PolicyViolation> {
-        self.check_with(bytes, false, None)
+        self.check_with(bytes, None)
     }
 
     /// [`ModulePolicy::check`] of a module `analysis` validated (under
@@ -201,15 +219,11 @@ impl ModulePolicy {
     /// no operator is read again. With [`ModulePolicy::preprocess_analyzed`],
     /// a deployment reads each operator once before its rewrite.
     pub fn check_analyzed(&self, bytes: &[u8], analysis: &Analysis) -> Result<ModuleInfo, PolicyViolation> {
-        self.check_with(bytes, false, Some(&analysis.shape))
+        self.check_with(bytes, Some(&analysis.shape))
     }
 
-    fn check_with(
-        &self,
-        bytes: &[u8],
-        validate: bool,
-        shape: Option<&info::BodyShape>,
-    ) -> Result<ModuleInfo, PolicyViolation> {
+    /// Refuses empty bytes and bytes past the size limit.
+    fn check_size(&self, bytes: &[u8]) -> Result<(), PolicyViolation> {
         if bytes.is_empty() {
             return Err(PolicyViolation::Empty);
         }
@@ -217,15 +231,17 @@ impl ModulePolicy {
         if bytes.len() > limit {
             return Err(PolicyViolation::TooLarge { size: bytes.len(), limit });
         }
-        if validate {
-            Validator::new_with_features(self.features()).validate_all(bytes).map_err(|e| {
-                PolicyViolation::Invalid {
-                    message: e.message().to_owned(),
-                    offset: e.offset(),
-                    function: function_at(bytes, e.offset()),
-                }
-            })?;
-        }
+        Ok(())
+    }
+
+    /// The checks of valid `bytes`, its bodies' `shape` read already or,
+    /// if not given, read here.
+    fn check_with(
+        &self,
+        bytes: &[u8],
+        shape: Option<&info::BodyShape>,
+    ) -> Result<ModuleInfo, PolicyViolation> {
+        self.check_size(bytes)?;
         let (info, counts) = info::describe(bytes, self.profile.name(), shape).map_err(|e| {
             PolicyViolation::Invalid { message: e.message().to_owned(), offset: e.offset(), function: None }
         })?;

@@ -154,3 +154,68 @@ fn bodies_read_on_every_core_give_what_one_thread_gives() {
     }
     assert_eq!(rewritten, 8, "every valid contract rewritten under both meters");
 }
+
+/// `check` validates through the rewrite's analysis (one pass over the
+/// operators for the checks, the description and the rewrite): it must
+/// refuse what `Validator::validate_all` refuses, with the same message
+/// and offset, and describe and rewrite what it accepts as the separate
+/// passes do (a description that reads the bodies itself, an analysis of
+/// the rewrite's own).
+#[test]
+fn one_pass_checks_as_validate_all_and_rewrites_as_the_separate_passes() {
+    let hackatom = corpus("hackatom.wasm");
+    let mut inputs: Vec<Vec<u8>> =
+        std::fs::read_dir(format!("{}/../../shared/corpus", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "wasm"))
+            .map(|path| std::fs::read(path).unwrap())
+            .collect();
+    inputs.extend([8, 100, 1_000, 50_000, hackatom.len() - 1].map(|n| hackatom[..n].to_vec()));
+    inputs.extend(
+        [
+            include_str!("../../examples/contracts/token.wat"),
+            "(module (func (result i32) (i32.add (i32.const 1))))",
+            "(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))",
+            "(module (func (result f32) (f32.const 1)))",
+            "(module (func block))",
+            "(module (func (local v128)))",
+        ]
+        .map(|text| wat::parse_str(text).unwrap()),
+    );
+    let mut cosmwasm_metered = ModulePolicy::new(Profile::Permissive, Vec::new());
+    cosmwasm_metered.rewrite.meter = xwasm_security::preprocess::Meter::Cosmwasm;
+    let mut float_free = ModulePolicy::new(Profile::Permissive, Vec::new());
+    float_free.allow_floats = false;
+    let policies = [ModulePolicy::new(Profile::Permissive, Vec::new()), cosmwasm_metered, float_free];
+    let (mut refused, mut accepted) = (0, 0);
+    for policy in &policies {
+        for wasm in &inputs {
+            let reference = wasmparser::Validator::new_with_features(policy.features()).validate_all(wasm);
+            match (reference, policy.check_and_analyze(wasm)) {
+                (Err(e), Err(PolicyViolation::Invalid { message, offset, .. })) => {
+                    assert_eq!((message.as_str(), offset), (e.message(), e.offset()));
+                    refused += 1;
+                }
+                (Err(e), other) => {
+                    panic!("validate_all refused ({e}), check gave {:?}", other.map(|(info, _)| info))
+                }
+                (Ok(_), checked) => {
+                    let separate = policy.check_stored(wasm);
+                    match checked {
+                        Ok((info, analysis)) => {
+                            assert_eq!(Ok(&info), separate.as_ref());
+                            assert_eq!(
+                                policy.preprocess_analyzed(wasm, &analysis).unwrap(),
+                                policy.preprocess(wasm).unwrap()
+                            );
+                            accepted += 1;
+                        }
+                        Err(violation) => assert_eq!(Err(violation), separate),
+                    }
+                }
+            }
+        }
+    }
+    assert!(refused >= 15 && accepted >= 20, "{refused} refused, {accepted} accepted");
+}

@@ -81,7 +81,11 @@ pub fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, Analysis
     };
     let mut bodies = Vec::new();
     let mut graph = CallGraph::new(0);
-    for payload in Parser::new(0).parse_all(wasm) {
+    // As `Validator::validate_all` reads a module: the parser under the
+    // same features (some encodings are refused as they are read).
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(wasm) {
         let payload = payload.map_err(err)?;
         match &payload {
             Payload::TypeSection(reader) => {
