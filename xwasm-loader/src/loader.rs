@@ -189,6 +189,9 @@ pub struct Loader {
     /// memory tier, until a load takes it or its optimizing compile is on
     /// disk.
     staged: Mutex<HashMap<CodeHash, Linked>>,
+    /// One gate per code hash [`Loader::precompile`] is compiling: two
+    /// deployments of the same new code compile it once.
+    precompiling: Mutex<HashMap<CodeHash, Arc<Mutex<()>>>>,
     background: Background,
 }
 
@@ -206,6 +209,7 @@ impl Loader {
             code: MemoryTier::new(memory),
             artifacts: None,
             staged: Mutex::default(),
+            precompiling: Mutex::default(),
             background: Background::default(),
         }
     }
@@ -561,6 +565,25 @@ impl Loader {
     /// read an artifact from disk, while the optimizing compile stores the
     /// artifact in the background ([`Loader::wait_for_tier_up`]).
     pub fn precompile(
+        self: &Arc<Self>,
+        code_hash: CodeHash,
+        wasm: &[u8],
+        check: Check,
+    ) -> Result<(), LoadError> {
+        let gate = self.precompiling.lock().entry(code_hash).or_default().clone();
+        let done = {
+            let _held = gate.lock();
+            self.precompile_once(code_hash, wasm, check)
+        };
+        let mut gates = self.precompiling.lock();
+        if Arc::strong_count(&gate) <= 2 {
+            gates.remove(&code_hash);
+        }
+        done
+    }
+
+    /// [`Loader::precompile`], its gate held.
+    fn precompile_once(
         self: &Arc<Self>,
         code_hash: CodeHash,
         wasm: &[u8],

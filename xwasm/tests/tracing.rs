@@ -78,3 +78,34 @@ fn deploys_compiles_and_calls_are_tracing_spans_with_their_outcome() {
     assert_eq!((call[0]["tier"].as_str(), call[0]["status"].as_str()), ("memory", "ok"));
     assert_eq!(call[0]["gas"], transfer_gas.to_string());
 }
+
+/// Two `store_code`s of the same new code at once (`Loader::precompile`
+/// on two threads) compile it once: the second waits for the first and
+/// finds its code staged.
+#[test]
+fn two_precompiles_of_the_same_new_code_compile_it_once() {
+    let spans = Arc::new(Spans::default());
+    let vm = Vm::builder().config(xwasm::VmConfig { tiered: true, ..Default::default() }).build().unwrap();
+    let wasm = wat::parse_str(TOKEN).unwrap();
+    let hash = xwasm::security::code_hash(&wasm);
+    let both = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                tracing::subscriber::with_default(spans.clone(), || {
+                    both.wait();
+                    vm.loader().precompile(hash, &wasm, xwasm::loader::Check::Full).unwrap();
+                })
+            });
+        }
+    });
+    vm.loader().wait_for_tier_up(None);
+    let spans = spans.0.lock().unwrap();
+    let baseline = spans
+        .iter()
+        .filter(|(name, fields)| {
+            *name == "xwasm.compile" && fields.get("tier").is_some_and(|t| t == "baseline")
+        })
+        .count();
+    assert_eq!(baseline, 1, "baseline compiles");
+}
