@@ -3,7 +3,7 @@
 
 use crate::{CodeSource, HexHash, LoadError, LoadedCode};
 use parking_lot::{Condvar, Mutex};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::{Engine, Linker, Module};
@@ -143,30 +143,83 @@ enum Origin {
 /// Linked code and its bytes in the memory tier.
 type Linked = (Arc<LoadedCode>, usize);
 
-/// The optimizing compiles running in the background of a tiered loader,
-/// by code hash, for those who must wait for their artifacts on disk.
+/// The optimizing compiles of a tiered loader's background, by code hash,
+/// for those who must wait for their artifacts on disk. At most one per
+/// core compiles at once (each compiles on every core): a node storing
+/// many new contracts in a row queues their compiles.
 #[derive(Default)]
 struct Background {
-    running: Mutex<HashSet<CodeHash>>,
-    finished: Condvar,
+    state: Mutex<BackgroundState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct BackgroundState {
+    /// Compiles started and not finished, by code hash (a code evicted
+    /// before its artifact landed may be compiled twice at once).
+    running: HashMap<CodeHash, usize>,
+    /// Compiles past the queue.
+    compiling: usize,
+}
+
+/// A started background compile ([`Background::start`]): finished when
+/// dropped, on a panic too, so that no one waits for it forever.
+struct Started<'a> {
+    background: &'a Background,
+    code_hash: CodeHash,
+}
+
+impl Drop for Started<'_> {
+    fn drop(&mut self) {
+        let mut state = self.background.state.lock();
+        if let Some(count) = state.running.get_mut(&self.code_hash) {
+            *count -= 1;
+            if *count == 0 {
+                state.running.remove(&self.code_hash);
+            }
+        }
+        self.background.changed.notify_all();
+    }
 }
 
 impl Background {
+    /// Counts a compile of `code_hash` as running until its [`Started`]
+    /// is dropped.
     fn start(&self, code_hash: CodeHash) {
-        self.running.lock().insert(code_hash);
+        *self.state.lock().running.entry(code_hash).or_default() += 1;
     }
 
-    fn finish(&self, code_hash: &CodeHash) {
-        self.running.lock().remove(code_hash);
-        self.finished.notify_all();
+    /// Runs `compile` once fewer compiles than cores run.
+    fn compile<T>(&self, compile: impl FnOnce() -> T) -> T {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        {
+            let mut state = self.state.lock();
+            while state.compiling >= cores {
+                self.changed.wait(&mut state);
+            }
+            state.compiling += 1;
+        }
+        struct Slot<'a>(&'a Background);
+        impl Drop for Slot<'_> {
+            fn drop(&mut self) {
+                self.0.state.lock().compiling -= 1;
+                self.0.changed.notify_all();
+            }
+        }
+        let _slot = Slot(self);
+        compile()
+    }
+
+    fn is_running(&self, code_hash: &CodeHash) -> bool {
+        self.state.lock().running.contains_key(code_hash)
     }
 
     /// Waits until no compile of `code_hash` (of any code, if `None`)
     /// runs.
     fn wait(&self, code_hash: Option<&CodeHash>) {
-        let mut running = self.running.lock();
-        while code_hash.map_or(!running.is_empty(), |hash| running.contains(hash)) {
-            self.finished.wait(&mut running);
+        let mut state = self.state.lock();
+        while code_hash.map_or(!state.running.is_empty(), |hash| state.running.contains_key(hash)) {
+            self.changed.wait(&mut state);
         }
     }
 }
@@ -279,6 +332,10 @@ impl Loader {
     /// its staged code, after any compile of it in the background has
     /// stored what it would store.
     pub fn forget_artifact(&self, code_hash: &CodeHash) {
+        // A precompile of it under way stages it and starts its compile
+        // first.
+        let gate = self.precompiling.lock().get(code_hash).cloned();
+        drop(gate.as_ref().map(|gate| gate.lock()));
         self.wait_for_tier_up(Some(code_hash));
         self.staged.lock().remove(code_hash);
         if let Some(artifacts) = &self.artifacts {
@@ -315,8 +372,9 @@ impl Loader {
                 ms = tracing::field::Empty,
             );
             let _entered = span.enter();
-            // Code compiled ahead (`precompile`) is taken as an artifact
-            // read from disk would be: it stands for one.
+            // Code compiled ahead (`precompile`, which checked it as it
+            // was asked to) is taken as an artifact read from disk would
+            // be: it stands for one.
             if let Some(staged) = self.staged.lock().remove(&code_hash) {
                 source = CodeSource::Disk(started.elapsed());
                 span.record("tier", "staged").record("ms", source.load_time().as_secs_f64() * 1e3);
@@ -558,9 +616,11 @@ impl Loader {
     }
 
     /// Compiles new code ahead of its first call, as libwasmvm's
-    /// `store_code` does: checked as `check` says, compiled (unless a tier
-    /// holds it already), its artifact stored in the disk tier, and the
-    /// memory tier left as it was. A tiered loader compiles the baseline
+    /// `store_code` does: checked as `check` says and compiled (unless a
+    /// tier holds it already or its compile is under way: then nothing is
+    /// checked, and a caller that must refuse bad bytes checks them first,
+    /// as `store_code` does), its artifact stored in the disk tier, and
+    /// the memory tier left as it was. A tiered loader compiles the baseline
     /// now and keeps it aside, staged: the first load takes it as it would
     /// read an artifact from disk, while the optimizing compile stores the
     /// artifact in the background ([`Loader::wait_for_tier_up`]).
@@ -589,8 +649,9 @@ impl Loader {
         wasm: &[u8],
         check: Check,
     ) -> Result<(), LoadError> {
+        // Held already, or on its way to disk: nothing to compile.
         let held = self.code.meta(&code_hash).is_some() || self.staged.lock().contains_key(&code_hash);
-        if held || self.disk_module(&code_hash).is_some() {
+        if held || self.background.is_running(&code_hash) || self.disk_module(&code_hash).is_some() {
             return Ok(());
         }
         let passed = self.checked(wasm, check)?;
@@ -601,7 +662,9 @@ impl Loader {
                 let module = compile(baseline, &rewritten, "baseline")?;
                 let code = self.link(code_hash, module, info.clone(), cosmwasm.clone(), true)?;
                 self.staged.lock().insert(code_hash, code);
-                self.spawn_tier_up(code_hash, rewritten, info, cosmwasm)
+                self.spawn_tier_up(code_hash, rewritten, info, cosmwasm).inspect_err(|_| {
+                    self.staged.lock().remove(&code_hash);
+                })
             }
             None => self.compile_and_store(&code_hash, &rewritten, &info, cosmwasm.as_deref()).map(drop),
         }
@@ -622,14 +685,16 @@ impl Loader {
         info: Arc<ModuleInfo>,
         cosmwasm: Option<Arc<ContractInfo>>,
     ) -> Result<(), LoadError> {
+        // Counted before the thread starts, so that a wait right after
+        // this returns finds it; the thread's guard finishes it.
         self.background.start(code_hash);
         let loader = self.clone();
         let spawned = std::thread::Builder::new().name("xwasm-tier-up".into()).spawn(move || {
-            loader.tier_up(code_hash, &wasm, info, cosmwasm);
-            loader.background.finish(&code_hash);
+            let _started = Started { background: &loader.background, code_hash };
+            loader.background.compile(|| loader.tier_up(code_hash, &wasm, info, cosmwasm));
         });
         spawned.map(drop).map_err(|e| {
-            self.background.finish(&code_hash);
+            drop(Started { background: &self.background, code_hash });
             LoadError::Link { reason: format!("cannot start the tier-up thread: {e}") }
         })
     }
@@ -637,8 +702,10 @@ impl Loader {
     /// Compiles `wasm` with the optimizing tier, stores the artifact, and
     /// replaces the baseline code in the memory tier or drops it where it
     /// is staged. Code the memory tier no longer holds stays out (its
-    /// artifact is on disk). A failure leaves the baseline code in place:
-    /// it is correct, only slower.
+    /// artifact is on disk); so does the baseline a load took from the
+    /// staged code just before and inserts just after, which then stays
+    /// until evicted. A failure leaves the baseline code in place: it is
+    /// correct, only slower.
     fn tier_up(
         &self,
         code_hash: CodeHash,

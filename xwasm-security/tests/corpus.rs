@@ -172,6 +172,9 @@ fn one_pass_checks_as_validate_all_and_rewrites_as_the_separate_passes() {
             .map(|path| std::fs::read(path).unwrap())
             .collect();
     inputs.extend([8, 100, 1_000, 50_000, hackatom.len() - 1].map(|n| hackatom[..n].to_vec()));
+    // An export of a function that does not exist, then one whose name
+    // is not UTF-8: the validator's error (the first entry) comes first.
+    inputs.push(vec![0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 7, 9, 2, 1, b'a', 0, 5, 1, 0xff, 0, 0]);
     inputs.extend(
         [
             include_str!("../../examples/contracts/token.wat"),

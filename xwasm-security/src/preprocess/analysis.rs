@@ -87,6 +87,8 @@ pub fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, Analysis
     parser.set_features(features);
     for payload in parser.parse_all(wasm) {
         let payload = payload.map_err(err)?;
+        // Validated before it is read: the validator's error comes first.
+        let valid = validator.payload(&payload).map_err(err)?;
         match &payload {
             Payload::TypeSection(reader) => {
                 for group in reader.clone() {
@@ -164,7 +166,7 @@ pub fn analyze(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, Analysis
             }
             _ => {}
         }
-        if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload).map_err(err)? {
+        if let wasmparser::ValidPayload::Func(func, body) = valid {
             let index = analysis.frames.len();
             let ty = *defined_types.get(index).ok_or_else(|| unsupported("function without a type"))?;
             let (params, results) = types
