@@ -30,7 +30,7 @@ pub use disk::{
     ARTIFACT_FORMAT, Artifact, ArtifactCache, ArtifactEntry, ArtifactNamespace, ArtifactStore, DiskStats,
     Verified, VerifyReport,
 };
-pub use memory::{CleanupPolicy, EntryMeta, MemoryTier, MemoryTierConfig};
+pub use memory::{CleanupPolicy, EntryMeta, MemoryTier, MemoryTierConfig, SingleFlight};
 
 use std::path::PathBuf;
 

@@ -103,9 +103,8 @@ pub struct MemoryTier<K, V> {
     next_tick: AtomicU64,
     epoch: Instant,
     counters: Counters,
-    /// One lock per key being loaded, so concurrent loads of the same key
-    /// run once.
-    loading: Mutex<HashMap<K, Arc<Mutex<()>>>>,
+    /// Concurrent loads of the same key run once.
+    loading: SingleFlight<K>,
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
@@ -116,7 +115,7 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
             next_tick: AtomicU64::new(0),
             epoch: Instant::now(),
             counters: Counters::default(),
-            loading: Mutex::new(HashMap::default()),
+            loading: SingleFlight::default(),
         }
     }
 
@@ -212,25 +211,13 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
         if let Some(value) = self.get(key) {
             return Ok(value);
         }
-        let gate = {
-            let mut loading = self.loading.lock();
-            loading.entry(key.clone()).or_default().clone()
-        };
-        let result = {
-            let _held = gate.lock();
-            match self.peek(key) {
-                Some(value) => Ok(value),
-                None => load().map(|(value, bytes)| {
-                    self.insert(key.clone(), value.clone(), bytes);
-                    value
-                }),
-            }
-        };
-        let mut loading = self.loading.lock();
-        if Arc::strong_count(&gate) <= 2 {
-            loading.remove(key);
-        }
-        result
+        self.loading.run(key, || match self.peek(key) {
+            Some(value) => Ok(value),
+            None => load().map(|(value, bytes)| {
+                self.insert(key.clone(), value.clone(), bytes);
+                value
+            }),
+        })
     }
 
     /// The value of `key` without counting a hit or a miss.
@@ -304,6 +291,41 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoryTier<K, V> {
             inner.slots.iter().map(|(k, s)| (s.tick.load(Ordering::Relaxed), k.clone())).collect();
         keys.sort_by_key(|(tick, _)| *tick);
         keys.into_iter().map(|(_, k)| k).collect()
+    }
+}
+
+/// One gate per key: work on the same key runs one at a time, work on
+/// other keys goes on. The gate of a key is dropped once no one holds or
+/// waits for it.
+pub struct SingleFlight<K> {
+    gates: Mutex<HashMap<K, Arc<Mutex<()>>>>,
+}
+
+impl<K> Default for SingleFlight<K> {
+    fn default() -> Self {
+        Self { gates: Mutex::new(HashMap::default()) }
+    }
+}
+
+impl<K: Hash + Eq + Clone> SingleFlight<K> {
+    /// Runs `work` once no other work on `key` runs.
+    pub fn run<T>(&self, key: &K, work: impl FnOnce() -> T) -> T {
+        let gate = self.gates.lock().entry(key.clone()).or_default().clone();
+        let done = {
+            let _held = gate.lock();
+            work()
+        };
+        let mut gates = self.gates.lock();
+        if Arc::strong_count(&gate) <= 2 {
+            gates.remove(key);
+        }
+        done
+    }
+
+    /// Waits until the work on `key` running now, if any, is done.
+    pub fn wait(&self, key: &K) {
+        let gate = self.gates.lock().get(key).cloned();
+        drop(gate.as_ref().map(|gate| gate.lock()));
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::{Engine, Linker, Module};
-use xwasm_cache::{Artifact, ArtifactCache, CacheStats, MemoryTier, MemoryTierConfig};
+use xwasm_cache::{Artifact, ArtifactCache, CacheStats, MemoryTier, MemoryTierConfig, SingleFlight};
 use xwasm_cosmwasm::{ContractInfo, WasmLimits};
 use xwasm_linker::{HostFnDescriptor, HostRegistry};
 use xwasm_security::preprocess::{Analysis, AnalysisError};
@@ -244,7 +244,7 @@ pub struct Loader {
     staged: Mutex<HashMap<CodeHash, Linked>>,
     /// One gate per code hash [`Loader::precompile`] is compiling: two
     /// deployments of the same new code compile it once.
-    precompiling: Mutex<HashMap<CodeHash, Arc<Mutex<()>>>>,
+    precompiling: SingleFlight<CodeHash>,
     background: Background,
 }
 
@@ -262,7 +262,7 @@ impl Loader {
             code: MemoryTier::new(memory),
             artifacts: None,
             staged: Mutex::default(),
-            precompiling: Mutex::default(),
+            precompiling: SingleFlight::default(),
             background: Background::default(),
         }
     }
@@ -334,8 +334,7 @@ impl Loader {
     pub fn forget_artifact(&self, code_hash: &CodeHash) {
         // A precompile of it under way stages it and starts its compile
         // first.
-        let gate = self.precompiling.lock().get(code_hash).cloned();
-        drop(gate.as_ref().map(|gate| gate.lock()));
+        self.precompiling.wait(code_hash);
         self.wait_for_tier_up(Some(code_hash));
         self.staged.lock().remove(code_hash);
         if let Some(artifacts) = &self.artifacts {
@@ -630,16 +629,7 @@ impl Loader {
         wasm: &[u8],
         check: Check,
     ) -> Result<(), LoadError> {
-        let gate = self.precompiling.lock().entry(code_hash).or_default().clone();
-        let done = {
-            let _held = gate.lock();
-            self.precompile_once(code_hash, wasm, check)
-        };
-        let mut gates = self.precompiling.lock();
-        if Arc::strong_count(&gate) <= 2 {
-            gates.remove(&code_hash);
-        }
-        done
+        self.precompiling.run(&code_hash, || self.precompile_once(code_hash, wasm, check))
     }
 
     /// [`Loader::precompile`], its gate held.
